@@ -1,0 +1,53 @@
+//! Plain-text tables for people.
+
+/// Longest cell shown in a table listing; longer text is cut with `…`.
+const MAX_CELL: usize = 40;
+
+fn cut(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ");
+    if s.chars().count() > MAX_CELL {
+        let mut t: String = s.chars().take(MAX_CELL - 1).collect();
+        t.push('…');
+        t
+    } else {
+        s
+    }
+}
+
+/// Renders rows as aligned columns with a header and a rule.
+pub fn table(header: &[String], rows: &[Vec<String>]) -> String {
+    let header: Vec<String> = header.iter().map(|h| cut(h)).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| cut(c)).collect())
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| -> String {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w.saturating_sub(c.chars().count()))))
+            .collect();
+        parts.join("  ").trim_end().to_string()
+    };
+    let mut out = line(&header);
+    out.push('\n');
+    out.push_str(
+        &widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  "),
+    );
+    out.push('\n');
+    for r in &rows {
+        out.push_str(&line(r));
+        out.push('\n');
+    }
+    out
+}

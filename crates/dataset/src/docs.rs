@@ -1,0 +1,129 @@
+//! The dataset reference page (`docs/dataset.md`), generated from the schema so it cannot drift.
+
+use crate::schema::{ColumnType, Schema, TOML_DIRS};
+
+/// Markdown reference of every table and column, the value types, units and validation thresholds.
+pub fn dataset_reference(schema: &Schema) -> String {
+    let mut s = String::new();
+    s.push_str("# Dataset format reference\n\n");
+    s.push_str("<!-- Generated from crates/dataset/schema/*.csv by `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`. Do not edit by hand. -->\n\n");
+    s.push_str(
+        "A Lodestone dataset is a directory of CSV tables (UTF-8, comma-separated, first line the header, \
+         columns in any order, optional columns may be left out, lines starting with `#` are comments, \
+         CRLF line endings and a UTF-8 byte-order mark are accepted) and TOML record files in ",
+    );
+    let dirs: Vec<String> = TOML_DIRS.iter().map(|d| format!("`{d}/`")).collect();
+    s.push_str(&dirs.join(", "));
+    s.push_str(
+        ". `lodestone check --data DIR` validates one and reports every problem as `FILE:LINE: message`.\n\n\
+         Every quantitative row cites a `source` defined in `sources.csv`. A row is an *estimate* when its \
+         table's estimate column says so (below) or its source's reliability is `estimate`; an estimate \
+         must give a `confidence` (high, medium, low) and a `method`, and any row with a confidence needs a method.\n\n",
+    );
+    s.push_str("## Value types\n\n| type | accepted values |\n|---|---|\n");
+    for (ty, text) in [
+        (
+            ColumnType::Id,
+            "lower-case slug: `a-z`, `0-9`, `_`, starting with a letter, at most 64 characters; unique in its table",
+        ),
+        (
+            ColumnType::Iso3,
+            "ISO 3166-1 alpha-3 code in capitals (`MYS`), or `WLD` (world) / `ROW` (rest of world)",
+        ),
+        (
+            ColumnType::Text,
+            "any text; quote it if it contains a comma",
+        ),
+        (ColumnType::Ref, "the id of a row in the referenced table"),
+        (
+            ColumnType::Refs,
+            "ids of the referenced table separated by `;`",
+        ),
+        (
+            ColumnType::Node,
+            "a facility id, or an ISO3 code standing for that country's market as a whole",
+        ),
+        (ColumnType::Enum, "one of the listed values"),
+        (ColumnType::Enums, "listed values separated by `;`"),
+        (
+            ColumnType::Number,
+            "a decimal number (`12000`, `1.5e3`; no thousands separators) in the column's unit, or followed by another unit of the same dimension and basis, which is converted (`12 kt/yr` → 12000 t/yr)",
+        ),
+        (ColumnType::Integer, "a whole number"),
+        (
+            ColumnType::Date,
+            "ISO 8601 date: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`",
+        ),
+        (ColumnType::Url, "an `http://` or `https://` URL"),
+        (
+            ColumnType::Hs,
+            "a Harmonized System code: `NNNN`, `NNNN.NN` or `NNNN.NNNN`",
+        ),
+    ] {
+        s.push_str(&format!("| `{}` | {} |\n", ty.name(), text));
+    }
+    s.push_str(
+        "\n## Units\n\nMass: `g`, `kg`, `t`, `kt`, `Mt`; money: `USD`, `kUSD`, `MUSD`, `bUSD`; time: `yr`, `month`, `day`; \
+         `%`. Compose with `/` (`t/yr`, `USD/kg`). A mass may carry the basis `REO` (rare-earth-oxide equivalent): \
+         `t REO` and `t` never convert into each other, because that needs the material's content.\n\n",
+    );
+    s.push_str("## Validation thresholds\n\n| check | value | description |\n|---|---|---|\n");
+    for c in &schema.checks {
+        s.push_str(&format!(
+            "| `{}` | {} {} | {} |\n",
+            c.name, c.value, c.unit, c.description
+        ));
+    }
+    s.push_str("\n## Tables\n\n");
+    for t in &schema.tables {
+        s.push_str(&format!("### `{}`\n\n{}\n\n", t.file, t.description));
+        s.push_str(&format!("Key: `{}`.", t.key.join("` + `")));
+        if let Some((c, v)) = &t.estimate_when {
+            s.push_str(&format!(" Estimate when `{c}` = `{v}`."));
+        }
+        s.push_str("\n\n| column | type | unit | default | required | allowed | description |\n|---|---|---|---|---|---|---|\n");
+        for c in &t.columns {
+            let mut allowed = Vec::new();
+            if !c.references.is_empty() {
+                allowed.push(format!(
+                    "→ {}",
+                    c.references
+                        .iter()
+                        .map(|r| format!("`{r}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ));
+            }
+            if !c.values.is_empty() {
+                allowed.push(
+                    c.values
+                        .iter()
+                        .map(|v| format!("`{v}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+            }
+            match (c.min, c.max) {
+                (Some(a), Some(b)) => allowed.push(format!("{a} to {b}")),
+                (Some(a), None) => allowed.push(format!("≥ {a}")),
+                (None, Some(b)) => allowed.push(format!("≤ {b}")),
+                (None, None) => {}
+            }
+            s.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+                c.name,
+                c.ty.name(),
+                c.unit.symbol,
+                c.default
+                    .as_deref()
+                    .map(|d| format!("`{d}`"))
+                    .unwrap_or_default(),
+                if c.required { "yes" } else { "no" },
+                allowed.join("; "),
+                c.description.replace('|', "\\|"),
+            ));
+        }
+        s.push('\n');
+    }
+    s
+}

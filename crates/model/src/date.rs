@@ -1,0 +1,169 @@
+//! ISO 8601 calendar dates at year, month or day precision.
+//!
+//! Sources are often dated only to a month ("2025-01") or a year; forcing a day would invent
+//! precision, so a [`Date`] keeps the precision it was given.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+/// A calendar date written `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
+///
+/// Ordering compares the earliest day each date can mean, then the precision (a bare year sorts
+/// before its first month), so comparisons never claim an order the data cannot support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Date {
+    /// Calendar year, 1000..=9999.
+    pub year: u16,
+    /// Month 1..=12, if given.
+    pub month: Option<u8>,
+    /// Day of month, if given (then `month` is given too).
+    pub day: Option<u8>,
+}
+
+impl Date {
+    /// A date at day precision; `None` if the day does not exist.
+    pub fn ymd(year: u16, month: u8, day: u8) -> Option<Date> {
+        let d = Date {
+            year,
+            month: Some(month),
+            day: Some(day),
+        };
+        d.is_valid().then_some(d)
+    }
+
+    /// Parses `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, rejecting impossible days such as 2025-02-29.
+    pub fn parse(text: &str) -> Option<Date> {
+        let parts: Vec<&str> = text.split('-').collect();
+        let num = |s: &str, len: usize| -> Option<u16> {
+            if s.len() == len && s.bytes().all(|b| b.is_ascii_digit()) {
+                s.parse().ok()
+            } else {
+                None
+            }
+        };
+        let date = match parts.as_slice() {
+            [y] => Date {
+                year: num(y, 4)?,
+                month: None,
+                day: None,
+            },
+            [y, m] => Date {
+                year: num(y, 4)?,
+                month: Some(num(m, 2)? as u8),
+                day: None,
+            },
+            [y, m, d] => Date {
+                year: num(y, 4)?,
+                month: Some(num(m, 2)? as u8),
+                day: Some(num(d, 2)? as u8),
+            },
+            _ => return None,
+        };
+        date.is_valid().then_some(date)
+    }
+
+    fn is_valid(&self) -> bool {
+        if self.year < 1000 {
+            return false;
+        }
+        match (self.month, self.day) {
+            (None, None) => true,
+            (Some(m), None) => (1..=12).contains(&m),
+            (Some(m), Some(d)) => {
+                (1..=12).contains(&m) && d >= 1 && d <= days_in_month(self.year, m)
+            }
+            (None, Some(_)) => false,
+        }
+    }
+
+    /// The first day this date can mean, as (year, month, day).
+    pub fn earliest(&self) -> (u16, u8, u8) {
+        (self.year, self.month.unwrap_or(1), self.day.unwrap_or(1))
+    }
+
+    /// The last day this date can mean, as (year, month, day).
+    pub fn latest(&self) -> (u16, u8, u8) {
+        let m = self.month.unwrap_or(12);
+        (
+            self.year,
+            m,
+            self.day.unwrap_or_else(|| days_in_month(self.year, m)),
+        )
+    }
+}
+
+/// Number of days in `month` of `year` (Gregorian).
+pub fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+impl PartialOrd for Date {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Date {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let precision = |d: &Date| d.month.is_some() as u8 + d.day.is_some() as u8;
+        self.earliest()
+            .cmp(&other.earliest())
+            .then(precision(self).cmp(&precision(other)))
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}", self.year)?;
+        if let Some(m) = self.month {
+            write!(f, "-{m:02}")?;
+        }
+        if let Some(d) = self.day {
+            write!(f, "-{d:02}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_all_precisions_and_round_trips() {
+        for s in ["2025", "2025-01", "2024-02-29", "1999-12-31"] {
+            assert_eq!(Date::parse(s).map(|d| d.to_string()).as_deref(), Some(s));
+        }
+    }
+
+    #[test]
+    fn rejects_impossible_and_malformed_dates() {
+        for s in [
+            "2025-02-29",
+            "2025-13",
+            "2025-00-10",
+            "25-01-01",
+            "2025/01/01",
+            "",
+            "2025-1-1",
+            "n.d.",
+        ] {
+            assert_eq!(Date::parse(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn orders_by_earliest_day_then_precision() {
+        let p = |s| Date::parse(s).unwrap();
+        assert!(p("2025") < p("2025-01"));
+        assert!(p("2025-01") < p("2025-01-02"));
+        assert!(p("2024-12-31") < p("2025"));
+        assert_eq!(p("2025-03").latest(), (2025, 3, 31));
+    }
+}

@@ -1,0 +1,14 @@
+//! Lodestone's domain vocabulary: identifiers, ISO country codes, calendar dates and units of
+//! measure, plus the typed records of a world rare-earth dataset.
+//!
+//! This crate deliberately knows nothing about files, formats or the network: it is plain data and
+//! the rules that make a value well-formed. Parsing a *file* belongs to `lodestone-dataset`; parsing
+//! a *value* (a date, a unit, an id) belongs here, because every engine needs the same answer.
+
+pub mod date;
+pub mod ids;
+pub mod units;
+
+pub use date::Date;
+pub use ids::{is_iso3, is_slug, iso3_name};
+pub use units::{Quantity, Unit, UnitError};
