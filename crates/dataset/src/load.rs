@@ -38,6 +38,9 @@ pub struct Table {
     pub schema: TableSchema,
     /// Rows in file order, including rows with invalid cells (marked [`Value::Invalid`]).
     pub rows: Vec<Row>,
+    /// False when the file is missing, undecodable or has a wrong header, so its rows are absent:
+    /// checks of references into it are skipped rather than reported once per referring row.
+    pub complete: bool,
     /// Row index by key (see [`Table::key_of`]); the first row wins when keys repeat.
     index: HashMap<String, usize>,
 }
@@ -48,6 +51,7 @@ impl Table {
         Table {
             schema,
             rows: Vec::new(),
+            complete: false,
             index: HashMap::new(),
         }
     }
@@ -384,6 +388,7 @@ fn parse_table(table: &mut Table, bytes: &[u8], diags: &mut Vec<Diagnostic>) {
         // Reading rows against a wrong header would bury the one real problem under noise.
         return;
     }
+    table.complete = true;
     let width = header.len();
     for record in records {
         let record = match record {
@@ -402,7 +407,14 @@ fn parse_table(table: &mut Table, bytes: &[u8], diags: &mut Vec<Diagnostic>) {
                 &file,
                 Some(line),
                 None,
-                format!("row has {} fields but the header has {width}; quote values that contain commas", record.len()),
+                if record.len() < width && record.iter().any(|f| f.contains('\n')) {
+                    format!(
+                        "row has {} fields but the header has {width}: a quote opened on this line is never closed",
+                        record.len()
+                    )
+                } else {
+                    format!("row has {} fields but the header has {width}; quote values that contain commas", record.len())
+                },
             ));
             continue;
         }

@@ -38,6 +38,10 @@ fn references(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
                 continue;
             }
             let targets: Vec<&Table> = col.references.iter().filter_map(|r| ds.table(r)).collect();
+            if targets.iter().any(|t| !t.complete) {
+                // The target table did not load; its own error says why.
+                continue;
+            }
             for row in &table.rows {
                 for item in table.get(row, &col.name).items() {
                     if targets.iter().any(|t| t.contains(item)) {
@@ -485,6 +489,10 @@ pub fn cited_sources(ds: &Dataset) -> HashSet<String> {
 
 fn unused_sources(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
     let Some(t) = ds.table("sources") else { return };
+    if ds.tables.iter().any(|t| !t.complete) {
+        // Citations in a table that did not load are unknown; "unused" would be noise.
+        return;
+    }
     let used = cited_sources(ds);
     for row in &t.rows {
         if let Some(id) = t.text(row, "id") {

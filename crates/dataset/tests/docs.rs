@@ -1,0 +1,17 @@
+//! `docs/dataset.md` is generated from the schema; this test fails when it is stale.
+//! `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs` regenerates it.
+
+use std::path::Path;
+
+#[test]
+fn dataset_reference_page_is_up_to_date() {
+    let schema = lodestone_dataset::Schema::embedded().unwrap();
+    let page = lodestone_dataset::docs::dataset_reference(&schema);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/dataset.md");
+    if std::env::var("UPDATE_EXPECT").as_deref() == Ok("1") {
+        std::fs::write(&path, &page).unwrap();
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(current == page, "docs/dataset.md is stale: run `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`");
+}
