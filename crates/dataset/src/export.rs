@@ -87,10 +87,10 @@ pub fn cited_source_rows<'a>(ds: &'a Dataset, table: &Table, row: &Row) -> Vec<&
         .filter(|c| c.references.iter().any(|r| r == "sources"))
     {
         for id in table.get(row, &col.name).items() {
-            if let Some(r) = sources.find(id) {
-                if !out.iter().any(|o| std::ptr::eq(*o, r)) {
-                    out.push(r);
-                }
+            if let Some(r) = sources.find(id)
+                && !out.iter().any(|o| std::ptr::eq(*o, r))
+            {
+                out.push(r);
             }
         }
     }

@@ -229,10 +229,10 @@ pub fn load(schema: Schema, input: &InputFiles) -> (Dataset, Report) {
     }
     let mut toml_files = Vec::new();
     for (path, bytes) in &input.files {
-        if TOML_DIRS.iter().any(|d| path.starts_with(&format!("{d}/"))) {
-            if let Some(f) = parse_toml(path, bytes, &mut diags) {
-                toml_files.push(f);
-            }
+        if TOML_DIRS.iter().any(|d| path.starts_with(&format!("{d}/")))
+            && let Some(f) = parse_toml(path, bytes, &mut diags)
+        {
+            toml_files.push(f);
         }
     }
     let dataset = Dataset {
@@ -607,19 +607,19 @@ fn check_range(col: &ColumnSchema, text: &str, v: f64) -> Result<(), String> {
     } else {
         format!(" {}", col.unit)
     };
-    if let Some(min) = col.min {
-        if v < min {
-            return Err(if min == 0.0 {
-                format!("{name} '{text}' must not be negative")
-            } else {
-                format!("{name} '{text}' is below the minimum {min}{unit}")
-            });
-        }
+    if let Some(min) = col.min
+        && v < min
+    {
+        return Err(if min == 0.0 {
+            format!("{name} '{text}' must not be negative")
+        } else {
+            format!("{name} '{text}' is below the minimum {min}{unit}")
+        });
     }
-    if let Some(max) = col.max {
-        if v > max {
-            return Err(format!("{name} '{text}' is above the maximum {max}{unit}"));
-        }
+    if let Some(max) = col.max
+        && v > max
+    {
+        return Err(format!("{name} '{text}' is above the maximum {max}{unit}"));
     }
     Ok(())
 }

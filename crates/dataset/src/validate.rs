@@ -151,15 +151,15 @@ fn ownership(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
     };
     let max = ds.schema.check_fraction("ownership_sum_max") * 100.0;
     for row in &t.rows {
-        if let (Some(a), Some(b)) = (t.text(row, "owner"), t.text(row, "company")) {
-            if a == b {
-                diags.push(Diagnostic::error(
-                    &t.schema.file,
-                    Some(row.line),
-                    Some("owner"),
-                    format!("'{a}' is recorded as owning itself"),
-                ));
-            }
+        if let (Some(a), Some(b)) = (t.text(row, "owner"), t.text(row, "company"))
+            && a == b
+        {
+            diags.push(Diagnostic::error(
+                &t.schema.file,
+                Some(row.line),
+                Some("owner"),
+                format!("'{a}' is recorded as owning itself"),
+            ));
         }
     }
     for (company, rows) in group_by(t, "company") {
@@ -376,15 +376,14 @@ fn dates(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
         for row in &t.rows {
             if let (Value::Date(published), Value::Date(accessed)) =
                 (t.get(row, "date"), t.get(row, "accessed"))
+                && accessed.latest() < published.earliest()
             {
-                if accessed.latest() < published.earliest() {
-                    diags.push(Diagnostic::error(
-                        &t.schema.file,
-                        Some(row.line),
-                        Some("accessed"),
-                        format!("accessed {accessed} is before the publication date {published}"),
-                    ));
-                }
+                diags.push(Diagnostic::error(
+                    &t.schema.file,
+                    Some(row.line),
+                    Some("accessed"),
+                    format!("accessed {accessed} is before the publication date {published}"),
+                ));
             }
         }
     }
@@ -393,9 +392,9 @@ fn dates(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
             for pair in rows.windows(2) {
                 if let (Value::Date(prev), Value::Date(next)) =
                     (t.get(pair[0], "date"), t.get(pair[1], "date"))
+                    && next < prev
                 {
-                    if next < prev {
-                        diags.push(Diagnostic::error(
+                    diags.push(Diagnostic::error(
                             &t.schema.file,
                             Some(pair[1].line),
                             Some("date"),
@@ -404,7 +403,6 @@ fn dates(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
                                 pair[0].line
                             ),
                         ));
-                    }
                 }
             }
         }
@@ -495,15 +493,15 @@ fn unused_sources(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
     }
     let used = cited_sources(ds);
     for row in &t.rows {
-        if let Some(id) = t.text(row, "id") {
-            if !used.contains(id) {
-                diags.push(Diagnostic::warning(
-                    &t.schema.file,
-                    Some(row.line),
-                    Some("id"),
-                    format!("source '{id}' is not cited by any row"),
-                ));
-            }
+        if let Some(id) = t.text(row, "id")
+            && !used.contains(id)
+        {
+            diags.push(Diagnostic::warning(
+                &t.schema.file,
+                Some(row.line),
+                Some("id"),
+                format!("source '{id}' is not cited by any row"),
+            ));
         }
     }
 }

@@ -73,14 +73,24 @@ fn mutated_datasets_never_panic_and_always_locate_problems() {
     let base_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/base");
     let base = read_dir(&base_dir, &schema);
     let (_, clean) = load(schema.clone(), &base);
-    assert!(!clean.has_errors(), "the base dataset must be valid: {:?}", clean.diagnostics);
+    assert!(
+        !clean.has_errors(),
+        "the base dataset must be valid: {:?}",
+        clean.diagnostics
+    );
 
     let names: Vec<String> = base.files.keys().cloned().collect();
-    let iterations: u64 = std::env::var("LODESTONE_FUZZ_ITERATIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(1500);
+    let iterations: u64 = std::env::var("LODESTONE_FUZZ_ITERATIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1500);
     let mut located = 0;
     for seed in 0..iterations {
         let mut rng = Rng(seed);
-        let mut input = InputFiles { files: base.files.clone(), unreadable: Vec::new() };
+        let mut input = InputFiles {
+            files: base.files.clone(),
+            unreadable: Vec::new(),
+        };
         // Mutate one or two files.
         for _ in 0..1 + rng.below(2) {
             let name = &names[rng.below(names.len())];
@@ -90,15 +100,24 @@ fn mutated_datasets_never_panic_and_always_locate_problems() {
         }
         let (_, report) = load(schema.clone(), &input);
         for d in &report.diagnostics {
-            assert!(input.files.contains_key(&d.file), "seed {seed}: diagnostic names unknown file: {d}");
+            assert!(
+                input.files.contains_key(&d.file),
+                "seed {seed}: diagnostic names unknown file: {d}"
+            );
             assert!(!d.message.is_empty(), "seed {seed}: empty message");
             if d.line.is_none() {
-                assert!(d.message.starts_with("file is missing"), "seed {seed}: unlocated: {d}");
+                assert!(
+                    d.message.starts_with("file is missing"),
+                    "seed {seed}: unlocated: {d}"
+                );
             } else {
                 located += 1;
             }
             assert!(d.line != Some(0), "seed {seed}: line 0: {d}");
         }
     }
-    assert!(located > 0, "the mutations should produce located diagnostics");
+    assert!(
+        located > 0,
+        "the mutations should produce located diagnostics"
+    );
 }

@@ -9,19 +9,36 @@ fn round_trip(dir: &Path) {
     let schema = Schema::embedded().unwrap();
     let input = read_dir(dir, &schema);
     let (ds, report) = load(schema.clone(), &input);
-    assert!(!report.has_errors(), "{dir:?}: {:?}", report.errors().collect::<Vec<_>>());
-    let mut exported = InputFiles { files: input.files.clone(), unreadable: Vec::new() };
+    assert!(
+        !report.has_errors(),
+        "{dir:?}: {:?}",
+        report.errors().collect::<Vec<_>>()
+    );
+    let mut exported = InputFiles {
+        files: input.files.clone(),
+        unreadable: Vec::new(),
+    };
     for t in &ds.tables {
         let rows: Vec<&Row> = t.rows.iter().collect();
-        exported.files.insert(t.schema.file.clone(), rows_csv(t, &rows).into_bytes());
+        exported
+            .files
+            .insert(t.schema.file.clone(), rows_csv(t, &rows).into_bytes());
     }
     let (again, report2) = load(schema, &exported);
-    assert!(!report2.has_errors(), "{:?}", report2.errors().collect::<Vec<_>>());
+    assert!(
+        !report2.has_errors(),
+        "{:?}",
+        report2.errors().collect::<Vec<_>>()
+    );
     for (a, b) in ds.tables.iter().zip(&again.tables) {
         let va: Vec<_> = a.rows.iter().map(|r| &r.values).collect();
         let vb: Vec<_> = b.rows.iter().map(|r| &r.values).collect();
         assert_eq!(va, vb, "table {} changed in the round trip", a.schema.name);
-        assert!(!a.rows.is_empty() || a.schema.name == "facility_status", "{} is empty", a.schema.name);
+        assert!(
+            !a.rows.is_empty() || a.schema.name == "facility_status",
+            "{} is empty",
+            a.schema.name
+        );
     }
 }
 
