@@ -1,0 +1,628 @@
+//! The mass-balance solver: strongly connected components upstream-first, loops solved exactly.
+
+use crate::network::{Network, NetworkError};
+
+/// Tags are propagated in chunks of this many, one chunk per thread; rows are padded to it so the
+/// inner loop has a fixed width the compiler can vectorise.
+const CHUNK: usize = 8;
+
+/// Loops up to this many nodes are solved by dense LU; larger ones by Gauss–Seidel iteration.
+const LU_MAX: usize = 400;
+
+/// A loop (non-trivial strongly connected component, or a node that ships to itself).
+#[derive(Debug, Clone)]
+struct Loop {
+    /// First position of the loop in the topological order; its positions are contiguous.
+    start: usize,
+    /// Number of nodes.
+    len: usize,
+    /// LU factors of `I − A_SS` (row-major, len×len) and row pivots, for small loops.
+    lu: Option<(Vec<f64>, Vec<usize>)>,
+}
+
+/// The network's structure prepared for propagation: reusable for any number of right-hand sides
+/// (content, value, unpriced content) and for explanations.
+#[derive(Debug, Clone)]
+pub struct Structure {
+    n: usize,
+    /// Node at each position (upstream components first).
+    order: Vec<u32>,
+    /// Position of each node.
+    pos: Vec<u32>,
+    /// Incoming edges by position: CSR pointers.
+    in_ptr: Vec<usize>,
+    /// Source position of each incoming edge.
+    in_src: Vec<u32>,
+    /// `A[i][j] = Z[i][j] / x[j]` of each incoming edge.
+    in_w: Vec<f64>,
+    /// Loop index of each position, or `u32::MAX` for a node outside loops.
+    loop_at: Vec<u32>,
+    loops: Vec<Loop>,
+}
+
+impl Structure {
+    /// Orders the network's components upstream-first and factorises its loops. Fails on a loop
+    /// that no output leaves.
+    pub fn build(net: &Network) -> Result<Structure, NetworkError> {
+        let n = net.len();
+        // Incoming adjacency by node (several flows between a pair simply add up later).
+        let mut in_ptr = vec![0usize; n + 1];
+        for f in &net.flows {
+            if f.quantity > 0.0 {
+                in_ptr[f.to as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            in_ptr[i + 1] += in_ptr[i];
+        }
+        let m = in_ptr[n];
+        let mut fill = in_ptr.clone();
+        let mut src = vec![0u32; m];
+        let mut w = vec![0f64; m];
+        for f in &net.flows {
+            if f.quantity > 0.0 {
+                let j = f.to as usize;
+                let e = fill[j];
+                fill[j] += 1;
+                src[e] = f.from;
+                w[e] = f.quantity / net.output[j];
+            }
+        }
+        drop(fill);
+        let (order, comp_start) = tarjan(n, &in_ptr, &src);
+        let mut pos = vec![0u32; n];
+        for (p, &v) in order.iter().enumerate() {
+            pos[v as usize] = p as u32;
+        }
+        // Re-index by position so propagation writes sequentially and reads upstream rows.
+        let mut p_ptr = vec![0usize; n + 1];
+        for p in 0..n {
+            let v = order[p] as usize;
+            p_ptr[p + 1] = p_ptr[p] + (in_ptr[v + 1] - in_ptr[v]);
+        }
+        let mut p_src = vec![0u32; m];
+        let mut p_w = vec![0f64; m];
+        for p in 0..n {
+            let v = order[p] as usize;
+            let base = p_ptr[p];
+            for (k, e) in (in_ptr[v]..in_ptr[v + 1]).enumerate() {
+                p_src[base + k] = pos[src[e] as usize];
+                p_w[base + k] = w[e];
+            }
+        }
+        drop((in_ptr, src, w));
+        let mut s = Structure {
+            n,
+            order,
+            pos,
+            in_ptr: p_ptr,
+            in_src: p_src,
+            in_w: p_w,
+            loop_at: vec![u32::MAX; n],
+            loops: Vec::new(),
+        };
+        for c in 0..comp_start.len() - 1 {
+            let (start, end) = (comp_start[c], comp_start[c + 1]);
+            let len = end - start;
+            let self_loop = len == 1 && s.edges(start).any(|(i, _)| i == start);
+            if len > 1 || self_loop {
+                let idx = s.loops.len() as u32;
+                for p in start..end {
+                    s.loop_at[p] = idx;
+                }
+                s.loops.push(Loop {
+                    start,
+                    len,
+                    lu: None,
+                });
+            }
+        }
+        for l in 0..s.loops.len() {
+            s.check_leak(net, l)?;
+            let lp = &s.loops[l];
+            if lp.len <= LU_MAX {
+                let lu = s.factorise(lp.start, lp.len);
+                s.loops[l].lu = Some(lu);
+            }
+        }
+        Ok(s)
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True if the network has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Number of loops (strongly connected components with a cycle).
+    pub fn loop_count(&self) -> usize {
+        self.loops.len()
+    }
+
+    /// Number of nodes on loops.
+    pub fn nodes_on_loops(&self) -> usize {
+        self.loops.iter().map(|l| l.len).sum()
+    }
+
+    /// Incoming edges of the node at position `p`: (source position, A weight).
+    fn edges(&self, p: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        (self.in_ptr[p]..self.in_ptr[p + 1]).map(move |e| (self.in_src[e] as usize, self.in_w[e]))
+    }
+
+    /// Incoming edges of node `node`: (source node, `A` weight = flow / node output).
+    pub fn incoming(&self, node: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        let p = self.pos[node] as usize;
+        self.edges(p).map(move |(s, a)| (self.order[s] as usize, a))
+    }
+
+    fn check_leak(&self, net: &Network, l: usize) -> Result<(), NetworkError> {
+        let lp = &self.loops[l];
+        let range = lp.start..lp.start + lp.len;
+        let total: f64 = range
+            .clone()
+            .map(|p| net.output[self.order[p] as usize])
+            .sum();
+        let mut inside = 0.0;
+        for p in range.clone() {
+            let x = net.output[self.order[p] as usize];
+            for (i, a) in self.edges(p) {
+                if range.contains(&i) {
+                    inside += a * x;
+                }
+            }
+        }
+        if total - inside > 1e-12 * total {
+            return Ok(());
+        }
+        let nodes: Vec<String> = range
+            .clone()
+            .map(|p| net.node_name(self.order[p] as usize))
+            .collect();
+        // Name one concrete cycle: walk upstream inside the loop until a node repeats.
+        let mut seen = vec![usize::MAX; lp.len];
+        let mut walk = vec![lp.start];
+        let mut cur = lp.start;
+        seen[0] = 0;
+        loop {
+            let Some((next, _)) = self.edges(cur).find(|(i, _)| range.contains(i)) else {
+                break;
+            };
+            let k = next - lp.start;
+            if seen[k] != usize::MAX {
+                let mut cycle: Vec<String> = walk[seen[k]..]
+                    .iter()
+                    .rev()
+                    .map(|&p| net.node_name(self.order[p] as usize))
+                    .collect();
+                cycle.push(cycle[0].clone());
+                return Err(NetworkError::ClosedLoop { nodes, cycle });
+            }
+            seen[k] = walk.len();
+            walk.push(next);
+            cur = next;
+        }
+        Err(NetworkError::ClosedLoop {
+            cycle: nodes.clone(),
+            nodes,
+        })
+    }
+
+    /// LU factorisation with partial pivoting of `M = I − A_SS` for the loop at `start..start+len`,
+    /// where row r is the equation of position start+r: m_r − Σ_c A[c→r] m_c = b_r.
+    fn factorise(&self, start: usize, len: usize) -> (Vec<f64>, Vec<usize>) {
+        let mut a = vec![0.0; len * len];
+        for r in 0..len {
+            a[r * len + r] = 1.0;
+            for (i, w) in self.edges(start + r) {
+                if (start..start + len).contains(&i) {
+                    a[r * len + (i - start)] -= w;
+                }
+            }
+        }
+        let mut piv: Vec<usize> = (0..len).collect();
+        for k in 0..len {
+            let mut best = k;
+            for r in k + 1..len {
+                if a[r * len + k].abs() > a[best * len + k].abs() {
+                    best = r;
+                }
+            }
+            if best != k {
+                for c in 0..len {
+                    a.swap(k * len + c, best * len + c);
+                }
+                piv.swap(k, best);
+            }
+            let d = a[k * len + k];
+            if d == 0.0 {
+                continue; // singular only for closed loops, rejected before
+            }
+            for r in k + 1..len {
+                let f = a[r * len + k] / d;
+                if f != 0.0 {
+                    a[r * len + k] = f;
+                    for c in k + 1..len {
+                        a[r * len + c] -= f * a[k * len + c];
+                    }
+                }
+            }
+        }
+        (a, piv)
+    }
+
+    /// Solves `m = b + m·A` for `k` right-hand sides given as a row-major `n × k` matrix in node
+    /// order, returning `m` in the same layout.
+    pub fn propagate(&self, b: &[f64], k: usize) -> Result<Vec<f64>, NetworkError> {
+        let n = self.n;
+        let chunks = k.div_ceil(CHUNK).max(1);
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |t| t.get())
+            .min(chunks);
+        let mut results: Vec<Option<Result<Vec<f64>, NetworkError>>> =
+            (0..chunks).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            for t in 0..threads {
+                handles.push(scope.spawn(move || {
+                    let mut out = Vec::new();
+                    for c in (t..chunks).step_by(threads) {
+                        out.push((c, self.propagate_chunk(b, k, c)));
+                    }
+                    out
+                }));
+            }
+            for h in handles {
+                // A panic in a worker is a bug; surface it as one rather than hiding it.
+                for (c, r) in h.join().expect("propagation worker panicked") {
+                    results[c] = Some(r);
+                }
+            }
+        });
+        let mut m = vec![0.0; n * k];
+        for (c, r) in results.into_iter().enumerate() {
+            let chunk = r.unwrap_or_else(|| Ok(vec![0.0; n * CHUNK]))?;
+            let t0 = c * CHUNK;
+            let width = CHUNK.min(k - t0.min(k));
+            for p in 0..n {
+                let v = self.order[p] as usize;
+                m[v * k + t0..v * k + t0 + width]
+                    .copy_from_slice(&chunk[p * CHUNK..p * CHUNK + width]);
+            }
+        }
+        Ok(m)
+    }
+
+    /// One chunk of up to CHUNK tags, in position order.
+    fn propagate_chunk(&self, b: &[f64], k: usize, chunk: usize) -> Result<Vec<f64>, NetworkError> {
+        let n = self.n;
+        let t0 = chunk * CHUNK;
+        let width = CHUNK.min(k.saturating_sub(t0));
+        let mut m = vec![0.0f64; n * CHUNK];
+        let rhs = |p: usize| -> [f64; CHUNK] {
+            let mut r = [0.0; CHUNK];
+            let v = self.order[p] as usize;
+            r[..width].copy_from_slice(&b[v * k + t0..v * k + t0 + width]);
+            r
+        };
+        let mut p = 0;
+        while p < n {
+            let l = self.loop_at[p];
+            if l == u32::MAX {
+                let mut acc = rhs(p);
+                for e in self.in_ptr[p]..self.in_ptr[p + 1] {
+                    let i = self.in_src[e] as usize;
+                    let a = self.in_w[e];
+                    let row = &m[i * CHUNK..i * CHUNK + CHUNK];
+                    for t in 0..CHUNK {
+                        acc[t] += a * row[t];
+                    }
+                }
+                m[p * CHUNK..p * CHUNK + CHUNK].copy_from_slice(&acc);
+                p += 1;
+            } else {
+                let lp = &self.loops[l as usize];
+                self.solve_loop(lp, &mut m, &rhs)?;
+                p = lp.start + lp.len;
+            }
+        }
+        Ok(m)
+    }
+
+    fn solve_loop(
+        &self,
+        lp: &Loop,
+        m: &mut [f64],
+        rhs: &dyn Fn(usize) -> [f64; CHUNK],
+    ) -> Result<(), NetworkError> {
+        let (start, len) = (lp.start, lp.len);
+        let inside = start..start + len;
+        // b_S: own additions plus everything flowing in from outside the loop.
+        let mut bs = vec![0.0; len * CHUNK];
+        for r in 0..len {
+            let mut acc = rhs(start + r);
+            for (i, a) in self.edges(start + r) {
+                if !inside.contains(&i) {
+                    for t in 0..CHUNK {
+                        acc[t] += a * m[i * CHUNK + t];
+                    }
+                }
+            }
+            bs[r * CHUNK..r * CHUNK + CHUNK].copy_from_slice(&acc);
+        }
+        match &lp.lu {
+            Some((lu, piv)) => {
+                for t in 0..CHUNK {
+                    // Forward substitution with the row permutation, then back substitution.
+                    let mut y: Vec<f64> = piv.iter().map(|&r| bs[r * CHUNK + t]).collect();
+                    for r in 0..len {
+                        let mut s = y[r];
+                        for c in 0..r {
+                            s -= lu[r * len + c] * y[c];
+                        }
+                        y[r] = s;
+                    }
+                    for r in (0..len).rev() {
+                        let mut s = y[r];
+                        for c in r + 1..len {
+                            s -= lu[r * len + c] * y[c];
+                        }
+                        y[r] = s / lu[r * len + r];
+                    }
+                    for r in 0..len {
+                        m[(start + r) * CHUNK + t] = y[r];
+                    }
+                }
+            }
+            None => {
+                // Gauss–Seidel: converges because the loop leaks (checked when building).
+                for r in 0..len {
+                    m[(start + r) * CHUNK..(start + r + 1) * CHUNK]
+                        .copy_from_slice(&bs[r * CHUNK..(r + 1) * CHUNK]);
+                }
+                let mut converged = false;
+                for _ in 0..100_000 {
+                    let mut delta = 0.0f64;
+                    let mut scale = 0.0f64;
+                    for r in 0..len {
+                        let p = start + r;
+                        let mut acc = [0.0; CHUNK];
+                        acc.copy_from_slice(&bs[r * CHUNK..(r + 1) * CHUNK]);
+                        for (i, a) in self.edges(p) {
+                            if inside.contains(&i) {
+                                for t in 0..CHUNK {
+                                    acc[t] += a * m[i * CHUNK + t];
+                                }
+                            }
+                        }
+                        for t in 0..CHUNK {
+                            delta = delta.max((acc[t] - m[p * CHUNK + t]).abs());
+                            scale = scale.max(acc[t].abs());
+                            m[p * CHUNK + t] = acc[t];
+                        }
+                    }
+                    if delta <= 1e-15 * scale {
+                        converged = true;
+                        break;
+                    }
+                }
+                if !converged {
+                    return Err(NetworkError::NotConverged {
+                        nodes: len,
+                        first: format!("#{}", self.order[start]),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Iterative Tarjan over incoming edges. Returns the nodes in component order and the start of
+/// each component (plus a final sentinel). On the reversed graph Tarjan emits a component only
+/// after every component it reaches, i.e. after everything upstream in the flow network, so the
+/// order is upstream-first.
+fn tarjan(n: usize, in_ptr: &[usize], src: &[u32]) -> (Vec<u32>, Vec<usize>) {
+    const UNSEEN: u32 = u32::MAX;
+    let mut index = vec![UNSEEN; n];
+    let mut low = vec![0u32; n];
+    let mut on_stack = vec![false; n];
+    let mut stack: Vec<u32> = Vec::new();
+    let mut calls: Vec<(u32, usize)> = Vec::new();
+    let mut order = Vec::with_capacity(n);
+    let mut starts = vec![0usize];
+    let mut counter = 0u32;
+    for root in 0..n {
+        if index[root] != UNSEEN {
+            continue;
+        }
+        index[root] = counter;
+        low[root] = counter;
+        counter += 1;
+        stack.push(root as u32);
+        on_stack[root] = true;
+        calls.push((root as u32, in_ptr[root]));
+        while let Some(&mut (v, ref mut e)) = calls.last_mut() {
+            let v = v as usize;
+            if *e < in_ptr[v + 1] {
+                let w = src[*e] as usize;
+                *e += 1;
+                if index[w] == UNSEEN {
+                    index[w] = counter;
+                    low[w] = counter;
+                    counter += 1;
+                    stack.push(w as u32);
+                    on_stack[w] = true;
+                    calls.push((w as u32, in_ptr[w]));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+            } else {
+                calls.pop();
+                if low[v] == index[v] {
+                    loop {
+                        let w = stack.pop().unwrap_or(v as u32);
+                        on_stack[w as usize] = false;
+                        order.push(w);
+                        if w as usize == v {
+                            break;
+                        }
+                    }
+                    starts.push(order.len());
+                }
+                if let Some(&(u, _)) = calls.last() {
+                    low[u as usize] = low[u as usize].min(low[v]);
+                }
+            }
+        }
+    }
+    (order, starts)
+}
+
+/// Values of tagged content (see the crate documentation for the valuation method).
+#[derive(Debug, Clone)]
+pub struct ValueTrace {
+    /// Origin value of tagged content per unit of each node's output, `n × tags`.
+    pub per_unit: Vec<f64>,
+    /// Tagged content per unit whose origin had no unit value, `n × tags`.
+    pub unpriced_per_unit: Vec<f64>,
+}
+
+/// The result of tracing: content of every tag at every node.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// Tag names.
+    pub tags: Vec<String>,
+    /// Output of each node.
+    pub output: Vec<f64>,
+    /// Unit value of each node's output, if known.
+    pub unit_value: Vec<Option<f64>>,
+    /// Content per unit of output, row-major `n × tags`.
+    pub per_unit: Vec<f64>,
+    /// Values, when any node has a unit value.
+    pub value: Option<ValueTrace>,
+}
+
+impl Trace {
+    /// Number of tags.
+    pub fn tag_count(&self) -> usize {
+        self.tags.len()
+    }
+
+    /// Content of `tag` per unit of `node`'s output.
+    pub fn per_unit(&self, node: usize, tag: usize) -> f64 {
+        self.per_unit[node * self.tags.len() + tag]
+    }
+
+    /// Total content of `tag` in `node`'s output.
+    pub fn total(&self, node: usize, tag: usize) -> f64 {
+        self.per_unit(node, tag) * self.output[node]
+    }
+
+    /// Origin value of `tag`'s content per unit of `node`'s output.
+    pub fn value_per_unit(&self, node: usize, tag: usize) -> Option<f64> {
+        self.value
+            .as_ref()
+            .map(|v| v.per_unit[node * self.tags.len() + tag])
+    }
+
+    /// Origin value of `tag`'s content as a share of `node`'s unit value.
+    pub fn value_share(&self, node: usize, tag: usize) -> Option<f64> {
+        let p = self.unit_value.get(node).copied().flatten()?;
+        let v = self.value_per_unit(node, tag)?;
+        (p > 0.0).then(|| v / p)
+    }
+
+    /// Share of `tag`'s content at `node` whose origin value is known (1 when all priced).
+    pub fn value_coverage(&self, node: usize, tag: usize) -> Option<f64> {
+        let v = self.value.as_ref()?;
+        let m = self.per_unit(node, tag);
+        let u = v.unpriced_per_unit[node * self.tags.len() + tag];
+        Some(if m > 0.0 {
+            (1.0 - u / m).clamp(0.0, 1.0)
+        } else {
+            1.0
+        })
+    }
+
+    /// Content of each tag leaving the network: at each node, the output not shipped to another
+    /// node, times its content per unit. Equals the content added, by conservation of mass.
+    pub fn content_leaving(&self, net: &Network) -> Vec<f64> {
+        let k = self.tags.len();
+        let out = net.outflows();
+        let mut leaving = vec![0.0; k];
+        for (j, &x) in self.output.iter().enumerate() {
+            let final_use = (x - out[j]).max(0.0);
+            for (t, l) in leaving.iter_mut().enumerate() {
+                *l += final_use * self.per_unit[j * k + t];
+            }
+        }
+        leaving
+    }
+}
+
+/// Traces a network under mass balance (validating it first).
+pub fn trace_with(net: &Network) -> Result<Trace, NetworkError> {
+    net.validate()?;
+    let s = Structure::build(net)?;
+    trace_prepared(net, &s)
+}
+
+/// Traces a network under the given custody model.
+pub fn trace(net: &Network, custody: crate::CustodyModel) -> Result<Trace, NetworkError> {
+    match custody {
+        crate::CustodyModel::MassBalance => trace_with(net),
+        crate::CustodyModel::Segregated => crate::segregate::trace_segregated(net),
+    }
+}
+
+/// Traces with a prepared [`Structure`] (built from the same network).
+pub fn trace_prepared(net: &Network, s: &Structure) -> Result<Trace, NetworkError> {
+    let n = net.len();
+    let k = net.tags.len();
+    let inv = |j: usize| {
+        if net.output[j] > 0.0 {
+            1.0 / net.output[j]
+        } else {
+            0.0
+        }
+    };
+    let mut b = vec![0.0; n * k];
+    for a in &net.additions {
+        let j = a.node as usize;
+        b[j * k + a.tag as usize] += a.amount * inv(j);
+    }
+    let per_unit = s.propagate(&b, k)?;
+    let priced = net.unit_value.iter().any(Option::is_some);
+    let value = if priced {
+        let mut bv = vec![0.0; n * k];
+        let mut bu = vec![0.0; n * k];
+        for a in &net.additions {
+            let j = a.node as usize;
+            match net.unit_value.get(j).copied().flatten() {
+                Some(p) => bv[j * k + a.tag as usize] += a.amount * inv(j) * p,
+                None => bu[j * k + a.tag as usize] += a.amount * inv(j),
+            }
+        }
+        Some(ValueTrace {
+            per_unit: s.propagate(&bv, k)?,
+            unpriced_per_unit: s.propagate(&bu, k)?,
+        })
+    } else {
+        None
+    };
+    Ok(Trace {
+        tags: net.tags.clone(),
+        output: net.output.clone(),
+        unit_value: if net.unit_value.len() == n {
+            net.unit_value.clone()
+        } else {
+            vec![None; n]
+        },
+        per_unit,
+        value,
+    })
+}
