@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use lodestone_trace::generate::GenerateOptions;
 
 mod show;
 mod text;
+mod trace;
 
 /// Critical-mineral supply-chain intelligence, starting with rare earths.
 #[derive(Parser)]
@@ -49,6 +51,93 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
     },
+    /// Trace where the content of products comes from (by mining country, stage, technology, facility).
+    #[command(
+        after_help = "Examples:\n  lodestone trace --node JPN --tag 'mined:*'\n  lodestone trace --node lynas_lamp_kuantan/ndpr_oxide --format json\n  lodestone trace --explain JPN --tag mined:AUS --paths 5\n  lodestone trace --network my-network --summary\n  lodestone trace --custody compare --tag 'separated:*'\n\nNodes of a dataset: facility ids and ISO3 country markets (hubs), and ID/material for what a hub ships.\nTags: mined:ISO3, separated:ISO3, metal:ISO3, magnet:ISO3, tech:ISO3, facility:ID.\nQuantities are t REO; per_unit is the tagged share of a node's REO."
+    )]
+    Trace {
+        /// Dataset directory to trace (default: the bundled world dataset).
+        #[arg(long, value_name = "DIR", conflicts_with = "network")]
+        data: Option<PathBuf>,
+        /// A network in the interchange format (nodes.csv, flows.csv, content.csv) instead of a dataset.
+        #[arg(long, value_name = "DIR")]
+        network: Option<PathBuf>,
+        /// Year of the dataset's flows.
+        #[arg(long, default_value_t = 2024)]
+        year: i64,
+        /// Only this node.
+        #[arg(long, value_name = "ID")]
+        node: Option<String>,
+        /// Only tags matching this pattern (`*` is a wildcard, e.g. `mined:*`).
+        #[arg(long, value_name = "PATTERN")]
+        tag: Option<String>,
+        /// Chain-of-custody model.
+        #[arg(long, value_enum, default_value_t = trace::Custody::MassBalance)]
+        custody: trace::Custody,
+        /// Explain NODE's content of --tag by its top contributing paths.
+        #[arg(long, value_name = "NODE")]
+        explain: Option<String>,
+        /// Number of paths for --explain.
+        #[arg(long, default_value_t = 10)]
+        paths: usize,
+        /// Print sizes, timings and per-tag conservation totals instead of per-node rows.
+        #[arg(long)]
+        summary: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+        format: ShowFormat,
+    },
+    /// Export derived data.
+    Export {
+        #[command(subcommand)]
+        what: Export,
+    },
+    /// Write a synthetic, supply-chain-shaped network in the interchange format.
+    #[command(
+        after_help = "Example:\n  lodestone generate --nodes 1000000 --flows 10000000 --tags 16 --cycles 0.03 --seed 1 --out /tmp/net"
+    )]
+    Generate {
+        /// Number of nodes.
+        #[arg(long, default_value_t = 10_000)]
+        nodes: usize,
+        /// Number of flows.
+        #[arg(long, default_value_t = 100_000)]
+        flows: usize,
+        /// Number of tags.
+        #[arg(long, default_value_t = 16)]
+        tags: usize,
+        /// Fraction of nodes on recycling loops (0 to 0.5).
+        #[arg(long, default_value_t = 0.03)]
+        cycles: f64,
+        /// Random seed: the same arguments always give the same network.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also give nodes unit values.
+        #[arg(long)]
+        values: bool,
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum Export {
+    /// Write the dataset lowered to a tracing network (t REO) in the interchange format.
+    #[command(
+        after_help = "Example:\n  lodestone export network --out /tmp/world-network && lodestone trace --network /tmp/world-network"
+    )]
+    Network {
+        /// Dataset directory (default: the bundled world dataset).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Year of the dataset's flows.
+        #[arg(long, default_value_t = 2024)]
+        year: i64,
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -70,7 +159,7 @@ pub enum ShowFormat {
 
 /// The data directory: the one given, else `data/world` under the current directory, else the
 /// bundled dataset of the source tree this binary was built from.
-fn data_dir(given: Option<PathBuf>) -> PathBuf {
+pub(crate) fn data_dir(given: Option<PathBuf>) -> PathBuf {
     if let Some(d) = given {
         return d;
     }
@@ -94,6 +183,53 @@ fn main() -> ExitCode {
             data,
             format,
         } => show::run(&data_dir(data), &kind, id.as_deref(), format),
+        Command::Trace {
+            data,
+            network,
+            year,
+            node,
+            tag,
+            custody,
+            explain,
+            paths,
+            summary,
+            format,
+        } => trace::run_trace(trace::TraceArgs {
+            source: trace::Source {
+                data,
+                network,
+                year,
+            },
+            node,
+            tag,
+            custody,
+            explain,
+            paths,
+            summary,
+            format,
+        }),
+        Command::Export {
+            what: Export::Network { data, year, out },
+        } => trace::run_export_network(data, year, &out),
+        Command::Generate {
+            nodes,
+            flows,
+            tags,
+            cycles,
+            seed,
+            values,
+            out,
+        } => trace::run_generate(
+            GenerateOptions {
+                nodes,
+                flows,
+                tags,
+                cycles,
+                seed,
+                values,
+            },
+            &out,
+        ),
     };
     match result {
         Ok(code) => code,

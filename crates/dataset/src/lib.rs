@@ -9,6 +9,8 @@ pub mod diag;
 pub mod docs;
 pub mod export;
 pub mod load;
+pub mod lower;
+pub mod network;
 pub mod schema;
 pub mod validate;
 pub mod value;

@@ -3,7 +3,7 @@
 //! Nodes are spread over eight stages (mine → … → end use). Most flows go from one stage to the
 //! next, some skip stages, suppliers are skewed so a few are large (as in real chains). A stated
 //! fraction of nodes sit on small recycling loops (a flow back from a node to one of its
-//! suppliers). Outputs exceed outflows by a random slack, so every loop leaks and the network is
+//! suppliers; each node on at most one such flow, so the loops stay small). Outputs exceed outflows by a random slack, so every loop leaks and the network is
 //! always traceable. Mines add one tag each; some processing nodes add a second kind of tag.
 //! Node indices are a random permutation of the stage layout, so nothing depends on input order.
 
@@ -97,13 +97,32 @@ pub fn generate(opts: GenerateOptions) -> Network {
             quantity,
         });
     }
-    for _ in 0..loops {
+    // Loops: a customer in the next stage returns scrap to its supplier. Each node joins at most
+    // one loop, so loops stay at two nodes instead of merging into giant components.
+    let mut stage_of_node = vec![0usize; n];
+    for (slot, &node) in perm.iter().enumerate() {
+        stage_of_node[node as usize] = stage_of(slot);
+    }
+    let mut on_loop = vec![false; n];
+    let mut made = 0;
+    let mut tries = 0;
+    while made < loops && tries < 20 * loops + 100 {
+        tries += 1;
         let f = flows[rng.below(forward)];
+        let (a, b) = (f.from as usize, f.to as usize);
+        // Only between adjacent stages: a loop across skipped stages would pull every node on
+        // the forward paths between its ends into one strongly connected component.
+        if on_loop[a] || on_loop[b] || stage_of_node[b] != stage_of_node[a] + 1 {
+            continue;
+        }
+        on_loop[a] = true;
+        on_loop[b] = true;
         flows.push(Flow {
             from: f.to,
             to: f.from,
             quantity: f.quantity * (0.05 + 0.2 * rng.unit()),
         });
+        made += 1;
     }
     let mut outflow = vec![0.0; n];
     let mut inflow = vec![0.0; n];

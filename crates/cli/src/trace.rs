@@ -1,0 +1,532 @@
+//! `lodestone trace`, `lodestone export network` and `lodestone generate`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use lodestone_dataset::lower::{Lowering, lower_dataset};
+use lodestone_dataset::network::{read_network_dir, write_network_dir};
+use lodestone_trace::generate::{GenerateOptions, generate};
+use lodestone_trace::{CustodyModel, Network, Structure, Trace, explain, trace};
+
+use crate::ShowFormat;
+use crate::text;
+
+/// Which custody model(s) to report.
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+pub enum Custody {
+    /// Proportional mixing at every node (the input–output assumption).
+    MassBalance,
+    /// Declared segregated lines keep their inputs apart.
+    Segregated,
+    /// Both, side by side, with the difference.
+    Compare,
+}
+
+/// Where the network comes from.
+pub struct Source {
+    /// A dataset directory to lower (`--data`), with the year.
+    pub data: Option<PathBuf>,
+    /// An interchange directory (`--network`).
+    pub network: Option<PathBuf>,
+    /// Year of the dataset's flows.
+    pub year: i64,
+}
+
+fn load(source: &Source) -> Result<(Network, Vec<String>), String> {
+    if let Some(dir) = &source.network {
+        return read_network_dir(dir)
+            .map(|n| (n, Vec::new()))
+            .map_err(|diags| {
+                let mut lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
+                let count = lines.len();
+                lines.truncate(20);
+                if count > 20 {
+                    lines.push(format!("… {} more", count - 20));
+                }
+                format!(
+                    "{} is not a valid network:\n{}",
+                    dir.display(),
+                    lines.join("\n")
+                )
+            });
+    }
+    let dir = crate::data_dir(source.data.clone());
+    let Lowering { network, notes, .. } = lower_from(&dir, source.year)?;
+    Ok((network, notes))
+}
+
+fn lower_from(dir: &Path, year: i64) -> Result<Lowering, String> {
+    let (ds, report) = lodestone_dataset::load_dir(dir)?;
+    if report.has_errors() {
+        return Err(format!(
+            "{} has {} error(s); run `lodestone check --data {}` and fix them first",
+            dir.display(),
+            report.errors().count(),
+            dir.display()
+        ));
+    }
+    lower_dataset(&ds, year)
+}
+
+/// A tag pattern: `*` matches any run of characters (`mined:*`, `*:CHN`), otherwise exact.
+pub fn tag_matches(pattern: &str, tag: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == tag;
+    }
+    let mut rest = tag;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            let Some(at) = rest.find(part) else {
+                return false;
+            };
+            rest = &rest[at + part.len()..];
+        }
+    }
+    true
+}
+
+fn fmt(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v.abs() >= 1e5 || v.abs() < 1e-4 {
+        format!("{v:.6e}")
+    } else {
+        format!("{}", (v * 1e6).round() / 1e6)
+    }
+}
+
+fn write_out(s: &str) -> Result<(), String> {
+    std::io::stdout()
+        .lock()
+        .write_all(s.as_bytes())
+        .map_err(|e| format!("cannot write output: {e}"))
+}
+
+/// Options of `lodestone trace`.
+pub struct TraceArgs {
+    pub source: Source,
+    pub node: Option<String>,
+    pub tag: Option<String>,
+    pub custody: Custody,
+    pub explain: Option<String>,
+    pub paths: usize,
+    pub summary: bool,
+    pub format: ShowFormat,
+}
+
+/// Runs `lodestone trace`.
+pub fn run_trace(args: TraceArgs) -> Result<ExitCode, String> {
+    let started = Instant::now();
+    let (net, notes) = load(&args.source)?;
+    let loaded = started.elapsed();
+    let find_node = |id: &str| -> Result<usize, String> {
+        net.node_index(id).ok_or_else(|| {
+            let similar: Vec<&str> =
+                net.node_ids.iter().map(String::as_str).filter(|n| n.contains(id) || id.contains(*n)).take(8).collect();
+            format!(
+                "no node '{id}' in the network{}; nodes are facility ids, ISO3 country markets, and ID/material for what a node ships",
+                if similar.is_empty() { String::new() } else { format!(" (similar: {})", similar.join(", ")) }
+            )
+        })
+    };
+    if let Some(target) = &args.explain {
+        let node = find_node(target)?;
+        let tag_name = args
+            .tag
+            .as_deref()
+            .ok_or("--explain needs --tag TAG (one tag, e.g. mined:CHN)")?;
+        let tag = net
+            .tag_index(tag_name)
+            .ok_or_else(|| format!("no tag '{tag_name}'; tags are: {}", net.tags.join(", ")))?;
+        let custody = if args.custody == Custody::Segregated {
+            CustodyModel::Segregated
+        } else {
+            CustodyModel::MassBalance
+        };
+        let t = trace(&net, custody).map_err(|e| e.to_string())?;
+        let structure = Structure::build(&net).map_err(|e| e.to_string())?;
+        let paths = explain(&net, &structure, &t, node, tag, args.paths, 1_000_000);
+        return print_paths(&net, &t, node, tag, &paths, args.format);
+    }
+    let tags: Vec<usize> = (0..net.tags.len())
+        .filter(|&t| {
+            args.tag
+                .as_deref()
+                .is_none_or(|p| tag_matches(p, &net.tags[t]))
+        })
+        .collect();
+    if tags.is_empty() {
+        return Err(format!(
+            "no tag matches '{}'; tags are: {}",
+            args.tag.unwrap_or_default(),
+            net.tags.join(", ")
+        ));
+    }
+    let nodes: Vec<usize> = match &args.node {
+        Some(id) => vec![find_node(id)?],
+        None => (0..net.len()).collect(),
+    };
+    let solve = |m| trace(&net, m).map_err(|e| e.to_string());
+    let t0 = Instant::now();
+    let (primary, other) = match args.custody {
+        Custody::MassBalance => (solve(CustodyModel::MassBalance)?, None),
+        Custody::Segregated => (solve(CustodyModel::Segregated)?, None),
+        Custody::Compare => (
+            solve(CustodyModel::MassBalance)?,
+            Some(solve(CustodyModel::Segregated)?),
+        ),
+    };
+    let traced = t0.elapsed();
+    if args.summary {
+        return print_summary(
+            &net,
+            &primary,
+            &tags,
+            loaded.as_secs_f64(),
+            traced.as_secs_f64(),
+            args.format,
+        );
+    }
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    print_rows(
+        &net,
+        &primary,
+        other.as_ref(),
+        &nodes,
+        &tags,
+        args.node.is_some(),
+        args.format,
+    )
+}
+
+fn print_rows(
+    net: &Network,
+    t: &Trace,
+    other: Option<&Trace>,
+    nodes: &[usize],
+    tags: &[usize],
+    one_node: bool,
+    format: ShowFormat,
+) -> Result<ExitCode, String> {
+    let valued = t.value.is_some();
+    let mut header: Vec<&str> = vec!["node", "tag"];
+    if other.is_some() {
+        header.extend([
+            "mass_balance_per_unit",
+            "segregated_per_unit",
+            "difference",
+            "mass_balance_total",
+            "segregated_total",
+        ]);
+    } else {
+        header.extend(["per_unit", "total"]);
+        if valued {
+            header.extend(["value_per_unit", "value_share", "value_coverage"]);
+        }
+    }
+    let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
+    for &j in nodes {
+        let mut node_rows = Vec::new();
+        for &g in tags {
+            let (m, tot) = (t.per_unit(j, g), t.total(j, g));
+            let o = other.map(|o| (o.per_unit(j, g), o.total(j, g)));
+            if m == 0.0 && o.is_none_or(|(om, _)| om == 0.0) {
+                continue;
+            }
+            let mut r: Vec<serde_json::Value> =
+                vec![net.node_ids[j].clone().into(), net.tags[g].clone().into()];
+            match o {
+                Some((om, otot)) => r.extend([
+                    m.into(),
+                    om.into(),
+                    (om - m).into(),
+                    tot.into(),
+                    otot.into(),
+                ]),
+                None => {
+                    r.extend([m.into(), tot.into()]);
+                    if valued {
+                        let opt = |v: Option<f64>| v.map_or(serde_json::Value::Null, Into::into);
+                        r.extend([
+                            opt(t.value_per_unit(j, g)),
+                            opt(t.value_share(j, g)),
+                            opt(t.value_coverage(j, g)),
+                        ]);
+                    }
+                }
+            }
+            node_rows.push((m, r));
+        }
+        if one_node {
+            node_rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+        }
+        rows.extend(node_rows.into_iter().map(|(_, r)| r));
+    }
+    let out = match format {
+        ShowFormat::Json => {
+            let arr: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::Value::Object(
+                        header
+                            .iter()
+                            .map(|h| h.to_string())
+                            .zip(r.iter().cloned())
+                            .collect(),
+                    )
+                })
+                .collect();
+            serde_json::to_string_pretty(&arr).unwrap_or_default() + "\n"
+        }
+        ShowFormat::Csv => {
+            let mut s = header.join(",") + "\n";
+            for r in &rows {
+                let cells: Vec<String> = r.iter().map(csv_cell).collect();
+                s.push_str(&cells.join(","));
+                s.push('\n');
+            }
+            s
+        }
+        ShowFormat::Table => {
+            let body: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .enumerate()
+                        .map(|(i, v)| match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            serde_json::Value::Number(x) => {
+                                let x = x.as_f64().unwrap_or(0.0);
+                                if header[i].contains("share")
+                                    || header[i].contains("coverage")
+                                    || (header[i].ends_with("per_unit")
+                                        && !header[i].starts_with("value"))
+                                {
+                                    format!("{:.2} %", x * 100.0)
+                                } else {
+                                    fmt(x)
+                                }
+                            }
+                            _ => "–".into(),
+                        })
+                        .collect()
+                })
+                .collect();
+            let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+            let mut s = text::table(&head, &body);
+            s.push_str(&format!("{} rows; per_unit is the tagged content per unit of the node's output (for a dataset, t per t REO)\n", rows.len()));
+            s
+        }
+    };
+    write_out(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn csv_cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) if s.contains([',', '"', '\n']) => {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        }
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn print_summary(
+    net: &Network,
+    t: &Trace,
+    tags: &[usize],
+    loaded: f64,
+    traced: f64,
+    format: ShowFormat,
+) -> Result<ExitCode, String> {
+    let leaving = t.content_leaving(net);
+    let mut added = vec![0.0; net.tags.len()];
+    for a in &net.additions {
+        added[a.tag as usize] += a.amount;
+    }
+    let structure = Structure::build(net).map_err(|e| e.to_string())?;
+    let summary = serde_json::json!({
+        "nodes": net.len(),
+        "flows": net.flows.len(),
+        "tags": net.tags.len(),
+        "loops": structure.loop_count(),
+        "nodes_on_loops": structure.nodes_on_loops(),
+        "load_seconds": loaded,
+        "trace_seconds": traced,
+        "by_tag": tags.iter().map(|&g| serde_json::json!({"tag": net.tags[g], "added": added[g], "leaving": leaving[g]})).collect::<Vec<_>>(),
+    });
+    let out = match format {
+        ShowFormat::Json => serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n",
+        _ => {
+            let mut s = format!(
+                "{} nodes, {} flows, {} tags, {} loops ({} nodes on loops); loaded in {:.3} s, traced in {:.3} s\n\n",
+                net.len(),
+                net.flows.len(),
+                net.tags.len(),
+                structure.loop_count(),
+                structure.nodes_on_loops(),
+                loaded,
+                traced
+            );
+            let body: Vec<Vec<String>> = tags
+                .iter()
+                .map(|&g| vec![net.tags[g].clone(), fmt(added[g]), fmt(leaving[g])])
+                .collect();
+            s.push_str(&text::table(
+                &["tag".into(), "added".into(), "leaving the network".into()],
+                &body,
+            ));
+            s
+        }
+    };
+    write_out(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_paths(
+    net: &Network,
+    t: &Trace,
+    node: usize,
+    tag: usize,
+    paths: &[lodestone_trace::Path],
+    format: ShowFormat,
+) -> Result<ExitCode, String> {
+    let out = match format {
+        ShowFormat::Json => {
+            let arr: Vec<serde_json::Value> = paths
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    serde_json::json!({
+                        "rank": i + 1,
+                        "share": p.share,
+                        "per_unit": p.per_unit,
+                        "nodes": p.steps.iter().map(|s| net.node_ids[s.node].clone()).collect::<Vec<_>>(),
+                        "steps": p.steps.iter().map(|s| serde_json::json!({
+                            "node": net.node_ids[s.node],
+                            "output": s.output,
+                            "flow_to_next": s.flow_to_next,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "node": net.node_ids[node],
+                "tag": net.tags[tag],
+                "per_unit": t.per_unit(node, tag),
+                "total": t.total(node, tag),
+                "paths": arr,
+            });
+            serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+        }
+        ShowFormat::Csv => {
+            let mut s = "rank,share,per_unit,path\n".to_string();
+            for (i, p) in paths.iter().enumerate() {
+                let path: Vec<&str> = p
+                    .steps
+                    .iter()
+                    .map(|st| net.node_ids[st.node].as_str())
+                    .collect();
+                s.push_str(&format!(
+                    "{},{},{},\"{}\"\n",
+                    i + 1,
+                    p.share,
+                    p.per_unit,
+                    path.join(" > ")
+                ));
+            }
+            s
+        }
+        ShowFormat::Table => {
+            let mut s = format!(
+                "{} of '{}': {} per unit of output ({} in total); top {} paths:\n\n",
+                net.tags[tag],
+                net.node_ids[node],
+                fmt(t.per_unit(node, tag)),
+                fmt(t.total(node, tag)),
+                paths.len()
+            );
+            let mut covered = 0.0;
+            for (i, p) in paths.iter().enumerate() {
+                covered += p.share;
+                s.push_str(&format!("{:>3}. {:6.2} %  ", i + 1, p.share * 100.0));
+                let parts: Vec<String> = p
+                    .steps
+                    .iter()
+                    .map(|st| match st.flow_to_next {
+                        Some(q) => format!("{} ─{}→ ", net.node_ids[st.node], fmt(q)),
+                        None => net.node_ids[st.node].clone(),
+                    })
+                    .collect();
+                s.push_str(&parts.concat());
+                s.push('\n');
+            }
+            s.push_str(&format!(
+                "\nThese paths explain {:.2} % of the content; quantities on arrows are flows.\n",
+                covered * 100.0
+            ));
+            s
+        }
+    };
+    write_out(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `lodestone export network`.
+pub fn run_export_network(
+    data: Option<PathBuf>,
+    year: i64,
+    out: &Path,
+) -> Result<ExitCode, String> {
+    let dir = crate::data_dir(data);
+    let lowering = lower_from(&dir, year)?;
+    write_network_dir(&lowering.network, out)
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    for n in &lowering.notes {
+        eprintln!("note: {n}");
+    }
+    eprintln!(
+        "wrote {} nodes, {} flows, {} tags ({} t REO in {year}) to {}",
+        lowering.network.len(),
+        lowering.network.flows.len(),
+        lowering.network.tags.len(),
+        "network",
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `lodestone generate`.
+pub fn run_generate(opts: GenerateOptions, out: &Path) -> Result<ExitCode, String> {
+    if opts.nodes < 16 || opts.tags == 0 || !(0.0..=0.5).contains(&opts.cycles) {
+        return Err(
+            "generate needs --nodes ≥ 16, --tags ≥ 1 and --cycles between 0 and 0.5".into(),
+        );
+    }
+    let started = Instant::now();
+    let net = generate(opts);
+    write_network_dir(&net, out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!(
+        "wrote {} nodes, {} flows, {} tags to {} in {:.1} s",
+        net.len(),
+        net.flows.len(),
+        net.tags.len(),
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,332 @@
+//! Lowering a dataset into a tracing network, in tonnes of rare-earth oxide equivalent.
+//!
+//! Every facility or country market that ships or receives material in the chosen year becomes a
+//! *hub* node; each material it ships becomes a *product* node `ID/material` fed by the hub. All
+//! quantities are converted to t REO with the materials' `reo_content`, so a node's content per
+//! unit is a share of its REO. A hub's output is the larger of what it ships and what it receives
+//! (REO it receives but does not ship leaves the recorded network: stock, losses, unrecorded
+//! sales). Tags:
+//!
+//! * `mined:ISO3` — REO that appears at a hub without recorded inputs: at a mine, or at a country
+//!   market (an assumption: unrecorded supply of a market is domestic). At any other facility it
+//!   is `mined:unknown`, a gap in the data.
+//! * `separated:ISO3`, `metal:ISO3`, `magnet:ISO3` — REO in oxides, metals/alloys and magnets, by
+//!   the country where that stage first happened. Computed so that content already separated
+//!   upstream keeps its origin: a product node adds only the REO not yet carrying the stage.
+//! * `tech:ISO3` — REO processed (cracking, separation, metal, magnet) at least once with that
+//!   country's technology (a facility's `technology_origin`).
+//! * `facility:ID` — REO that passed through the facility at least once.
+//!
+//! "At least once" and "first" are computed exactly with auxiliary traces in which the tagging
+//! nodes' inputs are cut, so loops cannot count content twice.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use lodestone_trace::{Addition, CustodyModel, Flow, Network, trace};
+
+use crate::load::Dataset;
+use crate::value::Value;
+
+/// What a lowering produced, with what it had to leave out.
+#[derive(Debug, Clone)]
+pub struct Lowering {
+    /// The network, in t REO per year.
+    pub network: Network,
+    /// The year lowered.
+    pub year: i64,
+    /// Flows left out and other caveats, for the user.
+    pub notes: Vec<String>,
+}
+
+struct Hub {
+    country: Option<String>,
+    is_mine: bool,
+    is_facility: bool,
+    technology: Option<String>,
+}
+
+/// The stage family a material's output belongs to, if it is a stage the tags name.
+fn stage_family(material_stage: &str) -> Option<&'static str> {
+    match material_stage {
+        "oxide" => Some("separated"),
+        "metal" | "alloy" => Some("metal"),
+        "magnet" => Some("magnet"),
+        _ => None,
+    }
+}
+
+/// Lowers the flows of `year` of a loaded dataset.
+pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
+    let (Some(mt), Some(ft), Some(fl)) = (
+        ds.table("materials"),
+        ds.table("facilities"),
+        ds.table("flows"),
+    ) else {
+        return Err("the dataset has no materials, facilities or flows table".into());
+    };
+    let mut notes = Vec::new();
+    let mut materials: HashMap<&str, (Option<f64>, &str)> = HashMap::new();
+    for r in &mt.rows {
+        if let Some(id) = mt.text(r, "id") {
+            let reo = mt.get(r, "reo_content").as_f64().map(|p| p / 100.0);
+            materials.insert(id, (reo, mt.text(r, "stage").unwrap_or("")));
+        }
+    }
+    let mut hubs: BTreeMap<String, Hub> = BTreeMap::new();
+    let hub_info = |id: &str| -> Hub {
+        match ft.find(id) {
+            Some(r) => Hub {
+                country: ft.text(r, "country").map(str::to_string),
+                is_mine: ft.get(r, "stages").items().contains(&"mine"),
+                is_facility: true,
+                technology: ft.text(r, "technology_origin").map(str::to_string),
+            },
+            None => Hub {
+                country: Some(id.to_string()),
+                is_mine: false,
+                is_facility: false,
+                technology: None,
+            },
+        }
+    };
+    // (from, material) → [(to, t REO, USD)] ; USD None when the flow has no unit value.
+    let mut shipments: BTreeMap<(String, String), Vec<(String, f64, Option<f64>)>> =
+        BTreeMap::new();
+    let mut years = BTreeSet::new();
+    for r in &fl.rows {
+        let (Some(from), Some(to), Some(material)) =
+            (fl.text(r, "from"), fl.text(r, "to"), fl.text(r, "material"))
+        else {
+            continue;
+        };
+        let Value::Integer(y) = fl.get(r, "year") else {
+            continue;
+        };
+        years.insert(*y);
+        if *y != year {
+            continue;
+        }
+        let Some(q) = fl.get(r, "quantity").as_f64() else {
+            continue;
+        };
+        let Some(&(reo, _)) = materials.get(material) else {
+            continue;
+        };
+        let Some(reo) = reo else {
+            notes.push(format!(
+                "flows.csv:{}: left out: material '{material}' has no reo_content",
+                r.line
+            ));
+            continue;
+        };
+        if q * reo <= 0.0 {
+            continue;
+        }
+        let usd = fl.get(r, "unit_value").as_f64().map(|v| v * q);
+        for id in [from, to] {
+            hubs.entry(id.to_string()).or_insert_with(|| hub_info(id));
+        }
+        shipments
+            .entry((from.to_string(), material.to_string()))
+            .or_default()
+            .push((to.to_string(), q * reo, usd));
+    }
+    if hubs.is_empty() {
+        return Err(format!(
+            "the dataset has no flows in {year} with a known REO content (years with flows: {})",
+            years
+                .iter()
+                .map(|y| y.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    // Nodes: hubs, then products.
+    let mut net = Network::default();
+    let mut index: HashMap<String, u32> = HashMap::new();
+    fn add_node(net: &mut Network, index: &mut HashMap<String, u32>, id: String) -> u32 {
+        let i = net.node_ids.len() as u32;
+        index.insert(id.clone(), i);
+        net.node_ids.push(id);
+        net.output.push(0.0);
+        net.unit_value.push(None);
+        i
+    }
+    for id in hubs.keys() {
+        add_node(&mut net, &mut index, id.clone());
+    }
+    let mut product_family: Vec<(u32, Option<&'static str>, String)> = Vec::new(); // (node, family, hub)
+    let mut merged: BTreeMap<(u32, u32), f64> = BTreeMap::new();
+    for ((from, material), list) in &shipments {
+        let p = add_node(&mut net, &mut index, format!("{from}/{material}"));
+        let hub = index[from];
+        let total: f64 = list.iter().map(|(_, q, _)| q).sum();
+        net.output[p as usize] = total;
+        if list.iter().all(|(_, _, usd)| usd.is_some()) {
+            let usd: f64 = list.iter().filter_map(|(_, _, usd)| *usd).sum();
+            net.unit_value[p as usize] = Some(usd / total);
+        }
+        *merged.entry((hub, p)).or_default() += total;
+        for (to, q, _) in list {
+            *merged.entry((p, index[to])).or_default() += q;
+        }
+        let family = materials
+            .get(material.as_str())
+            .and_then(|(_, stage)| stage_family(stage));
+        product_family.push((p, family, from.clone()));
+    }
+    net.flows = merged
+        .into_iter()
+        .map(|((from, to), quantity)| Flow { from, to, quantity })
+        .collect();
+    let n_hubs = hubs.len();
+    let mut inflow = vec![0.0; net.len()];
+    for f in &net.flows {
+        inflow[f.to as usize] += f.quantity;
+    }
+    let mut outflow = vec![0.0; net.len()];
+    for f in &net.flows {
+        outflow[f.from as usize] += f.quantity;
+    }
+    for h in 0..n_hubs {
+        net.output[h] = outflow[h].max(inflow[h]);
+    }
+    // Hub value: output-weighted over its products, when all are priced.
+    for h in 0..n_hubs {
+        let products: Vec<&Flow> = net.flows.iter().filter(|f| f.from as usize == h).collect();
+        if !products.is_empty()
+            && products
+                .iter()
+                .all(|f| net.unit_value[f.to as usize].is_some())
+        {
+            let usd: f64 = products
+                .iter()
+                .map(|f| f.quantity * net.unit_value[f.to as usize].unwrap_or(0.0))
+                .sum();
+            net.unit_value[h] = Some(usd / outflow[h]);
+        }
+    }
+
+    // Tags and amounts.
+    let mut amounts: BTreeMap<String, Vec<(u32, f64)>> = BTreeMap::new();
+    let hub_list: Vec<(&String, &Hub)> = hubs.iter().collect();
+    for (h, (id, hub)) in hub_list.iter().enumerate() {
+        let new = net.output[h] - inflow[h];
+        if new > 0.0 {
+            let tag = match (&hub.country, hub.is_mine || !hub.is_facility) {
+                (Some(c), true) => format!("mined:{c}"),
+                _ => {
+                    notes.push(format!("'{id}' ships {new:.1} t REO more than it receives but is not a mine: tagged mined:unknown"));
+                    "mined:unknown".to_string()
+                }
+            };
+            amounts.entry(tag).or_default().push((h as u32, new));
+        }
+    }
+    let base = net.clone();
+    let country_of_hub = |hub: &str| {
+        hubs.get(hub)
+            .and_then(|h| h.country.clone())
+            .unwrap_or_else(|| "unknown".into())
+    };
+    for family in ["separated", "metal", "magnet"] {
+        let members: Vec<(u32, String)> = product_family
+            .iter()
+            .filter(|(_, f, _)| *f == Some(family))
+            .map(|(p, _, hub)| (*p, country_of_hub(hub)))
+            .collect();
+        let nodes: Vec<u32> = members.iter().map(|(p, _)| *p).collect();
+        for ((p, country), a) in members.iter().zip(first_pass_amounts(&base, &nodes)?) {
+            if a > 0.0 {
+                amounts
+                    .entry(format!("{family}:{country}"))
+                    .or_default()
+                    .push((*p, a));
+            }
+        }
+    }
+    let mut by_tech: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for (p, _, hub) in &product_family {
+        let processed = shipments.keys().any(|(f, m)| {
+            f == hub
+                && net.node_ids[*p as usize] == format!("{f}/{m}")
+                && matches!(
+                    materials.get(m.as_str()).map(|x| x.1),
+                    Some("intermediate" | "oxide" | "metal" | "alloy" | "magnet")
+                )
+        });
+        if let (true, Some(t)) = (processed, hubs.get(hub).and_then(|h| h.technology.clone())) {
+            by_tech.entry(t).or_default().push(*p);
+        }
+    }
+    for (tech, nodes) in by_tech {
+        for (p, a) in nodes.iter().zip(first_pass_amounts(&base, &nodes)?) {
+            if a > 0.0 {
+                amounts
+                    .entry(format!("tech:{tech}"))
+                    .or_default()
+                    .push((*p, a));
+            }
+        }
+    }
+    for (h, (id, hub)) in hub_list.iter().enumerate() {
+        if hub.is_facility {
+            let a = first_pass_amounts(&base, &[h as u32])?[0];
+            if a > 0.0 {
+                amounts
+                    .entry(format!("facility:{id}"))
+                    .or_default()
+                    .push((h as u32, a));
+            }
+        }
+    }
+    for (tag, list) in amounts {
+        let t = net.tags.len() as u32;
+        net.tags.push(tag);
+        for (node, amount) in list {
+            net.additions.push(Addition {
+                node,
+                tag: t,
+                amount,
+            });
+        }
+    }
+    Ok(Lowering {
+        network: net,
+        year,
+        notes,
+    })
+}
+
+/// For a set of tagging nodes, the amount each must add so that all of its output carries the
+/// tag without counting content that already carries it: `x_j − Σ_i Z_ij m_i`, where `m` is the
+/// share already tagged, from a trace in which the tagging nodes' inputs are cut.
+fn first_pass_amounts(base: &Network, nodes: &[u32]) -> Result<Vec<f64>, String> {
+    if nodes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let set: BTreeSet<u32> = nodes.iter().copied().collect();
+    let mut aux = base.clone();
+    aux.unit_value = vec![None; base.len()];
+    aux.flows.retain(|f| !set.contains(&f.to));
+    aux.tags = vec!["tagged".into()];
+    aux.additions = nodes
+        .iter()
+        .map(|&j| Addition {
+            node: j,
+            tag: 0,
+            amount: base.output[j as usize],
+        })
+        .collect();
+    let t = trace(&aux, CustodyModel::MassBalance).map_err(|e| e.to_string())?;
+    let mut already = vec![0.0; base.len()];
+    for f in &base.flows {
+        if set.contains(&f.to) {
+            already[f.to as usize] += f.quantity * t.per_unit(f.from as usize, 0);
+        }
+    }
+    Ok(nodes
+        .iter()
+        .map(|&j| (base.output[j as usize] - already[j as usize]).max(0.0))
+        .collect())
+}

@@ -1,0 +1,618 @@
+//! The network interchange format: any flow network, traced with `lodestone trace --network DIR`.
+//!
+//! * `nodes.csv` — `id,output[,unit_value]`; an empty or absent output means the sum of the node's
+//!   outgoing flows, or for a node with none, of its incoming flows;
+//! * `flows.csv` — `from,to,quantity`;
+//! * `content.csv` — `node,tag,amount` (total amount of the tag added at the node);
+//! * `segregation.csv` (optional) — `node,line,direction,peer`: the flow between `node` and `peer`
+//!   (`direction` `in` or `out`) belongs to the segregated line `line` of `node`.
+//!
+//! Reading is built for networks of millions of nodes: large files are parsed on several threads,
+//! and errors are located by file and line like every other input of Lodestone.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::Path;
+
+use lodestone_trace::{Addition, Flow, Line, Network};
+
+use crate::diag::Diagnostic;
+
+/// At most this many diagnostics are kept per file; the rest are counted.
+const MAX_DIAGNOSTICS: usize = 200;
+
+/// FxHash-style (as in rustc) with a final avalanche: a fast, non-cryptographic hash for the node-id map, which sees
+/// tens of millions of lookups when loading a large network. Inputs are the user's own files.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn finish(&self) -> u64 {
+        // Final avalanche (MurmurHash3's fmix64): the multiply above leaves the low bits depending
+        // only on the first bytes, and the map indexes buckets by the low bits.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+struct Diags {
+    list: Vec<Diagnostic>,
+    dropped: usize,
+}
+
+impl Diags {
+    fn push(&mut self, d: Diagnostic) {
+        if self.list.len() < MAX_DIAGNOSTICS {
+            self.list.push(d);
+        } else {
+            self.dropped += 1;
+        }
+    }
+}
+
+fn read(dir: &Path, file: &str, required: bool, diags: &mut Diags) -> Option<Vec<u8>> {
+    let path = dir.join(file);
+    match std::fs::read(&path) {
+        Ok(mut bytes) => {
+            if bytes.starts_with(b"\xEF\xBB\xBF") {
+                bytes.drain(..3);
+            }
+            Some(bytes)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => None,
+        Err(e) => {
+            let why = if e.kind() == std::io::ErrorKind::NotFound {
+                "file is missing".to_string()
+            } else {
+                format!("cannot be read: {e}")
+            };
+            diags.push(Diagnostic::error(file, None, None, why));
+            None
+        }
+    }
+}
+
+/// Positions of the wanted columns in the header; reports unknown and missing ones.
+fn header(
+    file: &str,
+    head: &csv::ByteRecord,
+    wanted: &[(&str, bool)],
+    diags: &mut Diags,
+) -> Option<Vec<Option<usize>>> {
+    let mut pos = vec![None; wanted.len()];
+    let mut ok = true;
+    for (i, name) in head.iter().enumerate() {
+        let name = String::from_utf8_lossy(name).trim().to_string();
+        match wanted.iter().position(|(w, _)| *w == name) {
+            Some(c) if pos[c].is_none() => pos[c] = Some(i),
+            _ => {
+                let names: Vec<&str> = wanted.iter().map(|(w, _)| *w).collect();
+                diags.push(Diagnostic::error(
+                    file,
+                    Some(1),
+                    Some(&name),
+                    format!(
+                        "unexpected column '{name}'; the columns are: {}",
+                        names.join(", ")
+                    ),
+                ));
+                ok = false;
+            }
+        }
+    }
+    for (c, (w, required)) in wanted.iter().enumerate() {
+        if *required && pos[c].is_none() {
+            diags.push(Diagnostic::error(
+                file,
+                Some(1),
+                Some(w),
+                format!("required column '{w}' is missing from the header"),
+            ));
+            ok = false;
+        }
+    }
+    ok.then_some(pos)
+}
+
+/// Splits a file's body into up to `parts` slices at line starts, with the line number each
+/// starts at. Files with quotes are not split (a quoted field may hold a newline).
+fn split_body(body: &[u8], first_line: u64, parts: usize) -> Vec<(&[u8], u64)> {
+    if parts <= 1 || body.len() < 1 << 20 || body.contains(&b'"') {
+        return vec![(body, first_line)];
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut line = first_line;
+    for p in 1..parts {
+        let mut cut = body.len() * p / parts;
+        while cut < body.len() && body[cut - 1] != b'\n' {
+            cut += 1;
+        }
+        if cut <= start {
+            continue;
+        }
+        out.push((&body[start..cut], line));
+        line += body[start..cut].iter().filter(|&&b| b == b'\n').count() as u64;
+        start = cut;
+    }
+    out.push((&body[start..], line));
+    out
+}
+
+/// Parses CSV rows of `bytes` (header first) on several threads; `row` turns one record (its
+/// line and fields) into a value or an error message with its column. Pieces without quotes are
+/// split by hand, which is several times faster than a general CSV reader on large files.
+fn parse_rows<T: Send>(
+    file: &str,
+    bytes: &[u8],
+    wanted: &[(&str, bool)],
+    diags: &mut Diags,
+    row: impl Fn(u64, &[&[u8]]) -> Result<T, (Option<String>, String)> + Sync,
+) -> Option<Vec<T>> {
+    let header_end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |p| p + 1);
+    let mut hreader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&bytes[..header_end]);
+    let mut head = csv::ByteRecord::new();
+    match hreader.read_byte_record(&mut head) {
+        Ok(true) => {}
+        _ => {
+            diags.push(Diagnostic::error(
+                file,
+                Some(1),
+                None,
+                "file is empty: it needs a header line",
+            ));
+            return None;
+        }
+    }
+    let pos = header(file, &head, wanted, diags)?;
+    let width = head.len();
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let pieces = split_body(&bytes[header_end..], 2, threads);
+    let results: Vec<(Vec<T>, Vec<Diagnostic>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pieces
+            .iter()
+            .map(|&(piece, first_line)| {
+                let (pos, row) = (&pos, &row);
+                scope.spawn(move || parse_piece(file, piece, first_line, width, pos, row))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| (Vec::new(), Vec::new())))
+            .collect()
+    });
+    let mut all = Vec::with_capacity(results.iter().map(|r| r.0.len()).sum());
+    for (rows, errs) in results {
+        all.extend(rows);
+        for e in errs {
+            diags.push(e);
+        }
+    }
+    Some(all)
+}
+
+/// Parses one piece of a file's body into rows, picking the wanted columns by position.
+fn parse_piece<T>(
+    file: &str,
+    piece: &[u8],
+    first_line: u64,
+    width: usize,
+    pos: &[Option<usize>],
+    row: &(impl Fn(u64, &[&[u8]]) -> Result<T, (Option<String>, String)> + Sync),
+) -> (Vec<T>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let mut errs = Vec::new();
+    let error = |errs: &mut Vec<Diagnostic>, line: u64, col: Option<&str>, msg: String| {
+        if errs.len() < MAX_DIAGNOSTICS {
+            errs.push(Diagnostic::error(file, Some(line), col, msg));
+        }
+    };
+    let mut handle = |errs: &mut Vec<Diagnostic>, line: u64, fields: &[&[u8]]| {
+        if fields.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            return;
+        }
+        if fields.len() != width {
+            let msg = format!("row has {} fields but the header has {width}", fields.len());
+            error(errs, line, None, msg);
+            return;
+        }
+        // At most four wanted columns in any interchange file.
+        let mut picked: [&[u8]; 4] = [b""; 4];
+        for (c, p) in pos.iter().enumerate().take(4) {
+            picked[c] = p.map_or(b"".as_slice(), |p| fields[p]);
+        }
+        match row(line, &picked[..pos.len()]) {
+            Ok(v) => out.push(v),
+            Err((col, msg)) => error(errs, line, col.as_deref(), msg),
+        }
+    };
+    if !piece.contains(&b'"') {
+        let mut fields: Vec<&[u8]> = Vec::with_capacity(width);
+        for (k, mut line) in piece.split(|&b| b == b'\n').enumerate() {
+            if let Some(l) = line.strip_suffix(b"\r") {
+                line = l;
+            }
+            if line.is_empty() {
+                continue;
+            }
+            fields.clear();
+            fields.extend(line.split(|&b| b == b','));
+            handle(&mut errs, first_line + k as u64, &fields);
+        }
+    } else {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(piece);
+        let mut rec = csv::ByteRecord::new();
+        loop {
+            let line = first_line + reader.position().line() - 1;
+            match reader.read_byte_record(&mut rec) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    error(&mut errs, line, None, format!("malformed CSV: {e}"));
+                    continue;
+                }
+            }
+            let line = first_line + rec.position().map_or(1, |p| p.line()) - 1;
+            let fields: Vec<&[u8]> = rec.iter().collect();
+            handle(&mut errs, line, &fields);
+        }
+    }
+    (out, errs)
+}
+
+fn field<'a>(
+    fields: &[&'a [u8]],
+    c: usize,
+    name: &str,
+) -> Result<&'a str, (Option<String>, String)> {
+    std::str::from_utf8(fields[c])
+        .map(str::trim)
+        .map_err(|_| (Some(name.to_string()), format!("{name} is not valid UTF-8")))
+}
+
+fn number(text: &str, name: &str) -> Result<f64, (Option<String>, String)> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(_) => Err((
+            Some(name.into()),
+            format!("{name} '{text}' must be a finite number ≥ 0"),
+        )),
+        Err(_) => Err((
+            Some(name.into()),
+            format!("{name} '{text}' is not a number"),
+        )),
+    }
+}
+
+/// Reads a network directory. On failure, returns every located problem (at most 200 per file,
+/// the rest counted in a final message).
+pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
+    let mut d = Diags {
+        list: Vec::new(),
+        dropped: 0,
+    };
+    if !dir.is_dir() {
+        return Err(vec![Diagnostic::error(
+            &dir.display().to_string(),
+            None,
+            None,
+            "is not a directory: pass a network directory with --network",
+        )]);
+    }
+    let nodes_bytes = read(dir, "nodes.csv", true, &mut d);
+    let flows_bytes = read(dir, "flows.csv", true, &mut d);
+    let content_bytes = read(dir, "content.csv", true, &mut d);
+    let seg_bytes = read(dir, "segregation.csv", false, &mut d);
+    let (Some(nb), Some(fb), Some(cb)) = (nodes_bytes, flows_bytes, content_bytes) else {
+        return Err(d.list);
+    };
+
+    type NodeRow = (u64, String, Option<f64>, Option<f64>);
+    let opt_number = |t: &str, name: &str| {
+        if t.is_empty() {
+            Ok(None)
+        } else {
+            number(t, name).map(Some)
+        }
+    };
+    let nodes: Vec<NodeRow> = parse_rows(
+        "nodes.csv",
+        &nb,
+        &[("id", true), ("output", false), ("unit_value", false)],
+        &mut d,
+        |line, f| {
+            let id = field(f, 0, "id")?;
+            if id.is_empty() {
+                return Err((Some("id".into()), "id is required but empty".into()));
+            }
+            Ok((
+                line,
+                id.to_string(),
+                opt_number(field(f, 1, "output")?, "output")?,
+                opt_number(field(f, 2, "unit_value")?, "unit_value")?,
+            ))
+        },
+    )
+    .unwrap_or_default();
+    let mut index: FxMap<String, u32> = FxMap::default();
+    index.reserve(nodes.len());
+    let mut node_line = Vec::with_capacity(nodes.len());
+    let mut net = Network::default();
+    for (line, id, output, value) in nodes {
+        if let Some(&first) = index.get(&id) {
+            d.push(Diagnostic::error(
+                "nodes.csv",
+                Some(line),
+                Some("id"),
+                format!(
+                    "duplicate id '{id}' (first at line {})",
+                    node_line[first as usize]
+                ),
+            ));
+            continue;
+        }
+        index.insert(id.clone(), net.node_ids.len() as u32);
+        net.node_ids.push(id);
+        net.output.push(output.unwrap_or(f64::NAN));
+        net.unit_value.push(value);
+        node_line.push(line);
+    }
+    let lookup = |id: &str, name: &str| -> Result<u32, (Option<String>, String)> {
+        index.get(id).copied().ok_or_else(|| {
+            (
+                Some(name.into()),
+                format!("{name} '{id}' is not a node in nodes.csv"),
+            )
+        })
+    };
+    let flows = parse_rows(
+        "flows.csv",
+        &fb,
+        &[("from", true), ("to", true), ("quantity", true)],
+        &mut d,
+        |_line, f| {
+            Ok(Flow {
+                from: lookup(field(f, 0, "from")?, "from")?,
+                to: lookup(field(f, 1, "to")?, "to")?,
+                quantity: number(field(f, 2, "quantity")?, "quantity")?,
+            })
+        },
+    )
+    .unwrap_or_default();
+    net.flows = flows;
+    let mut tag_index: FxMap<String, u32> = FxMap::default();
+    let content = parse_rows(
+        "content.csv",
+        &cb,
+        &[("node", true), ("tag", true), ("amount", true)],
+        &mut d,
+        |_line, f| {
+            let node = lookup(field(f, 0, "node")?, "node")?;
+            let tag = field(f, 1, "tag")?;
+            if tag.is_empty() {
+                return Err((Some("tag".into()), "tag is required but empty".into()));
+            }
+            Ok((
+                node,
+                tag.to_string(),
+                number(field(f, 2, "amount")?, "amount")?,
+            ))
+        },
+    )
+    .unwrap_or_default();
+    for (node, tag, amount) in content {
+        let next = tag_index.len() as u32;
+        let t = *tag_index.entry(tag.clone()).or_insert_with(|| {
+            net.tags.push(tag);
+            next
+        });
+        net.additions.push(Addition {
+            node,
+            tag: t,
+            amount,
+        });
+    }
+    if let Some(sb) = seg_bytes {
+        let rows = parse_rows(
+            "segregation.csv",
+            &sb,
+            &[
+                ("node", true),
+                ("line", true),
+                ("direction", true),
+                ("peer", true),
+            ],
+            &mut d,
+            |_line, f| {
+                let node = lookup(field(f, 0, "node")?, "node")?;
+                let line = field(f, 1, "line")?.to_string();
+                let dir = field(f, 2, "direction")?;
+                let out = match dir {
+                    "in" => false,
+                    "out" => true,
+                    other => {
+                        return Err((
+                            Some("direction".into()),
+                            format!("direction '{other}' is not 'in' or 'out'"),
+                        ));
+                    }
+                };
+                Ok((node, line, out, lookup(field(f, 3, "peer")?, "peer")?))
+            },
+        )
+        .unwrap_or_default();
+        for (node, name, out, peer) in rows {
+            let i = match net
+                .lines
+                .iter()
+                .position(|l| l.node == node && l.name == name)
+            {
+                Some(i) => i,
+                None => {
+                    net.lines.push(Line {
+                        node,
+                        name,
+                        inputs: Vec::new(),
+                        outputs: Vec::new(),
+                    });
+                    net.lines.len() - 1
+                }
+            };
+            if out {
+                net.lines[i].outputs.push(peer);
+            } else {
+                net.lines[i].inputs.push(peer);
+            }
+        }
+    }
+    // Missing outputs, then flows against outputs.
+    let n = net.len();
+    let mut outflow = vec![0.0; n];
+    let mut inflow = vec![0.0; n];
+    for f in &net.flows {
+        outflow[f.from as usize] += f.quantity;
+        inflow[f.to as usize] += f.quantity;
+    }
+    for j in 0..n {
+        if net.output[j].is_nan() {
+            net.output[j] = if outflow[j] > 0.0 {
+                outflow[j]
+            } else {
+                inflow[j]
+            };
+        }
+        let x = net.output[j];
+        if outflow[j] > x * (1.0 + 1e-9) + 1e-12 {
+            d.push(Diagnostic::error(
+                "nodes.csv",
+                Some(node_line[j]),
+                Some("output"),
+                format!(
+                    "node '{}' ships {} in flows.csv but its output is only {x}",
+                    net.node_ids[j], outflow[j]
+                ),
+            ));
+        }
+    }
+    if d.dropped > 0 {
+        d.list.push(Diagnostic::error(
+            "(network)",
+            None,
+            None,
+            format!("… and {} more problems", d.dropped),
+        ));
+    }
+    if d.list.is_empty() {
+        Ok(net)
+    } else {
+        Err(d.list)
+    }
+}
+
+/// Writes a network in the interchange format (creating `dir`).
+pub fn write_network_dir(net: &Network, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let io = |e: csv::Error| std::io::Error::other(e.to_string());
+    let writer = |name: &str| -> std::io::Result<csv::Writer<std::io::BufWriter<std::fs::File>>> {
+        let f = std::fs::File::create(dir.join(name))?;
+        Ok(csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(std::io::BufWriter::with_capacity(1 << 20, f)))
+    };
+    let priced = net.unit_value.iter().any(Option::is_some);
+    let mut w = writer("nodes.csv")?;
+    if priced {
+        w.write_record(["id", "output", "unit_value"]).map_err(io)?;
+    } else {
+        w.write_record(["id", "output"]).map_err(io)?;
+    }
+    let mut buf = String::new();
+    for j in 0..net.len() {
+        let id = net.node_name(j);
+        let x = format!("{}", net.output[j]);
+        if priced {
+            buf.clear();
+            if let Some(Some(v)) = net.unit_value.get(j) {
+                buf.push_str(&format!("{v}"));
+            }
+            w.write_record([id.as_str(), x.as_str(), buf.as_str()])
+                .map_err(io)?;
+        } else {
+            w.write_record([id.as_str(), x.as_str()]).map_err(io)?;
+        }
+    }
+    w.flush()?;
+    let mut w = writer("flows.csv")?;
+    w.write_record(["from", "to", "quantity"]).map_err(io)?;
+    let mut q = String::new();
+    for f in &net.flows {
+        q.clear();
+        q.push_str(&format!("{}", f.quantity));
+        w.write_record([
+            net.node_ids[f.from as usize].as_str(),
+            net.node_ids[f.to as usize].as_str(),
+            q.as_str(),
+        ])
+        .map_err(io)?;
+    }
+    w.flush()?;
+    let mut w = writer("content.csv")?;
+    w.write_record(["node", "tag", "amount"]).map_err(io)?;
+    for a in &net.additions {
+        w.write_record([
+            net.node_ids[a.node as usize].as_str(),
+            net.tags[a.tag as usize].as_str(),
+            format!("{}", a.amount).as_str(),
+        ])
+        .map_err(io)?;
+    }
+    w.flush()?;
+    let seg = dir.join("segregation.csv");
+    if net.lines.is_empty() {
+        if seg.exists() {
+            std::fs::remove_file(seg)?;
+        }
+    } else {
+        let mut w = writer("segregation.csv")?;
+        w.write_record(["node", "line", "direction", "peer"])
+            .map_err(io)?;
+        for l in &net.lines {
+            let node = net.node_ids[l.node as usize].as_str();
+            for (dir, peers) in [("in", &l.inputs), ("out", &l.outputs)] {
+                for &p in peers {
+                    w.write_record([
+                        node,
+                        l.name.as_str(),
+                        dir,
+                        net.node_ids[p as usize].as_str(),
+                    ])
+                    .map_err(io)?;
+                }
+            }
+        }
+        w.flush()?;
+    }
+    Ok(())
+}
