@@ -38,6 +38,9 @@ pub struct Lowering {
     pub notes: Vec<String>,
 }
 
+/// What one hub ships of one material: (customer, t REO, USD if the flow has a unit value).
+type Shipments = BTreeMap<(String, String), Vec<(String, f64, Option<f64>)>>;
+
 struct Hub {
     country: Option<String>,
     is_mine: bool,
@@ -90,8 +93,7 @@ pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
         }
     };
     // (from, material) → [(to, t REO, USD)] ; USD None when the flow has no unit value.
-    let mut shipments: BTreeMap<(String, String), Vec<(String, f64, Option<f64>)>> =
-        BTreeMap::new();
+    let mut shipments: Shipments = BTreeMap::new();
     let mut years = BTreeSet::new();
     for r in &fl.rows {
         let (Some(from), Some(to), Some(material)) =
