@@ -500,11 +500,10 @@ pub fn run_export_network(
         eprintln!("note: {n}");
     }
     eprintln!(
-        "wrote {} nodes, {} flows, {} tags ({} t REO in {year}) to {}",
+        "wrote {} nodes, {} flows, {} tags (quantities in t REO, flows of {year}) to {}",
         lowering.network.len(),
         lowering.network.flows.len(),
         lowering.network.tags.len(),
-        "network",
         out.display()
     );
     Ok(ExitCode::SUCCESS)
