@@ -329,7 +329,10 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
         return Err(d.list);
     };
 
-    type NodeRow = (u64, String, Option<f64>, Option<f64>);
+    // Bad numbers are kept beside the id, so a node with a bad output is still a node (no
+    // cascade of "unknown node" errors from the flows that name it).
+    type Cell = Result<Option<f64>, (Option<String>, String)>;
+    type NodeRow = (u64, String, Cell, Cell);
     let opt_number = |t: &str, name: &str| {
         if t.is_empty() {
             Ok(None)
@@ -350,8 +353,8 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
             Ok((
                 line,
                 id.to_string(),
-                opt_number(field(f, 1, "output")?, "output")?,
-                opt_number(field(f, 2, "unit_value")?, "unit_value")?,
+                field(f, 1, "output").and_then(|t| opt_number(t, "output")),
+                field(f, 2, "unit_value").and_then(|t| opt_number(t, "unit_value")),
             ))
         },
     )
@@ -373,6 +376,18 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
             ));
             continue;
         }
+        let mut cell = |c: Cell| -> Option<f64> {
+            c.unwrap_or_else(|(col, msg)| {
+                d.push(Diagnostic::error(
+                    "nodes.csv",
+                    Some(line),
+                    col.as_deref(),
+                    msg,
+                ));
+                None
+            })
+        };
+        let (output, value) = (cell(output), cell(value));
         index.insert(id.clone(), net.node_ids.len() as u32);
         net.node_ids.push(id);
         net.output.push(output.unwrap_or(f64::NAN));

@@ -583,9 +583,11 @@ pub fn trace(net: &Network, custody: crate::CustodyModel) -> Result<Trace, Netwo
 pub fn trace_prepared(net: &Network, s: &Structure) -> Result<Trace, NetworkError> {
     let n = net.len();
     let k = net.tags.len();
-    let inv = |j: usize| {
+    // Divide rather than multiply by a reciprocal, so that a node adding all of its output gets
+    // exactly 1 per unit.
+    let per_out = |j: usize, amount: f64| {
         if net.output[j] > 0.0 {
-            1.0 / net.output[j]
+            amount / net.output[j]
         } else {
             0.0
         }
@@ -593,7 +595,7 @@ pub fn trace_prepared(net: &Network, s: &Structure) -> Result<Trace, NetworkErro
     let mut b = vec![0.0; n * k];
     for a in &net.additions {
         let j = a.node as usize;
-        b[j * k + a.tag as usize] += a.amount * inv(j);
+        b[j * k + a.tag as usize] += per_out(j, a.amount);
     }
     let per_unit = s.propagate(&b, k)?;
     let priced = net.unit_value.iter().any(Option::is_some);
@@ -603,8 +605,8 @@ pub fn trace_prepared(net: &Network, s: &Structure) -> Result<Trace, NetworkErro
         for a in &net.additions {
             let j = a.node as usize;
             match net.unit_value.get(j).copied().flatten() {
-                Some(p) => bv[j * k + a.tag as usize] += a.amount * inv(j) * p,
-                None => bu[j * k + a.tag as usize] += a.amount * inv(j),
+                Some(p) => bv[j * k + a.tag as usize] += per_out(j, a.amount) * p,
+                None => bu[j * k + a.tag as usize] += per_out(j, a.amount),
             }
         }
         Some(ValueTrace {

@@ -1,0 +1,244 @@
+//! `lodestone trace`, `export network` and `generate` end to end.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let out = lodestone(dir, args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn rows(json: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str::<serde_json::Value>(json)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn value(rows: &[serde_json::Value], node: &str, tag: &str) -> f64 {
+    rows.iter()
+        .find(|r| r["node"] == node && r["tag"] == tag)
+        .and_then(|r| r["per_unit"].as_f64())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn the_test_dataset_traces_to_hand_computed_shares() {
+    // China receives 3261 t REO of NdPr oxide separated at Kuantan from Mt Weld ore, and
+    // 37213 t REO of Mountain Pass concentrate: 3261 / 40474 = 8.057 % Australian-mined.
+    let base = repo_root().join("tests/data/base");
+    let out = run_ok(
+        &repo_root(),
+        &[
+            "trace",
+            "--data",
+            base.to_str().unwrap(),
+            "--node",
+            "CHN",
+            "--format",
+            "json",
+        ],
+    );
+    let r = rows(&out);
+    let aus = 3261.0 / (3261.0 + 37213.0);
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    assert!(close(value(&r, "CHN", "mined:AUS"), aus));
+    assert!(close(value(&r, "CHN", "mined:USA"), 1.0 - aus));
+    assert!(
+        close(value(&r, "CHN", "separated:MYS"), aus),
+        "oxide from Kuantan is separated in Malaysia"
+    );
+    assert!(
+        close(value(&r, "CHN", "tech:AUS"), aus),
+        "LAMP runs Australian technology"
+    );
+    assert!(close(value(&r, "CHN", "facility:lynas_mt_weld"), aus));
+    assert!(close(
+        value(&r, "CHN", "facility:mp_mountain_pass"),
+        1.0 - aus
+    ));
+    assert_eq!(
+        value(&r, "CHN", "separated:USA"),
+        0.0,
+        "Mountain Pass concentrate is not separated"
+    );
+    let total = r.iter().find(|x| x["tag"] == "mined:USA").unwrap()["total"]
+        .as_f64()
+        .unwrap();
+    assert!((total - 37213.0).abs() < 1e-6);
+}
+
+#[test]
+fn trace_output_of_the_test_dataset_matches_its_snapshot() {
+    let base = repo_root().join("tests/data/base");
+    let out = run_ok(
+        &repo_root(),
+        &["trace", "--data", base.to_str().unwrap(), "--format", "csv"],
+    );
+    assert!(out.starts_with("node,tag,per_unit,total\n"));
+    expect_file(&repo_root().join("tests/data/trace/base_trace.csv"), &out);
+}
+
+#[test]
+fn export_network_then_trace_network_gives_the_same_numbers() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("exported_network");
+    let _ = std::fs::remove_dir_all(&tmp);
+    for data in ["tests/data/base", "data/world"] {
+        let dir = repo_root().join(data);
+        run_ok(
+            &repo_root(),
+            &[
+                "export",
+                "network",
+                "--data",
+                dir.to_str().unwrap(),
+                "--out",
+                tmp.to_str().unwrap(),
+            ],
+        );
+        let direct = run_ok(
+            &repo_root(),
+            &["trace", "--data", dir.to_str().unwrap(), "--format", "csv"],
+        );
+        let via = run_ok(
+            &repo_root(),
+            &[
+                "trace",
+                "--network",
+                tmp.to_str().unwrap(),
+                "--format",
+                "csv",
+            ],
+        );
+        assert_eq!(direct, via, "{data}");
+        assert!(direct.lines().count() > 1);
+    }
+}
+
+#[test]
+fn explain_lists_paths_best_first_with_exact_shares() {
+    let dir = repo_root().join("tests/data/network/hand_loop");
+    let out = run_ok(
+        &repo_root(),
+        &[
+            "trace",
+            "--network",
+            dir.to_str().unwrap(),
+            "--explain",
+            "plant",
+            "--tag",
+            "mined:AUS",
+            "--paths",
+            "3",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["per_unit"].as_f64().unwrap() - 1.25).abs() < 1e-12);
+    let paths = v["paths"].as_array().unwrap();
+    assert_eq!(paths.len(), 3);
+    assert_eq!(paths[0]["nodes"], serde_json::json!(["mine", "plant"]));
+    assert_eq!(
+        paths[1]["nodes"],
+        serde_json::json!(["mine", "plant", "recycler", "plant"])
+    );
+    let shares: Vec<f64> = paths.iter().map(|p| p["share"].as_f64().unwrap()).collect();
+    for (got, want) in shares.iter().zip([0.8, 0.16, 0.032]) {
+        assert!((got - want).abs() < 1e-12, "{shares:?}");
+    }
+    let text = run_ok(
+        &repo_root(),
+        &[
+            "trace",
+            "--network",
+            dir.to_str().unwrap(),
+            "--explain",
+            "plant",
+            "--tag",
+            "mined:AUS",
+        ],
+    );
+    assert!(text.contains("80.00 %  mine ─10→ plant"), "{text}");
+}
+
+#[test]
+fn bad_networks_get_located_errors() {
+    let root = repo_root().join("tests/data/network");
+    let mut cases: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("bad_"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 6);
+    for case in cases {
+        let out = lodestone(&case, &["trace", "--network", "."]);
+        assert_eq!(out.status.code(), Some(1), "{case:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        expect_file(&case.join("expected.txt"), &err);
+    }
+}
+
+#[test]
+fn generate_is_deterministic_and_traceable() {
+    let a = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gen_a");
+    let b = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gen_b");
+    for dir in [&a, &b] {
+        let _ = std::fs::remove_dir_all(dir);
+        let args = [
+            "generate",
+            "--nodes",
+            "2000",
+            "--flows",
+            "15000",
+            "--tags",
+            "4",
+            "--cycles",
+            "0.05",
+            "--seed",
+            "9",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        let out = lodestone(&repo_root(), &args);
+        assert_eq!(out.status.code(), Some(0));
+    }
+    for f in ["nodes.csv", "flows.csv", "content.csv"] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let out = run_ok(
+        &repo_root(),
+        &[
+            "trace",
+            "--network",
+            a.to_str().unwrap(),
+            "--summary",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["nodes"], 2000);
+    assert!(v["loops"].as_u64().unwrap() > 0);
+    for t in v["by_tag"].as_array().unwrap() {
+        let (added, leaving) = (t["added"].as_f64().unwrap(), t["leaving"].as_f64().unwrap());
+        assert!(
+            (added - leaving).abs() <= 1e-9 * added,
+            "mass is conserved: {t}"
+        );
+    }
+}
