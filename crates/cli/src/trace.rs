@@ -367,6 +367,7 @@ fn print_summary(
         "nodes_on_loops": structure.nodes_on_loops(),
         "load_seconds": loaded,
         "trace_seconds": traced,
+        "checksum": t.per_unit.iter().sum::<f64>(),
         "by_tag": tags.iter().map(|&g| serde_json::json!({"tag": net.tags[g], "added": added[g], "leaving": leaving[g]})).collect::<Vec<_>>(),
     });
     let out = match format {

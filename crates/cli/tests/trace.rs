@@ -242,3 +242,21 @@ fn generate_is_deterministic_and_traceable() {
         );
     }
 }
+
+#[test]
+fn custody_compare_reports_both_models_and_the_difference() {
+    // The separator mixes 10 t Australian and 20 t Chinese content; a declared line keeps the
+    // Australian input for the US magnet maker. Mass balance: 1/3 Australian; segregated: all.
+    let dir = repo_root().join("tests/data/network/segregated");
+    let out = run_ok(
+        &repo_root(),
+        &["trace", "--network", dir.to_str().unwrap(), "--node", "magnets_us", "--custody", "compare", "--format", "json"],
+    );
+    let r = rows(&out);
+    let aus = r.iter().find(|x| x["tag"] == "mined:AUS").unwrap();
+    assert!((aus["mass_balance_per_unit"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12);
+    assert!((aus["segregated_per_unit"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    assert!((aus["difference"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    let chn = r.iter().find(|x| x["tag"] == "mined:CHN").unwrap();
+    assert!(chn["segregated_per_unit"].as_f64().unwrap().abs() < 1e-12);
+}
