@@ -36,7 +36,7 @@ enum Command {
     },
     /// Show the records of a table, or one record with its sources and what refers to it.
     #[command(
-        after_help = "Examples:\n  lodestone show facilities\n  lodestone show facilities lynas_lamp_kuantan\n  lodestone show flows --format csv > flows.csv\n  lodestone show countries MYS --format json\n  lodestone show ownership lynas_rare_earths   (rows where owner or company is lynas_rare_earths)\n\nKINDS: the table names of the dataset schema (see docs/dataset.md)."
+        after_help = "Examples:\n  lodestone show facilities\n  lodestone show facilities lynas_lamp_kuantan\n  lodestone show flows --format csv > flows.csv\n  lodestone show countries MYS --format json\n  lodestone show ownership lynas_rare_earths   (rows where owner or company is lynas_rare_earths)\n  lodestone show sources --unused               (sources no record cites)\n  lodestone show sources --conflicts            (sources that contradict another)\n\nKINDS: the table names of the dataset schema (see docs/dataset.md)."
     )]
     Show {
         /// Table to show, e.g. facilities, flows, sources (singular names work too).
@@ -50,6 +50,12 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
+        /// With `sources`: only sources that no record cites.
+        #[arg(long)]
+        unused: bool,
+        /// With `sources`: only sources that record a conflict with another source.
+        #[arg(long)]
+        conflicts: bool,
     },
     /// Trace where the content of products comes from (by mining country, stage, technology, facility).
     #[command(
@@ -182,7 +188,15 @@ fn main() -> ExitCode {
             id,
             data,
             format,
-        } => show::run(&data_dir(data), &kind, id.as_deref(), format),
+            unused,
+            conflicts,
+        } => show::run(
+            &data_dir(data),
+            &kind,
+            id.as_deref(),
+            format,
+            show::Filter { unused, conflicts },
+        ),
         Command::Trace {
             data,
             network,

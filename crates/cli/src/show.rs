@@ -28,11 +28,21 @@ fn find_table<'a>(ds: &'a Dataset, kind: &str) -> Result<&'a Table, String> {
         })
 }
 
+/// Row filters that apply to the `sources` table.
+pub struct Filter {
+    /// Only sources no record cites.
+    pub unused: bool,
+    /// Only sources with a `conflict` note.
+    pub conflicts: bool,
+}
+
+/// Runs `lodestone show`.
 pub fn run(
     dir: &Path,
     kind: &str,
     id: Option<&str>,
     format: ShowFormat,
+    filter: Filter,
 ) -> Result<ExitCode, String> {
     let (ds, report) = lodestone_dataset::load_dir(dir)?;
     let errors = report.errors().count();
@@ -93,7 +103,24 @@ pub fn run(
             rows
         }
     };
+    let rows = if filter.unused || filter.conflicts {
+        if table.schema.name != "sources" {
+            return Err("--unused and --conflicts apply to `show sources` only".into());
+        }
+        let cited = lodestone_dataset::validate::cited_sources(&ds);
+        rows.into_iter()
+            .filter(|r| !filter.unused || table.text(r, "id").is_some_and(|i| !cited.contains(i)))
+            .filter(|r| {
+                !filter.conflicts || table.get(r, "conflict") != &lodestone_dataset::Value::Empty
+            })
+            .collect()
+    } else {
+        rows
+    };
     let single = id.is_some() && table.schema.has_single_id();
+    if single && rows.is_empty() {
+        return Err("the record does not match the filter".into());
+    }
     let out = match (format, single) {
         (ShowFormat::Json, true) => pretty(&record_json(&ds, table, rows[0])),
         (ShowFormat::Json, false) => pretty(&rows_json(table, &rows)),

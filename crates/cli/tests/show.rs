@@ -104,3 +104,50 @@ fn unknown_kinds_and_ids_fail_with_one_line() {
         "{err}"
     );
 }
+
+#[test]
+fn show_sources_unused_and_conflicts_filter_rows() {
+    let base = repo_root().join("tests/data/base");
+    let out = lodestone(
+        &repo_root(),
+        &[
+            "show",
+            "sources",
+            "--unused",
+            "--data",
+            base.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["seed_commentary"]);
+    let out = lodestone(
+        &repo_root(),
+        &[
+            "show",
+            "sources",
+            "--conflicts",
+            "--data",
+            base.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["conflict"].is_string())
+    );
+    let out = lodestone(&repo_root(), &["show", "flows", "--unused"]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -250,7 +250,17 @@ fn custody_compare_reports_both_models_and_the_difference() {
     let dir = repo_root().join("tests/data/network/segregated");
     let out = run_ok(
         &repo_root(),
-        &["trace", "--network", dir.to_str().unwrap(), "--node", "magnets_us", "--custody", "compare", "--format", "json"],
+        &[
+            "trace",
+            "--network",
+            dir.to_str().unwrap(),
+            "--node",
+            "magnets_us",
+            "--custody",
+            "compare",
+            "--format",
+            "json",
+        ],
     );
     let r = rows(&out);
     let aus = r.iter().find(|x| x["tag"] == "mined:AUS").unwrap();

@@ -127,3 +127,100 @@ pub fn dataset_reference(schema: &Schema) -> String {
     }
     s
 }
+
+/// Markdown list of every source of a dataset and what depends on it (`docs/data-sources.md`).
+pub fn sources_report(ds: &crate::load::Dataset) -> String {
+    let mut s = String::new();
+    s.push_str("# Data sources of the bundled dataset\n\n");
+    s.push_str("<!-- Generated from data/world by `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`. Do not edit by hand. -->\n\n");
+    let Some(st) = ds.table("sources") else {
+        return s;
+    };
+    let citing = citations(ds);
+    let count = |rel: &str| {
+        st.rows
+            .iter()
+            .filter(|r| st.text(r, "reliability") == Some(rel))
+            .count()
+    };
+    s.push_str(&format!(
+        "{} sources: {} primary, {} secondary, {} estimate. Each entry lists the records that cite it (table: ids).\n\n",
+        st.rows.len(),
+        count("primary"),
+        count("secondary"),
+        count("estimate")
+    ));
+    for r in &st.rows {
+        let f = |c: &str| st.get(r, c).to_csv_text();
+        let id = f("id");
+        s.push_str(&format!(
+            "## `{id}`\n\n{} — *{}*",
+            f("publisher"),
+            f("title").replace('*', "\\*")
+        ));
+        if !f("date").is_empty() {
+            s.push_str(&format!(" ({})", f("date")));
+        }
+        s.push_str(&format!(". Reliability: {}.", f("reliability")));
+        if !f("url").is_empty() {
+            s.push_str(&format!(" <{}>", f("url")));
+        }
+        s.push('\n');
+        if !f("conflict").is_empty() {
+            s.push_str(&format!("\n**Conflict:** {}\n", f("conflict")));
+        }
+        match citing.get(id.as_str()) {
+            Some(uses) => {
+                s.push('\n');
+                for (table, keys) in uses {
+                    s.push_str(&format!("- {table}: {}\n", keys.join(", ")));
+                }
+            }
+            None => s.push_str("\nNot cited by any record.\n"),
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// For each source id, the citing records grouped by table (key text, or file name for TOML).
+pub fn citations(
+    ds: &crate::load::Dataset,
+) -> std::collections::BTreeMap<String, Vec<(String, Vec<String>)>> {
+    let mut out: std::collections::BTreeMap<String, Vec<(String, Vec<String>)>> =
+        Default::default();
+    let mut add = |source: &str, table: &str, key: String| {
+        let entry = out.entry(source.to_string()).or_default();
+        match entry.iter_mut().find(|(t, _)| t == table) {
+            Some((_, keys)) => {
+                if !keys.contains(&key) {
+                    keys.push(key)
+                }
+            }
+            None => entry.push((table.to_string(), vec![key])),
+        }
+    };
+    for t in &ds.tables {
+        for col in t
+            .schema
+            .columns
+            .iter()
+            .filter(|c| c.references.iter().any(|r| r == "sources"))
+        {
+            for row in &t.rows {
+                let key = t
+                    .key_of(row)
+                    .unwrap_or_else(|| format!("line {}", row.line));
+                for id in t.get(row, &col.name).items() {
+                    add(id, &t.schema.name, key.clone());
+                }
+            }
+        }
+    }
+    for f in &ds.toml_files {
+        for id in crate::validate::toml_citations(&f.document) {
+            add(&id, "records", f.path.clone());
+        }
+    }
+    out
+}

@@ -411,7 +411,7 @@ fn dates(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
 
 /// Source ids cited by a TOML document: string values of keys named `source`, or strings in
 /// arrays under `sources`, at any depth.
-pub(crate) fn toml_citations(doc: &toml::Table) -> Vec<String> {
+pub fn toml_citations(doc: &toml::Table) -> Vec<String> {
     fn walk(v: &toml::Value, key: &str, out: &mut Vec<String>) {
         match v {
             toml::Value::String(s) if key == "source" => out.push(s.clone()),
