@@ -259,10 +259,19 @@ fn print_rows(
                     r.extend([m.into(), tot.into()]);
                     if valued {
                         let opt = |v: Option<f64>| v.map_or(serde_json::Value::Null, Into::into);
+                        // A value with no priced origin at all is unknown, not zero.
+                        let cover = t.value_coverage(j, g);
+                        let known = |v: Option<f64>| {
+                            if cover.is_some_and(|c| c > 0.0) {
+                                v
+                            } else {
+                                None
+                            }
+                        };
                         r.extend([
-                            opt(t.value_per_unit(j, g)),
-                            opt(t.value_share(j, g)),
-                            opt(t.value_coverage(j, g)),
+                            opt(known(t.value_per_unit(j, g))),
+                            opt(known(t.value_share(j, g))),
+                            opt(cover),
                         ]);
                     }
                 }
