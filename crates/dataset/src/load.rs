@@ -131,6 +131,8 @@ pub struct Dataset {
     pub tables: Vec<Table>,
     /// TOML files that parsed.
     pub toml_files: Vec<TomlFile>,
+    /// Trade-policy rules from `policies/*.toml` (files with errors are left out and reported).
+    pub rules: Vec<lodestone_rules::Rule>,
 }
 
 impl Dataset {
@@ -235,12 +237,14 @@ pub fn load(schema: Schema, input: &InputFiles) -> (Dataset, Report) {
             toml_files.push(f);
         }
     }
-    let dataset = Dataset {
+    let mut dataset = Dataset {
         schema,
         tables,
         toml_files,
+        rules: Vec::new(),
     };
     validate::cross_checks(&dataset, &mut diags);
+    dataset.rules = crate::rules_file::load_rules(&dataset, &mut diags);
     let order: HashMap<&str, usize> = dataset
         .schema
         .tables

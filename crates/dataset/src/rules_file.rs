@@ -1,0 +1,740 @@
+//! Rule files (`policies/*.toml`): parsed into `lodestone_rules::Rule`, every problem located by
+//! file and line. The keys are described in `docs/rules.md`.
+
+use std::collections::BTreeSet;
+
+use lodestone_model::Date;
+use lodestone_rules::{
+    Comparison, ContentTest, DestinationThreshold, Destinations, Event, Lifecycle, Measure,
+    ProcurementTest, Rule, RuleKind, Scope, State,
+};
+
+use crate::diag::Diagnostic;
+use crate::load::{Dataset, TomlFile, suggest};
+
+/// Top-level keys of a rule file.
+const TOP_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "kind",
+    "issuer",
+    "summary",
+    "source",
+    "sources",
+    "confidence",
+    "note",
+    "scope",
+    "content_test",
+    "technology_clause",
+    "export_control",
+    "tariff",
+    "procurement",
+    "benchmark",
+    "events",
+    "facts",
+    "clauses",
+    "conflict",
+];
+
+/// Tag families the tracing engine produces, which rule tests may name.
+const TAG_FAMILIES: &[&str] = &["mined", "separated", "metal", "magnet", "tech", "facility"];
+
+struct Ctx<'a> {
+    file: &'a TomlFile,
+    diags: &'a mut Vec<Diagnostic>,
+    countries: BTreeSet<String>,
+    groups: Vec<(String, Vec<String>)>,
+    materials: BTreeSet<String>,
+}
+
+impl Ctx<'_> {
+    /// Line of `key` inside section `section` (`""` for the top level, `events#2` for the third
+    /// `[[events]]`), found by scanning the text; 1 if not found.
+    fn line(&self, section: &str, key: &str) -> u64 {
+        let (name, nth) = match section.split_once('#') {
+            Some((n, i)) => (n, i.parse::<usize>().unwrap_or(0)),
+            None => (section, 0),
+        };
+        let mut current = String::new();
+        let mut counts: std::collections::HashMap<String, usize> = Default::default();
+        let mut index = 0;
+        let mut header_line = None;
+        for (i, raw) in self.file.text.lines().enumerate() {
+            let l = raw.trim();
+            if let Some(h) = l.strip_prefix("[[").and_then(|s| s.split("]]").next()) {
+                current = h.trim().to_string();
+                let c = counts.entry(current.clone()).or_insert(0);
+                index = *c;
+                *c += 1;
+                if current == name && index == nth {
+                    header_line = Some(i as u64 + 1);
+                }
+                continue;
+            }
+            if let Some(h) = l.strip_prefix('[').and_then(|s| s.split(']').next()) {
+                current = h.trim().to_string();
+                index = 0;
+                if current == name {
+                    header_line = Some(i as u64 + 1);
+                }
+                continue;
+            }
+            let k = l.split('=').next().unwrap_or("").trim().trim_matches('"');
+            if current == name && index == nth && !key.is_empty() && k == key && l.contains('=') {
+                return i as u64 + 1;
+            }
+        }
+        header_line.unwrap_or(1)
+    }
+
+    fn err(&mut self, section: &str, key: &str, msg: impl Into<String>) {
+        let line = self.line(section, key);
+        let column = if key.is_empty() { None } else { Some(key) };
+        self.diags
+            .push(Diagnostic::error(&self.file.path, Some(line), column, msg));
+    }
+
+    fn str<'t>(
+        &mut self,
+        t: &'t toml::Table,
+        section: &str,
+        key: &str,
+        required: bool,
+    ) -> Option<&'t str> {
+        match t.get(key) {
+            Some(toml::Value::String(s)) => Some(s.as_str()),
+            Some(_) => {
+                self.err(section, key, format!("{key} must be a string"));
+                None
+            }
+            None => {
+                if required {
+                    self.err(
+                        section,
+                        "",
+                        format!("required key '{key}' is missing{}", in_section(section)),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, t: &toml::Table, section: &str, key: &str) -> Vec<String> {
+        match t.get(key) {
+            None => Vec::new(),
+            Some(toml::Value::Array(items)) => {
+                let mut out = Vec::new();
+                for v in items {
+                    match v.as_str() {
+                        Some(s) => out.push(s.to_string()),
+                        None => {
+                            self.err(section, key, format!("{key} must be an array of strings"))
+                        }
+                    }
+                }
+                out
+            }
+            Some(_) => {
+                self.err(section, key, format!("{key} must be an array of strings"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn fraction(
+        &mut self,
+        t: &toml::Table,
+        section: &str,
+        key: &str,
+        required: bool,
+    ) -> Option<f64> {
+        self.number_in(t, section, key, required, 1.0)
+    }
+
+    /// A rate (may exceed 1: a 145 % tariff is 1.45), at most 10.
+    fn rate(&mut self, t: &toml::Table, section: &str, key: &str) -> Option<f64> {
+        self.number_in(t, section, key, true, 10.0)
+    }
+
+    fn number_in(
+        &mut self,
+        t: &toml::Table,
+        section: &str,
+        key: &str,
+        required: bool,
+        max: f64,
+    ) -> Option<f64> {
+        let v = match t.get(key) {
+            Some(toml::Value::Float(f)) => *f,
+            Some(toml::Value::Integer(i)) => *i as f64,
+            Some(_) => {
+                self.err(
+                    section,
+                    key,
+                    format!("{key} must be a number (a fraction: 0.001 for 0.1 %)"),
+                );
+                return None;
+            }
+            None => {
+                if required {
+                    self.err(
+                        section,
+                        "",
+                        format!("required key '{key}' is missing{}", in_section(section)),
+                    );
+                }
+                return None;
+            }
+        };
+        if !(0.0..=max).contains(&v) || !v.is_finite() {
+            self.err(
+                section,
+                key,
+                format!("{key} = {v} is out of range: write shares as fractions (0.001 for 0.1 %)"),
+            );
+            return None;
+        }
+        Some(v)
+    }
+
+    fn table<'t>(
+        &mut self,
+        t: &'t toml::Table,
+        section: &str,
+        key: &str,
+    ) -> Option<&'t toml::Table> {
+        match t.get(key) {
+            Some(toml::Value::Table(s)) => Some(s),
+            Some(_) => {
+                self.err(section, key, format!("{key} must be a table ([{key}])"));
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn country(&mut self, section: &str, key: &str, code: &str) -> bool {
+        if self.countries.contains(code) {
+            true
+        } else {
+            let all: Vec<&str> = self.countries.iter().map(String::as_str).collect();
+            self.err(
+                section,
+                key,
+                format!(
+                    "'{code}' is not a country in countries.csv{}",
+                    suggest(code, &all)
+                ),
+            );
+            false
+        }
+    }
+
+    /// Expands a destination list: `all`, `all_except_ISO3`, ISO3 codes and `group:ID`.
+    fn destinations(&mut self, t: &toml::Table, section: &str) -> Destinations {
+        let mut d = Destinations::default();
+        for item in self.strings(t, section, "destinations") {
+            if item == "all" {
+                d.all = true;
+            } else if let Some(c) = item.strip_prefix("all_except_") {
+                d.all = true;
+                if self.country(section, "destinations", c) {
+                    d.exclude.push(c.to_string());
+                }
+            } else if let Some(g) = item.strip_prefix("group:") {
+                match self.groups.iter().find(|(id, _)| id == g) {
+                    Some((_, members)) => d.include.extend(members.iter().cloned()),
+                    None => {
+                        let ids: Vec<&str> = self.groups.iter().map(|(i, _)| i.as_str()).collect();
+                        self.err(
+                            section,
+                            "destinations",
+                            format!("'{g}' is not a group in groups.csv{}", suggest(g, &ids)),
+                        );
+                    }
+                }
+            } else if self.country(section, "destinations", &item) {
+                d.include.push(item);
+            }
+        }
+        for c in self.strings(t, section, "exclude_destinations") {
+            if self.country(section, "exclude_destinations", &c) {
+                d.exclude.push(c);
+            }
+        }
+        d
+    }
+
+    fn tags(&mut self, t: &toml::Table, section: &str, key: &str) -> Vec<String> {
+        let tags = self.strings(t, section, key);
+        for tag in &tags {
+            let ok = tag
+                .split_once(':')
+                .is_some_and(|(f, v)| TAG_FAMILIES.contains(&f) && !v.is_empty());
+            if !ok {
+                self.err(
+                    section,
+                    key,
+                    format!(
+                        "'{tag}' is not a content tag: write FAMILY:CODE with FAMILY one of {}",
+                        TAG_FAMILIES.join(", ")
+                    ),
+                );
+            }
+        }
+        tags
+    }
+
+    fn date(&mut self, t: &toml::Table, section: &str, key: &str) -> Option<Date> {
+        let text = match t.get(key) {
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(toml::Value::Datetime(dt)) => dt.to_string(),
+            Some(_) | None => {
+                self.err(section, key, format!("{key} must be a date YYYY-MM-DD"));
+                return None;
+            }
+        };
+        match Date::parse(&text) {
+            Some(d) if d.day.is_some() => Some(d),
+            _ => {
+                self.err(
+                    section,
+                    key,
+                    format!("{key} '{text}' is not a full ISO 8601 date (YYYY-MM-DD)"),
+                );
+                None
+            }
+        }
+    }
+}
+
+fn in_section(section: &str) -> String {
+    if section.is_empty() {
+        String::new()
+    } else {
+        format!(" in [{}]", section.split('#').next().unwrap_or(""))
+    }
+}
+
+/// Parses every `policies/*.toml` of a loaded dataset into rules, appending located diagnostics.
+pub fn load_rules(ds: &Dataset, diags: &mut Vec<Diagnostic>) -> Vec<Rule> {
+    let countries: BTreeSet<String> = ds
+        .table("countries")
+        .map(|t| {
+            t.rows
+                .iter()
+                .filter_map(|r| t.text(r, "id").map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    if let (Some(gt), Some(ct)) = (ds.table("groups"), ds.table("countries")) {
+        for g in gt.rows.iter().filter_map(|r| gt.text(r, "id")) {
+            let members = ct
+                .rows
+                .iter()
+                .filter(|r| ct.get(r, "groups").items().contains(&g))
+                .filter_map(|r| ct.text(r, "id").map(str::to_string))
+                .collect();
+            groups.push((g.to_string(), members));
+        }
+    }
+    let materials: BTreeSet<String> = ds
+        .table("materials")
+        .map(|t| {
+            t.rows
+                .iter()
+                .filter_map(|r| t.text(r, "id").map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut rules = Vec::new();
+    for file in ds
+        .toml_files
+        .iter()
+        .filter(|f| f.path.starts_with("policies/"))
+    {
+        let mut ctx = Ctx {
+            file,
+            diags: &mut *diags,
+            countries: countries.clone(),
+            groups: groups.clone(),
+            materials: materials.clone(),
+        };
+        if let Some(rule) = parse_rule(&mut ctx) {
+            rules.push(rule);
+        }
+    }
+    rules
+}
+
+fn parse_rule(c: &mut Ctx) -> Option<Rule> {
+    let doc = &c.file.document;
+    let errors_before = c.diags.len();
+    for key in doc.keys() {
+        if !TOP_KEYS.contains(&key.as_str()) {
+            c.err(
+                "",
+                key,
+                format!(
+                    "unknown key '{key}'{}; descriptive facts go under [facts]",
+                    suggest(key, TOP_KEYS)
+                ),
+            );
+        }
+    }
+    let stem = c
+        .file
+        .path
+        .trim_start_matches("policies/")
+        .trim_end_matches(".toml")
+        .to_string();
+    let id = c.str(doc, "", "id", true).unwrap_or_default().to_string();
+    if !id.is_empty() && id != stem {
+        c.err(
+            "",
+            "id",
+            format!("id '{id}' differs from the file name '{stem}.toml'"),
+        );
+    }
+    let title = c
+        .str(doc, "", "title", true)
+        .unwrap_or_default()
+        .to_string();
+    let kind_name = c.str(doc, "", "kind", true).unwrap_or_default().to_string();
+    let issuer = c
+        .str(doc, "", "issuer", true)
+        .unwrap_or_default()
+        .to_string();
+    if !issuer.is_empty() && issuer != "EU" {
+        c.country("", "issuer", &issuer);
+    }
+    let mut sources: Vec<String> = c
+        .str(doc, "", "source", false)
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    sources.extend(c.strings(doc, "", "sources"));
+    if sources.is_empty() {
+        c.err("", "", "a rule needs a `source` (or `sources`)");
+    }
+    let confidence = c.str(doc, "", "confidence", false).map(str::to_string);
+    if let Some(conf) = &confidence {
+        if !["high", "medium", "low"].contains(&conf.as_str()) {
+            c.err(
+                "",
+                "confidence",
+                format!("confidence '{conf}' is not one of high, medium, low"),
+            );
+        }
+    }
+    let note = c.str(doc, "", "note", false).map(str::to_string);
+
+    let mut scope = Scope::default();
+    if let Some(s) = c.table(doc, "", "scope") {
+        let allowed = [
+            "materials",
+            "material_stages",
+            "hs_codes",
+            "destinations",
+            "exclude_destinations",
+            "end_uses",
+            "note",
+        ];
+        for key in s.keys() {
+            if !allowed.contains(&key.as_str()) {
+                c.err(
+                    "scope",
+                    key,
+                    format!(
+                        "unknown key '{key}' in [scope]{}; allowed: {}",
+                        suggest(key, &allowed),
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+        scope.materials = c.strings(s, "scope", "materials");
+        for m in scope.materials.clone() {
+            if !c.materials.contains(&m) {
+                let all: Vec<&str> = c.materials.iter().map(String::as_str).collect();
+                let hint = suggest(&m, &all);
+                c.err(
+                    "scope",
+                    "materials",
+                    format!("material '{m}' is not in materials.csv{hint}"),
+                );
+            }
+        }
+        scope.material_stages = c.strings(s, "scope", "material_stages");
+        scope.hs_codes = c.strings(s, "scope", "hs_codes");
+        scope.destinations = c.destinations(s, "scope");
+        scope.end_uses = c.strings(s, "scope", "end_uses");
+    } else {
+        c.err(
+            "",
+            "",
+            "a rule needs a [scope] table (at least `destinations`)",
+        );
+    }
+
+    let kind = match kind_name.as_str() {
+        "export_control" => {
+            let content = c.table(doc, "", "content_test").and_then(|t| {
+                let origin_tags = c.tags(t, "content_test", "origin_tags");
+                let measure = match c.str(t, "content_test", "measure", true) {
+                    Some("value") => Measure::Value,
+                    Some("mass") => Measure::Mass,
+                    Some(other) => {
+                        c.err(
+                            "content_test",
+                            "measure",
+                            format!("measure '{other}' is not 'value' or 'mass'"),
+                        );
+                        Measure::Value
+                    }
+                    None => Measure::Value,
+                };
+                let comparison = match c.str(t, "content_test", "comparison", true) {
+                    Some("at_or_above") => Comparison::AtOrAbove,
+                    Some("exceeds") => Comparison::Exceeds,
+                    Some(other) => {
+                        c.err(
+                            "content_test",
+                            "comparison",
+                            format!("comparison '{other}' is not 'at_or_above' or 'exceeds'"),
+                        );
+                        Comparison::AtOrAbove
+                    }
+                    None => Comparison::AtOrAbove,
+                };
+                let threshold = c.fraction(t, "content_test", "threshold", true)?;
+                let mut by_destination = Vec::new();
+                if let Some(toml::Value::Array(list)) = t.get("by_destination") {
+                    for (i, item) in list.iter().enumerate() {
+                        let sec = format!("content_test.by_destination#{i}");
+                        if let Some(bt) = item.as_table() {
+                            let destinations = c.destinations(bt, &sec);
+                            if let Some(th) = c.fraction(bt, &sec, "threshold", true) {
+                                by_destination.push(DestinationThreshold {
+                                    destinations,
+                                    threshold: th,
+                                });
+                            }
+                        }
+                    }
+                }
+                if origin_tags.is_empty() {
+                    c.err("content_test", "", "content_test needs origin_tags");
+                }
+                Some(ContentTest {
+                    origin_tags,
+                    measure,
+                    comparison,
+                    threshold,
+                    by_destination,
+                })
+            });
+            let technology_tags = match c.table(doc, "", "technology_clause") {
+                Some(t) => c.tags(t, "technology_clause", "tags"),
+                None => Vec::new(),
+            };
+            let (direct, denied_end_uses) = match c.table(doc, "", "export_control") {
+                Some(t) => (
+                    t.get("direct")
+                        .and_then(toml::Value::as_bool)
+                        .unwrap_or(false),
+                    c.strings(t, "export_control", "denied_end_uses"),
+                ),
+                None => (false, Vec::new()),
+            };
+            if doc.get("content_test").is_none() && technology_tags.is_empty() && !direct {
+                c.err("", "kind", "an export_control needs a [content_test], a [technology_clause] or [export_control] direct = true");
+            }
+            RuleKind::ExportControl {
+                content,
+                technology_tags,
+                direct,
+                denied_end_uses,
+            }
+        }
+        "tariff" => {
+            let t = c.table(doc, "", "tariff");
+            let Some(t) = t else {
+                c.err(
+                    "",
+                    "kind",
+                    "a tariff needs a [tariff] table with importer, origins and rate",
+                );
+                return None;
+            };
+            let importer = c
+                .str(t, "tariff", "importer", true)
+                .unwrap_or_default()
+                .to_string();
+            if !importer.is_empty() {
+                c.country("tariff", "importer", &importer);
+            }
+            let origins = c.strings(t, "tariff", "origins");
+            for o in &origins {
+                c.country("tariff", "origins", o);
+            }
+            let rate = c.rate(t, "tariff", "rate").unwrap_or(0.0);
+            RuleKind::Tariff {
+                importer,
+                origins,
+                rate,
+            }
+        }
+        "export_ban" => RuleKind::ExportBan,
+        "procurement_restriction" => {
+            let Some(t) = c.table(doc, "", "procurement") else {
+                c.err("", "kind", "a procurement_restriction needs a [procurement] table with buyer and [[procurement.tests]]");
+                return None;
+            };
+            let buyer = c
+                .str(t, "procurement", "buyer", true)
+                .unwrap_or_default()
+                .to_string();
+            if !buyer.is_empty() {
+                c.country("procurement", "buyer", &buyer);
+            }
+            let mut tests = Vec::new();
+            if let Some(toml::Value::Array(list)) = t.get("tests") {
+                for (i, item) in list.iter().enumerate() {
+                    let sec = format!("procurement.tests#{i}");
+                    let Some(tt) = item.as_table() else { continue };
+                    let from = c.date(tt, &sec, "from");
+                    let disqualifying_tags = c.tags(tt, &sec, "disqualifying_tags");
+                    let wording = c
+                        .str(tt, &sec, "wording", true)
+                        .unwrap_or_default()
+                        .to_string();
+                    if let Some(from) = from {
+                        tests.push(ProcurementTest {
+                            from,
+                            disqualifying_tags,
+                            wording,
+                        });
+                    }
+                }
+            }
+            if tests.is_empty() {
+                c.err(
+                    "procurement",
+                    "",
+                    "[procurement] needs at least one [[procurement.tests]]",
+                );
+            }
+            if tests.windows(2).any(|w| w[1].from < w[0].from) {
+                c.err(
+                    "procurement",
+                    "tests",
+                    "[[procurement.tests]] must be in date order",
+                );
+            }
+            RuleKind::Procurement { buyer, tests }
+        }
+        "benchmark" => {
+            let Some(t) = c.table(doc, "", "benchmark") else {
+                c.err("", "kind", "a benchmark needs a [benchmark] table");
+                return None;
+            };
+            let max_single_country_share =
+                c.fraction(t, "benchmark", "max_single_country_share", false);
+            let mut targets = Vec::new();
+            for stage in ["extraction", "processing", "recycling"] {
+                if let Some(v) = c.fraction(t, "benchmark", &format!("{stage}_min"), false) {
+                    targets.push((stage.to_string(), v));
+                }
+            }
+            RuleKind::Benchmark {
+                max_single_country_share,
+                targets,
+            }
+        }
+        "" => return None,
+        other => {
+            let kinds = [
+                "export_control",
+                "tariff",
+                "export_ban",
+                "procurement_restriction",
+                "benchmark",
+            ];
+            c.err(
+                "",
+                "kind",
+                format!(
+                    "kind '{other}' is not one of {}{}",
+                    kinds.join(", "),
+                    suggest(other, &kinds)
+                ),
+            );
+            return None;
+        }
+    };
+
+    let mut events = Vec::new();
+    match doc.get("events") {
+        Some(toml::Value::Array(list)) => {
+            for (i, item) in list.iter().enumerate() {
+                let sec = format!("events#{i}");
+                let Some(et) = item.as_table() else { continue };
+                let date = c.date(et, &sec, "date");
+                let state = match c.str(et, &sec, "state", true) {
+                    Some(s) => match State::parse(s) {
+                        Some(st) => Some(st),
+                        None => {
+                            c.err(&sec, "state", format!("state '{s}' is not one of announced, in_force, suspended, expired, withdrawn, never_implemented"));
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                let source = c
+                    .str(et, &sec, "source", true)
+                    .unwrap_or_default()
+                    .to_string();
+                let note = c
+                    .str(et, &sec, "note", false)
+                    .unwrap_or_default()
+                    .to_string();
+                if let (Some(date), Some(state)) = (date, state) {
+                    if let Some(prev) = events.last().map(|e: &Event| e.date) {
+                        if date < prev {
+                            c.err(&sec, "date", format!("event date {date} is before the previous event ({prev}): list events in date order"));
+                        }
+                    }
+                    events.push(Event {
+                        date,
+                        state,
+                        source,
+                        note,
+                    });
+                }
+            }
+        }
+        _ => c.err(
+            "",
+            "",
+            "a rule needs [[events]] (its lifecycle: at least one dated state)",
+        ),
+    }
+    if c.diags.len() > errors_before {
+        return None;
+    }
+    Some(Rule {
+        id,
+        title,
+        issuer,
+        scope,
+        kind,
+        lifecycle: Lifecycle { events },
+        sources,
+        confidence,
+        note,
+        file: c.file.path.clone(),
+    })
+}
