@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use lodestone_trace::generate::GenerateOptions;
 
+mod rules;
 mod show;
 mod text;
 mod trace;
@@ -93,6 +94,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
     },
+    /// Trade-policy rules: list them, check a product against them, see when determinations change.
+    Rules {
+        #[command(subcommand)]
+        what: RulesCommand,
+    },
     /// Export derived data.
     Export {
         #[command(subcommand)]
@@ -124,6 +130,85 @@ enum Command {
         /// Output directory.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// List the rules and their state on a date.
+    #[command(
+        after_help = "Examples:\n  lodestone rules list\n  lodestone rules list --as-of 2025-11-07 --format json"
+    )]
+    List {
+        /// Dataset directory (default: the bundled world dataset).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Date (YYYY-MM-DD; default: today).
+        #[arg(long, value_name = "DATE", value_parser = rules::parse_date)]
+        as_of: Option<lodestone_model::Date>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+        format: ShowFormat,
+    },
+    /// Evaluate every rule for a product (or all products) to a destination on a date.
+    #[command(
+        after_help = "Examples:\n  lodestone rules check --node shinetsu_takefu/sintered_ndfeb --destination USA --as-of 2026-12-01\n  lodestone rules check --node mp_independence/sintered_ndfeb --destination USA --end-use defence --as-of 2027-01-01\n  lodestone rules check --all --destination DEU --format csv\n\nProducts are FACILITY/material nodes of the traced dataset (see `lodestone trace`)."
+    )]
+    Check {
+        /// Dataset directory (default: the bundled world dataset).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Year of the dataset's flows.
+        #[arg(long, default_value_t = 2024)]
+        year: i64,
+        /// The product node, FACILITY/material.
+        #[arg(long, value_name = "ID", conflicts_with = "all")]
+        node: Option<String>,
+        /// Every product node (not-applicable determinations are left out).
+        #[arg(long)]
+        all: bool,
+        /// Destination country (ISO3).
+        #[arg(long, value_name = "ISO3")]
+        destination: String,
+        /// End use (e.g. defence, military, civil).
+        #[arg(long, value_name = "USE")]
+        end_use: Option<String>,
+        /// Date (YYYY-MM-DD; default: today).
+        #[arg(long, value_name = "DATE", value_parser = rules::parse_date)]
+        as_of: Option<lodestone_model::Date>,
+        /// Chain-of-custody model for the content shares.
+        #[arg(long, value_enum, default_value_t = trace::Custody::MassBalance)]
+        custody: trace::Custody,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+        format: ShowFormat,
+    },
+    /// The dates on which any determination for a product changes, and why.
+    #[command(
+        after_help = "Example:\n  lodestone rules timeline --node shinetsu_takefu/sintered_ndfeb --destination USA"
+    )]
+    Timeline {
+        /// Dataset directory (default: the bundled world dataset).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Year of the dataset's flows.
+        #[arg(long, default_value_t = 2024)]
+        year: i64,
+        /// The product node, FACILITY/material.
+        #[arg(long, value_name = "ID")]
+        node: String,
+        /// Destination country (ISO3).
+        #[arg(long, value_name = "ISO3")]
+        destination: String,
+        /// End use.
+        #[arg(long, value_name = "USE")]
+        end_use: Option<String>,
+        /// Chain-of-custody model for the content shares.
+        #[arg(long, value_enum, default_value_t = trace::Custody::MassBalance)]
+        custody: trace::Custody,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+        format: ShowFormat,
     },
 }
 
@@ -179,10 +264,32 @@ pub(crate) fn data_dir(given: Option<PathBuf>) -> PathBuf {
     if built.is_dir() { built } else { local }
 }
 
+/// A failed command: its message and exit status (1: the input or the work failed; 2: bad
+/// arguments, as clap uses).
+pub struct Failure {
+    /// Exit status.
+    pub code: u8,
+    /// One-line (or few-line) message.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with an exit status.
+    pub fn new(code: u8, message: String) -> Failure {
+        Failure { code, message }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure { code: 1, message }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Check { data, format } => check(data_dir(data), format),
+    let result: Result<ExitCode, Failure> = match cli.command {
+        Command::Check { data, format } => check(data_dir(data), format).map_err(Failure::from),
         Command::Show {
             kind,
             id,
@@ -196,7 +303,8 @@ fn main() -> ExitCode {
             id.as_deref(),
             format,
             show::Filter { unused, conflicts },
-        ),
+        )
+        .map_err(Failure::from),
         Command::Trace {
             data,
             network,
@@ -222,9 +330,54 @@ fn main() -> ExitCode {
             summary,
             format,
         }),
+        Command::Rules { what } => match what {
+            RulesCommand::List {
+                data,
+                as_of,
+                format,
+            } => rules::list(data, as_of, format),
+            RulesCommand::Check {
+                data,
+                year,
+                node,
+                all,
+                destination,
+                end_use,
+                as_of,
+                custody,
+                format,
+            } => rules::check(rules::CheckArgs {
+                data,
+                year,
+                node,
+                all,
+                destination,
+                end_use,
+                as_of,
+                custody,
+                format,
+            }),
+            RulesCommand::Timeline {
+                data,
+                year,
+                node,
+                destination,
+                end_use,
+                custody,
+                format,
+            } => rules::timeline_cmd(
+                data,
+                year,
+                &node,
+                &destination,
+                end_use.as_deref(),
+                custody,
+                format,
+            ),
+        },
         Command::Export {
             what: Export::Network { data, year, out },
-        } => trace::run_export_network(data, year, &out),
+        } => trace::run_export_network(data, year, &out).map_err(Failure::from),
         Command::Generate {
             nodes,
             flows,
@@ -243,13 +396,14 @@ fn main() -> ExitCode {
                 values,
             },
             &out,
-        ),
+        )
+        .map_err(Failure::from),
     };
     match result {
         Ok(code) => code,
-        Err(message) => {
+        Err(Failure { code, message }) => {
             eprintln!("lodestone: error: {message}");
-            ExitCode::from(1)
+            ExitCode::from(code)
         }
     }
 }

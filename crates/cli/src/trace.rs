@@ -10,8 +10,8 @@ use lodestone_dataset::network::{read_network_dir, write_network_dir};
 use lodestone_trace::generate::{GenerateOptions, generate};
 use lodestone_trace::{CustodyModel, Network, Structure, Trace, explain, trace};
 
-use crate::ShowFormat;
 use crate::text;
+use crate::{Failure, ShowFormat};
 
 /// Which custody model(s) to report.
 #[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
@@ -125,29 +125,34 @@ pub struct TraceArgs {
 }
 
 /// Runs `lodestone trace`.
-pub fn run_trace(args: TraceArgs) -> Result<ExitCode, String> {
+pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
     let started = Instant::now();
     let (net, notes) = load(&args.source)?;
     let loaded = started.elapsed();
-    let find_node = |id: &str| -> Result<usize, String> {
+    let find_node = |id: &str| -> Result<usize, Failure> {
         net.node_index(id).ok_or_else(|| {
             let similar: Vec<&str> =
                 net.node_ids.iter().map(String::as_str).filter(|n| n.contains(id) || id.contains(*n)).take(8).collect();
-            format!(
+            Failure::new(2, format!(
                 "no node '{id}' in the network{}; nodes are facility ids, ISO3 country markets, and ID/material for what a node ships",
                 if similar.is_empty() { String::new() } else { format!(" (similar: {})", similar.join(", ")) }
-            )
+            ))
         })
     };
     if let Some(target) = &args.explain {
         let node = find_node(target)?;
-        let tag_name = args
-            .tag
-            .as_deref()
-            .ok_or("--explain needs --tag TAG (one tag, e.g. mined:CHN)")?;
-        let tag = net
-            .tag_index(tag_name)
-            .ok_or_else(|| format!("no tag '{tag_name}'; tags are: {}", net.tags.join(", ")))?;
+        let tag_name = args.tag.as_deref().ok_or_else(|| {
+            Failure::new(
+                2,
+                "--explain needs --tag TAG (one tag, e.g. mined:CHN)".into(),
+            )
+        })?;
+        let tag = net.tag_index(tag_name).ok_or_else(|| {
+            Failure::new(
+                2,
+                format!("no tag '{tag_name}'; tags are: {}", net.tags.join(", ")),
+            )
+        })?;
         let custody = if args.custody == Custody::Segregated {
             CustodyModel::Segregated
         } else {
@@ -156,7 +161,7 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, String> {
         let t = trace(&net, custody).map_err(|e| e.to_string())?;
         let structure = Structure::build(&net).map_err(|e| e.to_string())?;
         let paths = explain(&net, &structure, &t, node, tag, args.paths, 1_000_000);
-        return print_paths(&net, &t, node, tag, &paths, args.format);
+        return print_paths(&net, &t, node, tag, &paths, args.format).map_err(Failure::from);
     }
     let tags: Vec<usize> = (0..net.tags.len())
         .filter(|&t| {
@@ -166,10 +171,13 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, String> {
         })
         .collect();
     if tags.is_empty() {
-        return Err(format!(
-            "no tag matches '{}'; tags are: {}",
-            args.tag.unwrap_or_default(),
-            net.tags.join(", ")
+        return Err(Failure::new(
+            2,
+            format!(
+                "no tag matches '{}'; tags are: {}",
+                args.tag.unwrap_or_default(),
+                net.tags.join(", ")
+            ),
         ));
     }
     let nodes: Vec<usize> = match &args.node {
@@ -195,7 +203,8 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, String> {
             loaded.as_secs_f64(),
             traced.as_secs_f64(),
             args.format,
-        );
+        )
+        .map_err(Failure::from);
     }
     for n in &notes {
         eprintln!("note: {n}");
@@ -209,6 +218,7 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, String> {
         args.node.is_some(),
         args.format,
     )
+    .map_err(Failure::from)
 }
 
 fn print_rows(

@@ -11,6 +11,7 @@ pub mod export;
 pub mod load;
 pub mod lower;
 pub mod network;
+pub mod products;
 pub mod rules_file;
 pub mod schema;
 pub mod validate;

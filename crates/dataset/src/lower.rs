@@ -27,19 +27,35 @@ use lodestone_trace::{Addition, CustodyModel, Flow, Network, trace};
 use crate::load::Dataset;
 use crate::value::Value;
 
+/// What a node of the lowered network stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeInfo {
+    /// The facility id or ISO3 market the node belongs to.
+    pub hub: String,
+    /// For a product node, the material it ships.
+    pub material: Option<String>,
+    /// For a product node of a segregated line, the line.
+    pub line: Option<String>,
+    /// Country of the hub.
+    pub country: Option<String>,
+}
+
 /// What a lowering produced, with what it had to leave out.
 #[derive(Debug, Clone)]
 pub struct Lowering {
     /// The network, in t REO per year.
     pub network: Network,
+    /// What each node stands for (same indices as the network).
+    pub nodes: Vec<NodeInfo>,
     /// The year lowered.
     pub year: i64,
     /// Flows left out and other caveats, for the user.
     pub notes: Vec<String>,
 }
 
-/// What one hub ships of one material: (customer, t REO, USD if the flow has a unit value).
-type Shipments = BTreeMap<(String, String), Vec<(String, f64, Option<f64>)>>;
+/// What one hub ships of one material (on one segregated line, or `""`):
+/// (customer, t REO, USD if the flow has a unit value).
+type Shipments = BTreeMap<(String, String, String), Vec<(String, f64, Option<f64>)>>;
 
 struct Hub {
     country: Option<String>,
@@ -93,6 +109,29 @@ pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
         }
     };
     // (from, material) → [(to, t REO, USD)] ; USD None when the flow has no unit value.
+    // Segregated lines: (facility, customer) → line, and each line's input suppliers.
+    let mut out_line: HashMap<(String, String), String> = HashMap::new();
+    let mut line_inputs: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    if let Some(st) = ds.table("segregation") {
+        for r in &st.rows {
+            let (Some(f), Some(l), Some(d), Some(p)) = (
+                st.text(r, "facility"),
+                st.text(r, "line"),
+                st.text(r, "direction"),
+                st.text(r, "peer"),
+            ) else {
+                continue;
+            };
+            let entry = line_inputs
+                .entry((f.to_string(), l.to_string()))
+                .or_default();
+            if d == "out" {
+                out_line.insert((f.to_string(), p.to_string()), l.to_string());
+            } else {
+                entry.push(p.to_string());
+            }
+        }
+    }
     let mut shipments: Shipments = BTreeMap::new();
     let mut years = BTreeSet::new();
     for r in &fl.rows {
@@ -128,8 +167,12 @@ pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
         for id in [from, to] {
             hubs.entry(id.to_string()).or_insert_with(|| hub_info(id));
         }
+        let line = out_line
+            .get(&(from.to_string(), to.to_string()))
+            .cloned()
+            .unwrap_or_default();
         shipments
-            .entry((from.to_string(), material.to_string()))
+            .entry((from.to_string(), material.to_string(), line))
             .or_default()
             .push((to.to_string(), q * reo, usd));
     }
@@ -159,8 +202,28 @@ pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
     }
     let mut product_family: Vec<(u32, Option<&'static str>, String)> = Vec::new(); // (node, family, hub)
     let mut merged: BTreeMap<(u32, u32), f64> = BTreeMap::new();
-    for ((from, material), list) in &shipments {
-        let p = add_node(&mut net, &mut index, format!("{from}/{material}"));
+    let mut infos: Vec<NodeInfo> = hubs
+        .iter()
+        .map(|(id, h)| NodeInfo {
+            hub: id.clone(),
+            material: None,
+            line: None,
+            country: h.country.clone(),
+        })
+        .collect();
+    for ((from, material, line), list) in &shipments {
+        let id = if line.is_empty() {
+            format!("{from}/{material}")
+        } else {
+            format!("{from}/{material}@{line}")
+        };
+        let p = add_node(&mut net, &mut index, id);
+        infos.push(NodeInfo {
+            hub: from.clone(),
+            material: Some(material.clone()),
+            line: (!line.is_empty()).then(|| line.clone()),
+            country: hubs.get(from).and_then(|h| h.country.clone()),
+        });
         let hub = index[from];
         let total: f64 = list.iter().map(|(_, q, _)| q).sum();
         net.output[p as usize] = total;
@@ -250,9 +313,9 @@ pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
     }
     let mut by_tech: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     for (p, _, hub) in &product_family {
-        let processed = shipments.keys().any(|(f, m)| {
+        let processed = shipments.keys().any(|(f, m, _)| {
             f == hub
-                && net.node_ids[*p as usize] == format!("{f}/{m}")
+                && infos[*p as usize].material.as_deref() == Some(m.as_str())
                 && matches!(
                     materials.get(m.as_str()).map(|x| x.1),
                     Some("intermediate" | "oxide" | "metal" | "alloy" | "magnet")
@@ -294,8 +357,37 @@ pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
             });
         }
     }
+    // Declared lines: inputs are the product nodes of the listed suppliers that ship to the
+    // facility; outputs are the facility's product nodes on the line.
+    for ((facility, line), suppliers) in &line_inputs {
+        let Some(&hub) = index.get(facility) else {
+            notes.push(format!(
+                "segregated line '{line}' of '{facility}': the facility has no flows in {year}"
+            ));
+            continue;
+        };
+        let inputs: Vec<u32> = net
+            .flows
+            .iter()
+            .filter(|f| f.to == hub && suppliers.contains(&infos[f.from as usize].hub))
+            .map(|f| f.from)
+            .collect();
+        let outputs: Vec<u32> = (0..net.len() as u32)
+            .filter(|&i| {
+                infos[i as usize].hub == *facility
+                    && infos[i as usize].line.as_deref() == Some(line.as_str())
+            })
+            .collect();
+        net.lines.push(lodestone_trace::Line {
+            node: hub,
+            name: line.clone(),
+            inputs,
+            outputs,
+        });
+    }
     Ok(Lowering {
         network: net,
+        nodes: infos,
         year,
         notes,
     })

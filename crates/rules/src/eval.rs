@@ -264,6 +264,13 @@ pub fn evaluate(
                 }
                 return d;
             }
+            if content.is_none() && technology_tags.is_empty() {
+                d.explanation = format!(
+                    "Not applicable: the rule covers items shipped from {}, and this one ships from {from}.",
+                    rule.issuer
+                );
+                return d;
+            }
             let mut reasons = Vec::new();
             let mut triggered = false;
             let mut indeterminate = false;

@@ -1,0 +1,481 @@
+//! `lodestone rules list | check | timeline`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use lodestone_dataset::Dataset;
+use lodestone_dataset::lower::{Lowering, lower_dataset};
+use lodestone_dataset::products::{customs_origins, product_facts};
+use lodestone_model::Date;
+use lodestone_rules::{Determination, Outcome, Rule, evaluate_all, timeline};
+use lodestone_trace::{CustodyModel, Network, Structure, Trace, explain, segregate, trace};
+
+use crate::trace::Custody;
+use crate::{Failure, ShowFormat, text};
+
+/// Today's date (UTC), the default `--as-of`.
+pub fn today() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let y = (yoe + era * 400 + i64::from(m <= 2)) as u16;
+    Date::ymd(y, m, d).unwrap_or(Date {
+        year: y,
+        month: Some(1),
+        day: Some(1),
+    })
+}
+
+/// Parses `--as-of`: a full ISO 8601 date.
+pub fn parse_date(s: &str) -> Result<Date, String> {
+    match Date::parse(s) {
+        Some(d) if d.day.is_some() => Ok(d),
+        _ => Err(format!(
+            "'{s}' is not a date: write YYYY-MM-DD, e.g. 2025-12-01"
+        )),
+    }
+}
+
+fn load(data: Option<PathBuf>) -> Result<Dataset, Failure> {
+    let dir = crate::data_dir(data);
+    let (ds, report) = lodestone_dataset::load_dir(&dir)?;
+    if report.has_errors() {
+        let first: Vec<String> = report.errors().take(10).map(ToString::to_string).collect();
+        return Err(Failure::new(
+            1,
+            format!(
+                "{} has {} error(s), e.g.:\n{}\nrun `lodestone check --data {}`",
+                dir.display(),
+                report.errors().count(),
+                first.join("\n"),
+                dir.display()
+            ),
+        ));
+    }
+    Ok(ds)
+}
+
+fn out(s: &str) -> Result<(), Failure> {
+    std::io::stdout()
+        .lock()
+        .write_all(s.as_bytes())
+        .map_err(|e| Failure::new(1, format!("cannot write output: {e}")))
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default() + "\n"
+}
+
+/// `lodestone rules list`.
+pub fn list(
+    data: Option<PathBuf>,
+    as_of: Option<Date>,
+    format: ShowFormat,
+) -> Result<ExitCode, Failure> {
+    let ds = load(data)?;
+    let date = as_of.unwrap_or_else(today);
+    let rows: Vec<serde_json::Value> = ds
+        .rules
+        .iter()
+        .map(|r| {
+            let ev = r.lifecycle.event_on(date);
+            serde_json::json!({
+                "id": r.id,
+                "kind": r.kind.name(),
+                "issuer": r.issuer,
+                "title": r.title,
+                "state": r.lifecycle.state_on(date).name(),
+                "since": ev.map(|e| e.date.to_string()),
+                "as_of": date.to_string(),
+                "confidence": r.confidence,
+                "sources": r.sources,
+                "file": r.file,
+            })
+        })
+        .collect();
+    let s = match format {
+        ShowFormat::Json => pretty(&serde_json::Value::Array(rows)),
+        ShowFormat::Csv => {
+            let mut s = "id,kind,issuer,state,since,title\n".to_string();
+            for r in &rows {
+                s.push_str(&format!(
+                    "{},{},{},{},{},\"{}\"\n",
+                    r["id"].as_str().unwrap_or(""),
+                    r["kind"].as_str().unwrap_or(""),
+                    r["issuer"].as_str().unwrap_or(""),
+                    r["state"].as_str().unwrap_or(""),
+                    r["since"].as_str().unwrap_or(""),
+                    r["title"].as_str().unwrap_or("").replace('"', "\"\"")
+                ));
+            }
+            s
+        }
+        ShowFormat::Table => {
+            let body: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    ["id", "kind", "issuer", "state", "since", "title"]
+                        .iter()
+                        .map(|k| r[*k].as_str().unwrap_or("").to_string())
+                        .collect()
+                })
+                .collect();
+            let head: Vec<String> = ["id", "kind", "issuer", "state", "since", "title"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            format!(
+                "{}{} rules as of {date}\n",
+                text::table(&head, &body),
+                rows.len()
+            )
+        }
+    };
+    out(&s)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `check` and `timeline` need: the lowering, traces and origins under one custody model.
+struct Prepared {
+    low: Lowering,
+    custody: &'static str,
+    trace: Trace,
+    /// Network and structure for explanations (the segregated lowering when segregated).
+    explain_net: Network,
+    structure: Structure,
+    origins: Vec<(Option<String>, String)>,
+}
+
+fn prepare(ds: &Dataset, year: i64, model: CustodyModel) -> Result<Prepared, Failure> {
+    let low = lower_dataset(ds, year).map_err(|e| Failure::new(1, e))?;
+    let fail = |e: lodestone_trace::NetworkError| Failure::new(1, e.to_string());
+    let trace_result = trace(&low.network, model).map_err(fail)?;
+    let explain_net = match model {
+        CustodyModel::MassBalance => low.network.clone(),
+        CustodyModel::Segregated => segregate::lower(&low.network).map_err(fail)?.0,
+    };
+    let structure = Structure::build(&explain_net).map_err(fail)?;
+    let origins = customs_origins(ds, &low);
+    let custody = if model == CustodyModel::MassBalance {
+        "mass_balance"
+    } else {
+        "segregated"
+    };
+    Ok(Prepared {
+        low,
+        custody,
+        trace: trace_result,
+        explain_net,
+        structure,
+        origins,
+    })
+}
+
+fn node_index(p: &Prepared, id: &str) -> Result<usize, Failure> {
+    p.low.network.node_index(id).ok_or_else(|| {
+        let products: Vec<&str> = p
+            .low
+            .network
+            .node_ids
+            .iter()
+            .map(String::as_str)
+            .filter(|n| n.contains('/') && (n.contains(id) || id.contains(n.split('/').next().unwrap_or(""))))
+            .take(8)
+            .collect();
+        Failure::new(
+            2,
+            format!(
+                "no product node '{id}' in the {} network; products are FACILITY/material (e.g. {}){}",
+                p.low.year,
+                p.low.network.node_ids.iter().find(|n| n.contains('/')).map_or("", String::as_str),
+                if products.is_empty() { String::new() } else { format!("; similar: {}", products.join(", ")) }
+            ),
+        )
+    })
+}
+
+fn paths_json(p: &Prepared, node: usize, tag: &str) -> serde_json::Value {
+    let Some(t) = p.explain_net.tag_index(tag) else {
+        return serde_json::json!([]);
+    };
+    // The explanation network may be the segregated lowering, whose node indices extend the
+    // original ones; trace it under mass balance (segregation is already built in).
+    let Ok(tr) = trace(&p.explain_net, CustodyModel::MassBalance) else {
+        return serde_json::json!([]);
+    };
+    let paths = explain(&p.explain_net, &p.structure, &tr, node, t, 3, 200_000);
+    serde_json::Value::Array(
+        paths
+            .iter()
+            .map(|path| {
+                serde_json::json!({
+                    "share": path.share,
+                    "nodes": path.steps.iter().map(|s| p.explain_net.node_ids[s.node].clone()).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
+}
+
+fn determination_json(
+    ds: &Dataset,
+    p: &Prepared,
+    node: usize,
+    d: &Determination,
+    with_paths: bool,
+) -> serde_json::Value {
+    let sources = ds.table("sources");
+    let src: Vec<serde_json::Value> = d
+        .sources
+        .iter()
+        .map(|id| {
+            let row = sources.and_then(|t| t.find(id).map(|r| (t, r)));
+            match row {
+                Some((t, r)) => serde_json::json!({
+                    "id": id,
+                    "publisher": t.get(r, "publisher").to_json(),
+                    "title": t.get(r, "title").to_json(),
+                    "date": t.get(r, "date").to_json(),
+                    "url": t.get(r, "url").to_json(),
+                }),
+                None => serde_json::json!({ "id": id }),
+            }
+        })
+        .collect();
+    let paths = match (&d.deciding_tag, with_paths, d.outcome) {
+        (Some(tag), true, o) if o != Outcome::NotApplicable => paths_json(p, node, tag),
+        _ => serde_json::json!([]),
+    };
+    serde_json::json!({
+        "node": p.low.network.node_ids[node],
+        "rule": d.rule,
+        "kind": d.kind,
+        "determination": d.outcome.name(),
+        "rate": if let Outcome::Tariff(r) = d.outcome { serde_json::json!(r) } else { serde_json::Value::Null },
+        "state": d.state.name(),
+        "since": d.event.as_ref().map(|e| e.date.to_string()),
+        "share": d.share,
+        "threshold": d.threshold,
+        "comparison": d.comparison.map(|c| c.name()),
+        "measure": d.measure,
+        "findings": d.findings.iter().map(|f| serde_json::json!({"tag": f.tag, "share": f.share})).collect::<Vec<_>>(),
+        "custody": p.custody,
+        "explanation": d.explanation,
+        "paths": paths,
+        "sources": src,
+    })
+}
+
+fn models(custody: Custody) -> Vec<CustodyModel> {
+    match custody {
+        Custody::MassBalance => vec![CustodyModel::MassBalance],
+        Custody::Segregated => vec![CustodyModel::Segregated],
+        Custody::Compare => vec![CustodyModel::MassBalance, CustodyModel::Segregated],
+    }
+}
+
+fn check_destination(ds: &Dataset, dest: &str) -> Result<(), Failure> {
+    let known = ds.table("countries").is_some_and(|t| t.contains(dest));
+    if known {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            2,
+            format!(
+                "--destination '{dest}' is not a country in the dataset: use an ISO3 code such as USA, JPN, DEU"
+            ),
+        ))
+    }
+}
+
+/// Options of `lodestone rules check`.
+pub struct CheckArgs {
+    pub data: Option<PathBuf>,
+    pub year: i64,
+    pub node: Option<String>,
+    pub all: bool,
+    pub destination: String,
+    pub end_use: Option<String>,
+    pub as_of: Option<Date>,
+    pub custody: Custody,
+    pub format: ShowFormat,
+}
+
+/// `lodestone rules check`.
+pub fn check(a: CheckArgs) -> Result<ExitCode, Failure> {
+    let ds = load(a.data.clone())?;
+    check_destination(&ds, &a.destination)?;
+    let date = a.as_of.unwrap_or_else(today);
+    let mut rows = Vec::new();
+    for model in models(a.custody) {
+        let p = prepare(&ds, a.year, model)?;
+        let nodes: Vec<usize> = match (&a.node, a.all) {
+            (Some(id), _) => vec![node_index(&p, id)?],
+            (None, true) => (0..p.low.network.len())
+                .filter(|&i| p.low.nodes[i].material.is_some())
+                .collect(),
+            (None, false) => {
+                return Err(Failure::new(
+                    2,
+                    "rules check needs --node ID or --all".into(),
+                ));
+            }
+        };
+        for &node in &nodes {
+            let product = product_facts(&ds, &p.low, &p.trace, &p.origins, node, p.custody);
+            for d in evaluate_all(
+                &ds.rules,
+                &product,
+                &a.destination,
+                a.end_use.as_deref(),
+                date,
+            ) {
+                if a.all && d.outcome == Outcome::NotApplicable {
+                    continue;
+                }
+                rows.push(determination_json(&ds, &p, node, &d, !a.all));
+            }
+        }
+    }
+    let s = match a.format {
+        ShowFormat::Json => pretty(&serde_json::Value::Array(rows)),
+        ShowFormat::Csv => {
+            let mut s =
+                "node,rule,custody,determination,rate,share,threshold,explanation\n".to_string();
+            for r in &rows {
+                let num = |k: &str| r[k].as_f64().map_or(String::new(), |v| v.to_string());
+                s.push_str(&format!(
+                    "{},{},{},{},{},{},{},\"{}\"\n",
+                    r["node"].as_str().unwrap_or(""),
+                    r["rule"].as_str().unwrap_or(""),
+                    r["custody"].as_str().unwrap_or(""),
+                    r["determination"].as_str().unwrap_or(""),
+                    num("rate"),
+                    num("share"),
+                    num("threshold"),
+                    r["explanation"].as_str().unwrap_or("").replace('"', "\"\"")
+                ));
+            }
+            s
+        }
+        ShowFormat::Table => {
+            let mut s = format!(
+                "Determinations as of {date}, destination {}{}:\n\n",
+                a.destination,
+                a.end_use
+                    .as_deref()
+                    .map_or(String::new(), |u| format!(", end use {u}"))
+            );
+            for r in &rows {
+                let det = match r["rate"].as_f64() {
+                    Some(rate) => format!("tariff {:.0} %", rate * 100.0),
+                    None => r["determination"].as_str().unwrap_or("").replace('_', " "),
+                };
+                s.push_str(&format!(
+                    "{} — {} [{}, {}]: {}\n  {}\n",
+                    r["node"].as_str().unwrap_or(""),
+                    r["rule"].as_str().unwrap_or(""),
+                    r["state"].as_str().unwrap_or(""),
+                    r["custody"].as_str().unwrap_or("").replace('_', " "),
+                    det.to_uppercase(),
+                    r["explanation"].as_str().unwrap_or("")
+                ));
+                for path in r["paths"].as_array().into_iter().flatten() {
+                    let nodes: Vec<&str> = path["nodes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|n| n.as_str())
+                        .collect();
+                    s.push_str(&format!(
+                        "    path {:5.1} %: {}\n",
+                        path["share"].as_f64().unwrap_or(0.0) * 100.0,
+                        nodes.join(" → ")
+                    ));
+                }
+                let srcs: Vec<&str> = r["sources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| x["id"].as_str())
+                    .collect();
+                if !srcs.is_empty() {
+                    s.push_str(&format!("    sources: {}\n", srcs.join(", ")));
+                }
+                s.push('\n');
+            }
+            s.push_str(&format!("{} determinations\n", rows.len()));
+            s
+        }
+    };
+    out(&s)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lodestone rules timeline`.
+pub fn timeline_cmd(
+    data: Option<PathBuf>,
+    year: i64,
+    node: &str,
+    destination: &str,
+    end_use: Option<&str>,
+    custody: Custody,
+    format: ShowFormat,
+) -> Result<ExitCode, Failure> {
+    let ds = load(data)?;
+    check_destination(&ds, destination)?;
+    let model = if custody == Custody::Segregated {
+        CustodyModel::Segregated
+    } else {
+        CustodyModel::MassBalance
+    };
+    let p = prepare(&ds, year, model)?;
+    let i = node_index(&p, node)?;
+    let product = product_facts(&ds, &p.low, &p.trace, &p.origins, i, p.custody);
+    let rules: &[Rule] = &ds.rules;
+    let entries = timeline(rules, &product, destination, end_use);
+    let json: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "date": e.date.to_string(),
+                "changes": e.changes.iter().map(|(rule, before, after, why)| serde_json::json!({
+                    "rule": rule, "from": before, "to": after, "explanation": why,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let s = match format {
+        ShowFormat::Json => pretty(&serde_json::Value::Array(json)),
+        _ => {
+            let mut s = format!(
+                "Timeline of {node} to {destination} ({} custody):\n\n",
+                p.custody.replace('_', " ")
+            );
+            for e in &entries {
+                for (rule, before, after, why) in &e.changes {
+                    s.push_str(&format!(
+                        "{}  {rule}: {before} → {after}\n            {why}\n",
+                        e.date
+                    ));
+                }
+            }
+            if entries.is_empty() {
+                s.push_str("no rule ever applies\n");
+            }
+            s
+        }
+    };
+    out(&s)?;
+    Ok(ExitCode::SUCCESS)
+}

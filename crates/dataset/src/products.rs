@@ -1,0 +1,188 @@
+//! The facts about a product that trade rules test, from a lowered dataset and its trace.
+
+use std::collections::{BTreeMap, HashMap};
+
+use lodestone_rules::{Product, TagShare};
+use lodestone_trace::Trace;
+
+use crate::load::Dataset;
+use crate::lower::Lowering;
+
+/// Material facts: (stage, HS code).
+fn material_facts(ds: &Dataset) -> HashMap<String, (Option<String>, Option<String>)> {
+    let mut out = HashMap::new();
+    if let Some(t) = ds.table("materials") {
+        for r in &t.rows {
+            if let Some(id) = t.text(r, "id") {
+                out.insert(
+                    id.to_string(),
+                    (
+                        t.text(r, "stage").map(str::to_string),
+                        t.text(r, "hs_code").map(str::to_string),
+                    ),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn heading(hs: &Option<String>) -> Option<&str> {
+    hs.as_deref().and_then(|h| h.get(..4))
+}
+
+/// Customs origin of every node of a lowered dataset, with the reason.
+///
+/// The rule stated here: origin is conferred by a change of HS heading (the first four digits),
+/// the usual tariff-shift test of last substantial transformation. A product node whose hub
+/// received an input under a different heading is of the hub's country; a hub with no inputs makes
+/// what it ships (origin: its country); a hub that only passes material on under the same heading
+/// (a trader, a market) keeps the origin of its largest input.
+pub fn customs_origins(ds: &Dataset, low: &Lowering) -> Vec<(Option<String>, String)> {
+    let facts = material_facts(ds);
+    let net = &low.network;
+    let n = net.len();
+    let mut inputs: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+    for f in &net.flows {
+        inputs[f.to as usize].push((f.from as usize, f.quantity));
+    }
+    let mut memo: Vec<Option<(Option<String>, String)>> = vec![None; n];
+    fn origin(
+        i: usize,
+        low: &Lowering,
+        facts: &HashMap<String, (Option<String>, Option<String>)>,
+        inputs: &[Vec<(usize, f64)>],
+        memo: &mut Vec<Option<(Option<String>, String)>>,
+        depth: usize,
+    ) -> (Option<String>, String) {
+        if let Some(m) = &memo[i] {
+            return m.clone();
+        }
+        let info = &low.nodes[i];
+        let country = info.country.clone();
+        let result = match &info.material {
+            None => (
+                country.clone(),
+                format!(
+                    "{} is in {}",
+                    info.hub,
+                    country.as_deref().unwrap_or("an unknown country")
+                ),
+            ),
+            Some(material) => {
+                let hub = low
+                    .nodes
+                    .iter()
+                    .position(|x| x.hub == info.hub && x.material.is_none())
+                    .unwrap_or(i);
+                let out_hs = facts.get(material).and_then(|f| f.1.clone());
+                let ins: Vec<(usize, f64)> = inputs[hub].clone();
+                let changed = ins.iter().find(|(j, _)| {
+                    let in_hs = low.nodes[*j]
+                        .material
+                        .as_ref()
+                        .and_then(|m| facts.get(m))
+                        .and_then(|f| f.1.clone());
+                    matches!((heading(&in_hs), heading(&out_hs)), (Some(a), Some(b)) if a != b)
+                });
+                if ins.is_empty() {
+                    (
+                        country.clone(),
+                        format!("made at {} with no recorded inputs", info.hub),
+                    )
+                } else if let Some((j, _)) = changed {
+                    let in_m = low.nodes[*j].material.clone().unwrap_or_default();
+                    let in_hs = facts
+                        .get(&in_m)
+                        .and_then(|f| f.1.clone())
+                        .unwrap_or_default();
+                    (
+                        country.clone(),
+                        format!(
+                            "transformed at {} in {}: HS heading changes from {} ({in_m}) to {} ({material})",
+                            info.hub,
+                            country.as_deref().unwrap_or("?"),
+                            &in_hs[..in_hs.len().min(4)],
+                            out_hs.as_deref().map_or("?", |h| &h[..h.len().min(4)])
+                        ),
+                    )
+                } else if depth > 64 {
+                    (
+                        country.clone(),
+                        format!("origin search stopped at {} (loop)", info.hub),
+                    )
+                } else {
+                    let (j, _) = ins
+                        .iter()
+                        .copied()
+                        .fold((ins[0].0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
+                    memo[i] = Some((country.clone(), String::new()));
+                    let (o, why) = origin(j, low, facts, inputs, memo, depth + 1);
+                    (
+                        o,
+                        format!(
+                            "not transformed at {} (same HS heading); origin of its largest input {}: {why}",
+                            info.hub, low.network.node_ids[j]
+                        ),
+                    )
+                }
+            }
+        };
+        memo[i] = Some(result.clone());
+        result
+    }
+    (0..n)
+        .map(|i| origin(i, low, &facts, &inputs, &mut memo, 0))
+        .collect()
+}
+
+/// The product facts of node `node` for rule evaluation.
+pub fn product_facts(
+    ds: &Dataset,
+    low: &Lowering,
+    trace: &Trace,
+    origins: &[(Option<String>, String)],
+    node: usize,
+    custody: &str,
+) -> Product {
+    let facts = material_facts(ds);
+    let info = &low.nodes[node];
+    let (stage, hs) = info
+        .material
+        .as_ref()
+        .and_then(|m| facts.get(m))
+        .cloned()
+        .unwrap_or((None, None));
+    let mut shares = BTreeMap::new();
+    for (t, tag) in trace.tags.iter().enumerate() {
+        let mass = trace.per_unit(node, t);
+        if mass == 0.0 {
+            continue;
+        }
+        let coverage = trace.value_coverage(node, t);
+        let value = if coverage.is_some_and(|c| c > 0.0) {
+            trace.value_share(node, t)
+        } else {
+            None
+        };
+        shares.insert(
+            tag.clone(),
+            TagShare {
+                mass,
+                value,
+                value_coverage: coverage,
+            },
+        );
+    }
+    Product {
+        node: low.network.node_ids[node].clone(),
+        material: info.material.clone(),
+        material_stage: stage,
+        hs_code: hs,
+        shipped_from: info.country.clone(),
+        customs_origin: origins[node].0.clone(),
+        customs_origin_reason: origins[node].1.clone(),
+        shares,
+        custody: custody.to_string(),
+    }
+}
