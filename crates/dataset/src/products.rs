@@ -155,7 +155,9 @@ pub fn product_facts(
         .unwrap_or((None, None));
     let mut shares = BTreeMap::new();
     for (t, tag) in trace.tags.iter().enumerate() {
-        let mass = trace.per_unit(node, t);
+        // Every tag of a lowered dataset is a share of the node's REO, at most 1 by construction;
+        // clamp the last-bit rounding of long chains (1.0000000000000002).
+        let mass = trace.per_unit(node, t).clamp(0.0, 1.0);
         if mass == 0.0 {
             continue;
         }
