@@ -35,3 +35,15 @@ fn data_sources_page_is_up_to_date() {
         "docs/data-sources.md is stale: run `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`"
     );
 }
+
+#[test]
+fn rules_reference_page_is_up_to_date() {
+    let page = lodestone_dataset::rules_file::rules_reference();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules.md");
+    if std::env::var("UPDATE_EXPECT").as_deref() == Ok("1") {
+        std::fs::write(&path, &page).unwrap();
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(current == page, "docs/rules.md is stale: run `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`");
+}
