@@ -15,43 +15,213 @@ use crate::load::{Dataset, TomlFile, suggest};
 /// Every key of a rule file: (path, type, required, description). The parser checks files
 /// against it and `docs/rules.md` is generated from it.
 pub const RULE_KEYS: &[(&str, &str, &str, &str)] = &[
-    ("id", "string", "yes", "Stable id; must equal the file name without `.toml`."),
+    (
+        "id",
+        "string",
+        "yes",
+        "Stable id; must equal the file name without `.toml`.",
+    ),
     ("title", "string", "yes", "Title of the measure."),
-    ("kind", "string", "yes", "`export_control`, `tariff`, `export_ban`, `procurement_restriction` or `benchmark`."),
-    ("issuer", "string", "yes", "Issuing country (ISO3, in countries.csv) or `EU`."),
-    ("summary", "string", "no", "What the measure does, in words."),
-    ("source", "string", "yes*", "Source id (sources.csv). *`source` or `sources` is required."),
+    (
+        "kind",
+        "string",
+        "yes",
+        "`export_control`, `tariff`, `export_ban`, `procurement_restriction` or `benchmark`.",
+    ),
+    (
+        "issuer",
+        "string",
+        "yes",
+        "Issuing country (ISO3, in countries.csv) or `EU`.",
+    ),
+    (
+        "summary",
+        "string",
+        "no",
+        "What the measure does, in words.",
+    ),
+    (
+        "source",
+        "string",
+        "yes*",
+        "Source id (sources.csv). *`source` or `sources` is required.",
+    ),
     ("sources", "array of strings", "no", "Further source ids."),
-    ("confidence", "string", "no", "`high`, `medium` or `low`, where facts are unverified or sources conflict."),
-    ("note", "string", "no", "Caveats: what the encoding simplifies or assumes."),
-    ("conflict", "string", "no", "Where sources disagree, both versions and their sources."),
-    ("scope.materials", "array of strings", "no", "Material ids covered (materials.csv); empty or absent: any."),
-    ("scope.material_stages", "array of strings", "no", "Material stages covered (`ore`, `oxide`, `metal`, `magnet`, …); empty: any."),
-    ("scope.hs_codes", "array of strings", "no", "HS code prefixes covered (`8505.11`, `2846`); empty: any."),
-    ("scope.destinations", "array of strings", "yes", "`all`, `all_except_ISO3`, ISO3 codes, or `group:ID` (groups.csv)."),
-    ("scope.exclude_destinations", "array of strings", "no", "ISO3 codes excluded."),
-    ("scope.end_uses", "array of strings", "no", "End uses covered (`defence`, `military`, …); empty: any."),
+    (
+        "confidence",
+        "string",
+        "no",
+        "`high`, `medium` or `low`, where facts are unverified or sources conflict.",
+    ),
+    (
+        "note",
+        "string",
+        "no",
+        "Caveats: what the encoding simplifies or assumes.",
+    ),
+    (
+        "conflict",
+        "string",
+        "no",
+        "Where sources disagree, both versions and their sources.",
+    ),
+    (
+        "scope.materials",
+        "array of strings",
+        "no",
+        "Material ids covered (materials.csv); empty or absent: any.",
+    ),
+    (
+        "scope.material_stages",
+        "array of strings",
+        "no",
+        "Material stages covered (`ore`, `oxide`, `metal`, `magnet`, …); empty: any.",
+    ),
+    (
+        "scope.hs_codes",
+        "array of strings",
+        "no",
+        "HS code prefixes covered (`8505.11`, `2846`); empty: any.",
+    ),
+    (
+        "scope.destinations",
+        "array of strings",
+        "yes",
+        "`all`, `all_except_ISO3`, ISO3 codes, or `group:ID` (groups.csv).",
+    ),
+    (
+        "scope.exclude_destinations",
+        "array of strings",
+        "no",
+        "ISO3 codes excluded.",
+    ),
+    (
+        "scope.end_uses",
+        "array of strings",
+        "no",
+        "End uses covered (`defence`, `military`, …); empty: any.",
+    ),
     ("scope.note", "string", "no", "Caveats on the scope."),
-    ("content_test.origin_tags", "array of strings", "yes", "Content tags whose share is measured (`separated:CHN`, `metal:CHN`); the largest share counts (a lower bound of their union)."),
-    ("content_test.measure", "string", "yes", "`value` (origin value over the product's unit value) or `mass` (share of the product's REO)."),
-    ("content_test.comparison", "string", "yes", "`at_or_above` (met when share ≥ threshold) or `exceeds` (met when share > threshold)."),
-    ("content_test.threshold", "number", "yes", "The threshold as a fraction (0.001 for 0.1 %)."),
-    ("content_test.by_destination", "array of tables", "no", "`destinations` and `threshold` overriding the default for those destinations."),
-    ("technology_clause.tags", "array of strings", "no", "Content tags (`tech:CHN`): any such content makes a licence necessary."),
-    ("export_control.direct", "boolean", "no", "Items shipped from the issuer's own territory are controlled."),
-    ("export_control.denied_end_uses", "array of strings", "no", "End uses for which a licence is presumed denied (determination `prohibited`)."),
-    ("tariff.importer", "string", "yes", "Importing country (ISO3)."),
-    ("tariff.origins", "array of strings", "yes", "Customs origins taxed (ISO3): the country of last substantial transformation."),
-    ("tariff.rate", "number", "yes", "Ad-valorem rate as a fraction (1.0 for 100 %), added to other tariffs."),
-    ("procurement.buyer", "string", "yes", "Country whose buyers are bound (ISO3)."),
-    ("procurement.tests", "array of tables", "yes", "Dated tests: `from` (YYYY-MM-DD), `wording`, `disqualifying_tags` (any share disqualifies: no de minimis)."),
-    ("benchmark.max_single_country_share", "number", "no", "Largest share of consumption from one third country, per stage."),
-    ("benchmark.extraction_min", "number", "no", "Minimum domestic extraction share."),
-    ("benchmark.processing_min", "number", "no", "Minimum domestic processing share."),
-    ("benchmark.recycling_min", "number", "no", "Minimum recycling share."),
-    ("events", "array of tables", "yes", "The lifecycle, in date order: `date` (YYYY-MM-DD, first day of the state), `state` (`announced`, `in_force`, `suspended`, `expired`, `withdrawn`, `never_implemented`), `source`, `note`. Before the first event the state is `not_announced`; only `in_force` applies."),
-    ("facts", "table", "no", "Descriptive facts for readers (control codes, processing times, …); not interpreted."),
-    ("clauses", "array of tables", "no", "Descriptive clauses (`kind`, `text`, `source`); not interpreted."),
+    (
+        "content_test.origin_tags",
+        "array of strings",
+        "yes",
+        "Content tags whose share is measured (`separated:CHN`, `metal:CHN`); the largest share counts (a lower bound of their union).",
+    ),
+    (
+        "content_test.measure",
+        "string",
+        "yes",
+        "`value` (origin value over the product's unit value) or `mass` (share of the product's REO).",
+    ),
+    (
+        "content_test.comparison",
+        "string",
+        "yes",
+        "`at_or_above` (met when share ≥ threshold) or `exceeds` (met when share > threshold).",
+    ),
+    (
+        "content_test.threshold",
+        "number",
+        "yes",
+        "The threshold as a fraction (0.001 for 0.1 %).",
+    ),
+    (
+        "content_test.by_destination",
+        "array of tables",
+        "no",
+        "`destinations` and `threshold` overriding the default for those destinations.",
+    ),
+    (
+        "technology_clause.tags",
+        "array of strings",
+        "no",
+        "Content tags (`tech:CHN`): any such content makes a licence necessary.",
+    ),
+    (
+        "export_control.direct",
+        "boolean",
+        "no",
+        "Items shipped from the issuer's own territory are controlled.",
+    ),
+    (
+        "export_control.denied_end_uses",
+        "array of strings",
+        "no",
+        "End uses for which a licence is presumed denied (determination `prohibited`).",
+    ),
+    (
+        "tariff.importer",
+        "string",
+        "yes",
+        "Importing country (ISO3).",
+    ),
+    (
+        "tariff.origins",
+        "array of strings",
+        "yes",
+        "Customs origins taxed (ISO3): the country of last substantial transformation.",
+    ),
+    (
+        "tariff.rate",
+        "number",
+        "yes",
+        "Ad-valorem rate as a fraction (1.0 for 100 %), added to other tariffs.",
+    ),
+    (
+        "procurement.buyer",
+        "string",
+        "yes",
+        "Country whose buyers are bound (ISO3).",
+    ),
+    (
+        "procurement.tests",
+        "array of tables",
+        "yes",
+        "Dated tests: `from` (YYYY-MM-DD), `wording`, `disqualifying_tags` (any share disqualifies: no de minimis).",
+    ),
+    (
+        "benchmark.max_single_country_share",
+        "number",
+        "no",
+        "Largest share of consumption from one third country, per stage.",
+    ),
+    (
+        "benchmark.extraction_min",
+        "number",
+        "no",
+        "Minimum domestic extraction share.",
+    ),
+    (
+        "benchmark.processing_min",
+        "number",
+        "no",
+        "Minimum domestic processing share.",
+    ),
+    (
+        "benchmark.recycling_min",
+        "number",
+        "no",
+        "Minimum recycling share.",
+    ),
+    (
+        "events",
+        "array of tables",
+        "yes",
+        "The lifecycle, in date order: `date` (YYYY-MM-DD, first day of the state), `state` (`announced`, `in_force`, `suspended`, `expired`, `withdrawn`, `never_implemented`), `source`, `note`. Before the first event the state is `not_announced`; only `in_force` applies.",
+    ),
+    (
+        "facts",
+        "table",
+        "no",
+        "Descriptive facts for readers (control codes, processing times, …); not interpreted.",
+    ),
+    (
+        "clauses",
+        "array of tables",
+        "no",
+        "Descriptive clauses (`kind`, `text`, `source`); not interpreted.",
+    ),
 ];
 
 /// Keys allowed directly under a section (`""` for the top level).
@@ -63,17 +233,34 @@ fn keys_of(section: &str) -> Vec<&'static str> {
             None if section.is_empty() => Some(*path),
             _ => None,
         })
-        .chain(if section.is_empty() { vec!["scope", "content_test", "technology_clause", "export_control", "tariff", "procurement", "benchmark"] } else { vec![] })
+        .chain(if section.is_empty() {
+            vec![
+                "scope",
+                "content_test",
+                "technology_clause",
+                "export_control",
+                "tariff",
+                "procurement",
+                "benchmark",
+            ]
+        } else {
+            vec![]
+        })
         .collect()
 }
 
 /// Markdown reference of the rule file format (`docs/rules.md`).
 pub fn rules_reference() -> String {
-    let mut s = String::from("# Rule file reference\n\n<!-- Generated from RULE_KEYS in crates/dataset/src/rules_file.rs by `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`. Do not edit by hand. -->\n\n");
+    let mut s = String::from(
+        "# Rule file reference\n\n<!-- Generated from RULE_KEYS in crates/dataset/src/rules_file.rs by `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`. Do not edit by hand. -->\n\n",
+    );
     s.push_str("Trade-policy rules are TOML files in a dataset's `policies/` directory, one rule per file. `lodestone check` validates them with the rest of the dataset and reports problems as `policies/FILE.toml:LINE: message`. Evaluation is described in docs/rules-engine.md.\n\n");
     s.push_str("| key | type | required | description |\n|---|---|---|---|\n");
     for (path, ty, req, desc) in RULE_KEYS {
-        s.push_str(&format!("| `{path}` | {ty} | {req} | {} |\n", desc.replace('|', "\\|")));
+        s.push_str(&format!(
+            "| `{path}` | {ty} | {req} | {} |\n",
+            desc.replace('|', "\\|")
+        ));
     }
     s.push_str("\nThe kind-specific tables: `content_test`, `technology_clause` and `export_control` for `export_control`; `tariff`; `procurement`; `benchmark`. An `export_ban` needs only its scope. Content tags are those of the tracing engine: `mined:`, `separated:`, `metal:`, `magnet:`, `tech:` and `facility:` (docs/tracing.md).\n");
     s
@@ -464,14 +651,14 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
         c.err("", "", "a rule needs a `source` (or `sources`)");
     }
     let confidence = c.str(doc, "", "confidence", false).map(str::to_string);
-    if let Some(conf) = &confidence {
-        if !["high", "medium", "low"].contains(&conf.as_str()) {
-            c.err(
-                "",
-                "confidence",
-                format!("confidence '{conf}' is not one of high, medium, low"),
-            );
-        }
+    if let Some(conf) = &confidence
+        && !["high", "medium", "low"].contains(&conf.as_str())
+    {
+        c.err(
+            "",
+            "confidence",
+            format!("confidence '{conf}' is not one of high, medium, low"),
+        );
     }
     let note = c.str(doc, "", "note", false).map(str::to_string);
 
@@ -738,10 +925,10 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
                     .unwrap_or_default()
                     .to_string();
                 if let (Some(date), Some(state)) = (date, state) {
-                    if let Some(prev) = events.last().map(|e: &Event| e.date) {
-                        if date < prev {
-                            c.err(&sec, "date", format!("event date {date} is before the previous event ({prev}): list events in date order"));
-                        }
+                    if let Some(prev) = events.last().map(|e: &Event| e.date)
+                        && date < prev
+                    {
+                        c.err(&sec, "date", format!("event date {date} is before the previous event ({prev}): list events in date order"));
                     }
                     events.push(Event {
                         date,

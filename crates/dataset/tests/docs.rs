@@ -45,5 +45,8 @@ fn rules_reference_page_is_up_to_date() {
         return;
     }
     let current = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(current == page, "docs/rules.md is stale: run `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`");
+    assert!(
+        current == page,
+        "docs/rules.md is stale: run `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`"
+    );
 }

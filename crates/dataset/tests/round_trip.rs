@@ -35,7 +35,9 @@ fn round_trip(dir: &Path) {
         let vb: Vec<_> = b.rows.iter().map(|r| &r.values).collect();
         assert_eq!(va, vb, "table {} changed in the round trip", a.schema.name);
         assert!(
-            !a.rows.is_empty() || a.schema.name == "facility_status",
+            // Optional tables may be empty; every other table must have rows to test.
+            !a.rows.is_empty()
+                || ["facility_status", "segregation"].contains(&a.schema.name.as_str()),
             "{} is empty",
             a.schema.name
         );

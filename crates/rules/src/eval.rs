@@ -163,10 +163,10 @@ pub fn evaluate(
     let event = rule.lifecycle.event_on(date).cloned();
     let state = rule.lifecycle.state_on(date);
     let mut sources = rule.sources.clone();
-    if let Some(e) = &event {
-        if !sources.contains(&e.source) {
-            sources.push(e.source.clone());
-        }
+    if let Some(e) = &event
+        && !sources.contains(&e.source)
+    {
+        sources.push(e.source.clone());
     }
     let mut d = Determination {
         rule: rule.id.clone(),
