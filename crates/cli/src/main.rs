@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use lodestone_trace::generate::GenerateOptions;
 
+mod risk;
 mod rules;
 mod show;
 mod text;
@@ -98,6 +99,11 @@ enum Command {
     Rules {
         #[command(subcommand)]
         what: RulesCommand,
+    },
+    /// Supply risk: concentration, dependency, benchmarks, critical facilities.
+    Risk {
+        #[command(subcommand)]
+        what: RiskCommand,
     },
     /// Export derived data.
     Export {
@@ -209,6 +215,69 @@ enum RulesCommand {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
+    },
+}
+
+/// Options shared by the risk views.
+#[derive(clap::Args)]
+struct RiskOpts {
+    /// Dataset directory (default: the bundled world dataset).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Year of the flows (and of production figures).
+    #[arg(long, default_value_t = 2024)]
+    year: i64,
+    /// Country (ISO3) or group (eu, asean, …).
+    #[arg(long, value_name = "ISO3")]
+    country: Option<String>,
+    /// Only this material (e.g. ndpr_oxide, sintered_ndfeb; `all` for a stage's total).
+    #[arg(long)]
+    material: Option<String>,
+    /// Only this chain stage (mining, separation, metal, magnet, …).
+    #[arg(long)]
+    stage: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+    format: ShowFormat,
+}
+
+#[derive(Subcommand)]
+enum RiskCommand {
+    /// Shares, HHI and top-1/top-3 per material and stage, by country.
+    #[command(
+        after_help = "Examples:\n  lodestone risk concentration --basis production --stage mining\n  lodestone risk concentration --basis capacity --stage separation --scope outside-china\n  lodestone risk concentration --basis flow --material all --view ownership --format json"
+    )]
+    Concentration {
+        #[command(flatten)]
+        opts: RiskOpts,
+        /// capacity (operating facilities), flow (t REO reaching the stage) or production (as published).
+        #[arg(long)]
+        basis: Option<String>,
+        /// world or outside-china.
+        #[arg(long, default_value = "world")]
+        scope: String,
+        /// location or ownership (country of the ultimate owner).
+        #[arg(long, default_value = "location")]
+        view: String,
+    },
+    /// A country's supply by shipper (direct) against where its content was mined, separated, … (traced).
+    #[command(
+        after_help = "Examples:\n  lodestone risk dependency --country JPN --stage magnet\n  lodestone risk dependency --country eu --format csv"
+    )]
+    Dependency {
+        #[command(flatten)]
+        opts: RiskOpts,
+    },
+    /// Benchmark rules (EU CRMA) checked on a bloc's traced consumption.
+    Benchmarks {
+        #[command(flatten)]
+        opts: RiskOpts,
+    },
+    /// Facilities a country's supply passes through, and the supply lost if one stops.
+    #[command(after_help = "Example:\n  lodestone risk critical --country JPN")]
+    Critical {
+        #[command(flatten)]
+        opts: RiskOpts,
     },
 }
 
@@ -375,6 +444,40 @@ fn main() -> ExitCode {
                 format,
             ),
         },
+        Command::Risk { what } => {
+            let args = |o: RiskOpts, basis: Option<String>| risk::RiskArgs {
+                data: o.data,
+                year: o.year,
+                country: o.country,
+                material: o.material,
+                stage: o.stage,
+                basis,
+                format: o.format,
+            };
+            match what {
+                RiskCommand::Concentration {
+                    opts,
+                    basis,
+                    scope,
+                    view,
+                } => {
+                    if !["world", "outside-china"].contains(&scope.as_str())
+                        || !["location", "ownership"].contains(&view.as_str())
+                    {
+                        Err(Failure::new(
+                            2,
+                            "--scope is world or outside-china; --view is location or ownership"
+                                .into(),
+                        ))
+                    } else {
+                        risk::concentration(args(opts, basis), &scope, &view)
+                    }
+                }
+                RiskCommand::Dependency { opts } => risk::dependency(args(opts, None)),
+                RiskCommand::Benchmarks { opts } => risk::benchmarks(args(opts, None)),
+                RiskCommand::Critical { opts } => risk::critical(args(opts, None)),
+            }
+        }
         Command::Export {
             what: Export::Network { data, year, out },
         } => trace::run_export_network(data, year, &out).map_err(Failure::from),

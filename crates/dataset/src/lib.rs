@@ -12,6 +12,7 @@ pub mod load;
 pub mod lower;
 pub mod network;
 pub mod products;
+pub mod risk_inputs;
 pub mod rules_file;
 pub mod schema;
 pub mod validate;

@@ -52,13 +52,23 @@ pub fn concentration<'a>(entries: impl IntoIterator<Item = (&'a str, f64)>) -> C
     let total: f64 = by_key.values().sum();
     let mut shares: Vec<Share> = by_key
         .into_iter()
-        .map(|(k, q)| Share { key: k.to_string(), quantity: q, share: if total > 0.0 { q / total } else { 0.0 } })
+        .map(|(k, q)| Share {
+            key: k.to_string(),
+            quantity: q,
+            share: if total > 0.0 { q / total } else { 0.0 },
+        })
         .collect();
     shares.sort_by(|a, b| b.quantity.total_cmp(&a.quantity).then(a.key.cmp(&b.key)));
     let hhi = shares.iter().map(|s| (100.0 * s.share).powi(2)).sum();
     let top1 = shares.first().map_or(0.0, |s| s.share);
     let top3 = shares.iter().take(3).map(|s| s.share).sum();
-    Concentration { shares, total, hhi, top1, top3 }
+    Concentration {
+        shares,
+        total,
+        hhi,
+        top1,
+        top3,
+    }
 }
 
 /// A consumer's dependency on one origin.
@@ -100,15 +110,31 @@ pub fn dependency(receipts: &[Receipt]) -> Vec<DependencyRow> {
     let mut keys: Vec<String> = direct.keys().chain(traced.keys()).cloned().collect();
     keys.sort();
     keys.dedup();
-    let frac = |m: &std::collections::BTreeMap<String, f64>, k: &str| if total > 0.0 { m.get(k).copied().unwrap_or(0.0) / total } else { 0.0 };
+    let frac = |m: &std::collections::BTreeMap<String, f64>, k: &str| {
+        if total > 0.0 {
+            m.get(k).copied().unwrap_or(0.0) / total
+        } else {
+            0.0
+        }
+    };
     let mut rows: Vec<DependencyRow> = keys
         .into_iter()
         .map(|k| {
             let (d, t) = (frac(&direct, &k), frac(&traced, &k));
-            DependencyRow { origin: k, direct: d, traced: t, hidden: t - d }
+            DependencyRow {
+                origin: k,
+                direct: d,
+                traced: t,
+                hidden: t - d,
+            }
         })
         .collect();
-    rows.sort_by(|a, b| b.traced.total_cmp(&a.traced).then(b.direct.total_cmp(&a.direct)).then(a.origin.cmp(&b.origin)));
+    rows.sort_by(|a, b| {
+        b.traced
+            .total_cmp(&a.traced)
+            .then(b.direct.total_cmp(&a.direct))
+            .then(a.origin.cmp(&b.origin))
+    });
     rows
 }
 
@@ -137,8 +163,16 @@ mod tests {
         // Japan receives 100 t of magnets: 12 t shipped from China, 88 t from Japanese makers whose
         // oxide was 60 % separated in China. Direct China 12 %; traced 12 + 0.6·88 = 64.8 %.
         let receipts = vec![
-            Receipt { shipper_country: "CHN".into(), quantity: 12.0, content: vec![("CHN".into(), 1.0)] },
-            Receipt { shipper_country: "JPN".into(), quantity: 88.0, content: vec![("CHN".into(), 0.6), ("MYS".into(), 0.4)] },
+            Receipt {
+                shipper_country: "CHN".into(),
+                quantity: 12.0,
+                content: vec![("CHN".into(), 1.0)],
+            },
+            Receipt {
+                shipper_country: "JPN".into(),
+                quantity: 88.0,
+                content: vec![("CHN".into(), 0.6), ("MYS".into(), 0.4)],
+            },
         ];
         let rows = dependency(&receipts);
         let chn = rows.iter().find(|r| r.origin == "CHN").unwrap();

@@ -1,0 +1,139 @@
+//! `lodestone risk` on hand-checkable data.
+
+mod common;
+
+use common::*;
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = lodestone(&repo_root(), args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn usgs_mining_shares_are_reproduced() {
+    // USGS MCS 2025, 2024: China 270,000 of a published world total of 390,000 t REO = 69.2 %.
+    let rows = json(&[
+        "risk",
+        "concentration",
+        "--basis",
+        "production",
+        "--stage",
+        "mining",
+        "--material",
+        "re_concentrate",
+        "--format",
+        "json",
+    ]);
+    let chn = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["country"] == "CHN")
+        .unwrap();
+    assert!((chn["share"].as_f64().unwrap() - 270_000.0 / 390_000.0).abs() < 1e-12);
+    assert_eq!(chn["year"], 2024);
+    assert_eq!(chn["sources"][0], "usgs_mcs2025_ree");
+    for key in [
+        "material", "stage", "basis", "year", "country", "share", "hhi",
+    ] {
+        assert!(!chn[key].is_null(), "{key}");
+    }
+}
+
+#[test]
+fn shares_of_every_view_sum_to_one() {
+    let rows = json(&[
+        "risk",
+        "concentration",
+        "--basis",
+        "flow",
+        "--format",
+        "json",
+    ]);
+    let mut sums: std::collections::BTreeMap<(String, String), f64> = Default::default();
+    for r in rows.as_array().unwrap() {
+        *sums
+            .entry((
+                r["material"].as_str().unwrap().into(),
+                r["stage"].as_str().unwrap().into(),
+            ))
+            .or_default() += r["share"].as_f64().unwrap();
+    }
+    assert!(!sums.is_empty());
+    for (k, s) in sums {
+        assert!((s - 1.0).abs() < 1e-9, "{k:?}: {s}");
+    }
+}
+
+#[test]
+fn critical_facilities_with_and_without_rerouting_by_hand() {
+    // Test dataset: China receives 3,261 t REO of Kuantan oxide (from Mt Weld ore) and 37,213 t
+    // REO of Mountain Pass concentrate. If Mountain Pass stops, Kuantan can add its spare
+    // capacity (10,500 − 3,261 t NdPr oxide) fed by Mt Weld's 13,000 t: China then gets
+    // 10,500 t, losing 40,474 − 10,500 = 29,974 t. If Kuantan or Mt Weld stops, Mountain Pass's
+    // spare 50,692 − 37,213 = 13,479 t covers the 3,261 t: no loss with re-routing.
+    let base = repo_root().join("tests/data/base");
+    let rows = json(&[
+        "risk",
+        "critical",
+        "--data",
+        base.to_str().unwrap(),
+        "--country",
+        "CHN",
+        "--format",
+        "json",
+    ]);
+    let get = |f: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["facility"] == f)
+            .unwrap()
+            .clone()
+    };
+    let mp = get("mp_mountain_pass");
+    assert!((mp["loss_without_rerouting"].as_f64().unwrap() - 37_213.0).abs() < 1e-6);
+    assert!((mp["loss_with_rerouting"].as_f64().unwrap() - 29_974.0).abs() < 1e-6);
+    assert!((mp["share"].as_f64().unwrap() - 37_213.0 / 40_474.0).abs() < 1e-12);
+    let lamp = get("lynas_lamp_kuantan");
+    assert!((lamp["loss_without_rerouting"].as_f64().unwrap() - 3_261.0).abs() < 1e-6);
+    assert_eq!(lamp["loss_with_rerouting"].as_f64().unwrap(), 0.0);
+}
+
+#[test]
+fn dependency_separates_direct_from_traced() {
+    // In the test dataset, China's receipts: 3,261 t REO shipped from Malaysia (Kuantan), all
+    // mined in Australia; 37,213 t shipped from the US, mined there.
+    let base = repo_root().join("tests/data/base");
+    let rows = json(&[
+        "risk",
+        "dependency",
+        "--data",
+        base.to_str().unwrap(),
+        "--country",
+        "CHN",
+        "--format",
+        "json",
+    ]);
+    let row = |stage: &str, origin: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["traced_stage"] == stage && r["origin"] == origin)
+            .cloned()
+    };
+    let aus = row("mined", "AUS").unwrap();
+    assert_eq!(aus["direct"], 0.0);
+    assert!((aus["traced"].as_f64().unwrap() - 3_261.0 / 40_474.0).abs() < 1e-12);
+    let mys = row("mined", "MYS").unwrap();
+    assert!((mys["direct"].as_f64().unwrap() - 3_261.0 / 40_474.0).abs() < 1e-12);
+    assert_eq!(mys["traced"], 0.0);
+    let out = lodestone(&repo_root(), &["risk", "dependency", "--country", "XX"]);
+    assert_eq!(out.status.code(), Some(2));
+}

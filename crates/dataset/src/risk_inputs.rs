@@ -1,0 +1,550 @@
+//! Risk views of a dataset: the inputs `lodestone-risk` needs, gathered from the tables, the
+//! lowered network and its trace.
+//!
+//! * **Concentration** per material and stage on three bases: `capacity` (stated capacity of
+//!   operating facilities, t/yr of the capacity material), `flow` (t REO that first reached the
+//!   stage in each country in the year: the lowering's `mined:`, `separated:`, `metal:` and
+//!   `magnet:` additions), and `production` (the `production` table as published, e.g. USGS; shares
+//!   are of the published world total where a `WLD` row exists). By location, or (capacity and
+//!   flow) by the country of the ultimate owner.
+//! * **Dependency** of a country: its receipts of a material (flows into its facilities and market
+//!   from other nodes) by shipper country (direct) against the traced origin of their content.
+//! * **Critical facilities**: the share of a country's receipts that passed through each facility,
+//!   the supply lost if it stops without re-routing, and with re-routing through spare capacity
+//!   (max-flow over the network with facility capacities).
+
+use std::collections::{BTreeMap, HashMap};
+
+use lodestone_risk::{FlowNetwork, Receipt, concentration, dependency, max_flow};
+use lodestone_trace::Trace;
+
+use crate::load::Dataset;
+use crate::lower::Lowering;
+
+/// The chain stage a material's output belongs to.
+pub fn chain_stage(material_stage: &str) -> &'static str {
+    match material_stage {
+        "ore" | "concentrate" => "mining",
+        "intermediate" => "cracking",
+        "oxide" => "separation",
+        "metal" | "alloy" => "metal",
+        "magnet" => "magnet",
+        _ => "component",
+    }
+}
+
+/// The tag family that marks a chain stage in a trace.
+pub fn stage_family(stage: &str) -> Option<&'static str> {
+    match stage {
+        "mining" => Some("mined"),
+        "separation" => Some("separated"),
+        "metal" => Some("metal"),
+        "magnet" => Some("magnet"),
+        _ => None,
+    }
+}
+
+/// One supplier's share in a concentration view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConcentrationRow {
+    /// Material id, or `all` for every material of the stage.
+    pub material: String,
+    /// Chain stage.
+    pub stage: String,
+    /// `capacity`, `flow` or `production`.
+    pub basis: &'static str,
+    /// Year of the flows or production (capacity: the dataset's current capacities).
+    pub year: i64,
+    /// `world` or `outside_china`.
+    pub scope: &'static str,
+    /// `location` or `ownership`.
+    pub view: &'static str,
+    /// Supplier country (ISO3).
+    pub country: String,
+    /// Quantity in `unit`.
+    pub quantity: f64,
+    /// Unit of `quantity`.
+    pub unit: String,
+    /// Share of the total (a fraction).
+    pub share: f64,
+    /// HHI of the material and stage (0–10,000).
+    pub hhi: f64,
+    /// Largest share of the material and stage.
+    pub top1: f64,
+    /// Three largest shares of the material and stage.
+    pub top3: f64,
+    /// Source ids behind the figure.
+    pub sources: Vec<String>,
+}
+
+/// (country, quantity, source ids) entries of one market.
+type Entries = Vec<(String, f64, Vec<String>)>;
+
+fn materials(ds: &Dataset) -> HashMap<String, (String, Option<f64>)> {
+    let mut out = HashMap::new();
+    if let Some(t) = ds.table("materials") {
+        for r in &t.rows {
+            if let Some(id) = t.text(r, "id") {
+                out.insert(
+                    id.to_string(),
+                    (
+                        t.text(r, "stage").unwrap_or("").to_string(),
+                        t.get(r, "reo_content").as_f64(),
+                    ),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Country of the ultimate owner of a company: follow majority (> 50 %) stakes upwards; a state
+/// body counts for its state.
+pub fn owner_country(ds: &Dataset, company: &str) -> Option<String> {
+    let (ct, ot) = (ds.table("companies")?, ds.table("ownership"));
+    let mut current = company.to_string();
+    for _ in 0..16 {
+        let parent = ot.and_then(|ot| {
+            ot.rows
+                .iter()
+                .filter(|r| ot.text(r, "company") == Some(current.as_str()))
+                .find(|r| ot.get(r, "share").as_f64().is_some_and(|s| s > 50.0))
+                .and_then(|r| ot.text(r, "owner").map(str::to_string))
+        });
+        match parent {
+            Some(p) if p != current => current = p,
+            _ => break,
+        }
+    }
+    let row = ct.find(&current)?;
+    ct.text(row, "state")
+        .or_else(|| ct.text(row, "country"))
+        .map(str::to_string)
+}
+
+fn facility_country_and_owner(ds: &Dataset, facility: &str) -> Option<(String, Option<String>)> {
+    let ft = ds.table("facilities")?;
+    let r = ft.find(facility)?;
+    let country = ft.text(r, "country")?.to_string();
+    let owner = ft.text(r, "operator").and_then(|op| owner_country(ds, op));
+    Some((country, owner))
+}
+
+fn push_view(
+    out: &mut Vec<ConcentrationRow>,
+    key: (
+        &str,
+        &str,
+        &'static str,
+        i64,
+        &'static str,
+        &'static str,
+        &str,
+    ),
+    entries: &[(String, f64, Vec<String>)],
+    denominator: Option<f64>,
+) {
+    let (material, stage, basis, year, scope, view, unit) = key;
+    let entries: Vec<&(String, f64, Vec<String>)> = entries
+        .iter()
+        .filter(|(c, _, _)| scope == "world" || c != "CHN")
+        .collect();
+    let c = concentration(entries.iter().map(|(k, q, _)| (k.as_str(), *q)));
+    let total = denominator.filter(|_| scope == "world").unwrap_or(c.total);
+    let shares: Vec<f64> = c
+        .shares
+        .iter()
+        .map(|s| if total > 0.0 { s.quantity / total } else { 0.0 })
+        .collect();
+    let hhi: f64 = shares.iter().map(|s| (100.0 * s).powi(2)).sum();
+    let top1 = shares.first().copied().unwrap_or(0.0);
+    let top3: f64 = shares.iter().take(3).sum();
+    for (s, share) in c.shares.iter().zip(shares) {
+        let mut sources: Vec<String> = entries
+            .iter()
+            .filter(|(k, _, _)| *k == s.key)
+            .flat_map(|(_, _, src)| src.clone())
+            .collect();
+        sources.sort();
+        sources.dedup();
+        out.push(ConcentrationRow {
+            material: material.to_string(),
+            stage: stage.to_string(),
+            basis,
+            year,
+            scope,
+            view,
+            country: s.key.clone(),
+            quantity: s.quantity,
+            unit: unit.to_string(),
+            share,
+            hhi,
+            top1,
+            top3,
+            sources,
+        });
+    }
+}
+
+/// Concentration rows on every basis, for the world and outside China, by location and owner.
+pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<ConcentrationRow> {
+    let mats = materials(ds);
+    let mut out = Vec::new();
+    // Capacity of operating facilities, per capacity material.
+    if let Some(ft) = ds.table("facilities") {
+        let mut by: BTreeMap<(String, &'static str), (Entries, Entries)> = BTreeMap::new();
+        for r in &ft.rows {
+            let (Some(cap), Some(m), Some(id)) = (
+                ft.get(r, "capacity").as_f64(),
+                ft.text(r, "capacity_material"),
+                ft.text(r, "id"),
+            ) else {
+                continue;
+            };
+            if ft.text(r, "status") != Some("operating") {
+                continue;
+            }
+            let stage = chain_stage(mats.get(m).map_or("", |x| x.0.as_str()));
+            let Some((country, owner)) = facility_country_and_owner(ds, id) else {
+                continue;
+            };
+            let src: Vec<String> = ft
+                .text(r, "source")
+                .map(str::to_string)
+                .into_iter()
+                .collect();
+            let e = by.entry((m.to_string(), stage)).or_default();
+            e.0.push((country.clone(), cap, src.clone()));
+            e.1.push((owner.unwrap_or(country), cap, src));
+        }
+        for ((m, stage), (loc, own)) in by {
+            for scope in ["world", "outside_china"] {
+                push_view(
+                    &mut out,
+                    (&m, stage, "capacity", year, scope, "location", "t/yr"),
+                    &loc,
+                    None,
+                );
+                push_view(
+                    &mut out,
+                    (&m, stage, "capacity", year, scope, "ownership", "t/yr"),
+                    &own,
+                    None,
+                );
+            }
+        }
+    }
+    // Flows: REO first reaching each stage, from the lowering's additions.
+    let net = &low.network;
+    let mut by: BTreeMap<(String, String), (Entries, Entries)> = BTreeMap::new();
+    for a in &net.additions {
+        let tag = &net.tags[a.tag as usize];
+        let Some((family, country)) = tag.split_once(':') else {
+            continue;
+        };
+        let stage = match family {
+            "mined" => "mining",
+            "separated" => "separation",
+            "metal" => "metal",
+            "magnet" => "magnet",
+            _ => continue,
+        };
+        let info = &low.nodes[a.node as usize];
+        let owner = facility_country_and_owner(ds, &info.hub)
+            .and_then(|x| x.1)
+            .unwrap_or_else(|| country.to_string());
+        let src: Vec<String> = Vec::new();
+        for material in [
+            info.material.clone().unwrap_or_else(|| "all".into()),
+            "all".into(),
+        ] {
+            let e = by.entry((material.clone(), stage.to_string())).or_default();
+            e.0.push((country.to_string(), a.amount, src.clone()));
+            e.1.push((owner.clone(), a.amount, src.clone()));
+            if material == "all" {
+                break;
+            }
+        }
+    }
+    for ((m, stage), (loc, own)) in by {
+        for scope in ["world", "outside_china"] {
+            push_view(
+                &mut out,
+                (&m, &stage, "flow", year, scope, "location", "t REO/yr"),
+                &loc,
+                None,
+            );
+            push_view(
+                &mut out,
+                (&m, &stage, "flow", year, scope, "ownership", "t REO/yr"),
+                &own,
+                None,
+            );
+        }
+    }
+    // Production as published.
+    if let Some(pt) = ds.table("production") {
+        let mut by: BTreeMap<(String, String, i64), (Entries, Option<f64>)> = BTreeMap::new();
+        for r in &pt.rows {
+            let observed = pt.text(r, "kind").unwrap_or("observed") == "observed"
+                && pt.get(r, "scenario").as_str().is_none();
+            let (Some(c), Some(m), Some(s), Some(q)) = (
+                pt.text(r, "country"),
+                pt.text(r, "material"),
+                pt.text(r, "stage"),
+                pt.get(r, "quantity").as_f64(),
+            ) else {
+                continue;
+            };
+            let crate::Value::Integer(y) = pt.get(r, "year") else {
+                continue;
+            };
+            if !observed || s == "reserves" {
+                continue;
+            }
+            let src: Vec<String> = pt
+                .text(r, "source")
+                .map(str::to_string)
+                .into_iter()
+                .collect();
+            let e = by.entry((m.to_string(), s.to_string(), *y)).or_default();
+            if c == "WLD" {
+                e.1 = Some(q);
+            } else {
+                e.0.push((c.to_string(), q, src));
+            }
+        }
+        for ((m, s, y), (entries, world)) in by {
+            for scope in ["world", "outside_china"] {
+                push_view(
+                    &mut out,
+                    (&m, &s, "production", y, scope, "location", "t REO"),
+                    &entries,
+                    world,
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A country's receipts of materials at a stage (or one material), with their traced content.
+fn receipts(
+    ds: &Dataset,
+    low: &Lowering,
+    trace: &Trace,
+    country: &[String],
+    material: Option<&str>,
+    stage: Option<&str>,
+    family: &str,
+) -> Vec<Receipt> {
+    let mats = materials(ds);
+    let net = &low.network;
+    let mut out = Vec::new();
+    for f in &net.flows {
+        let (from, to) = (&low.nodes[f.from as usize], &low.nodes[f.to as usize]);
+        let Some(m) = &from.material else { continue };
+        if to.material.is_some() || from.hub == to.hub {
+            continue; // product → hub only: a receipt
+        }
+        if !to.country.as_ref().is_some_and(|c| country.contains(c)) {
+            continue;
+        }
+        if material.is_some_and(|x| x != m) {
+            continue;
+        }
+        if stage.is_some_and(|s| chain_stage(mats.get(m).map_or("", |x| x.0.as_str())) != s) {
+            continue;
+        }
+        let content: Vec<(String, f64)> = net
+            .tags
+            .iter()
+            .enumerate()
+            .filter_map(|(t, tag)| {
+                let (fam, c) = tag.split_once(':')?;
+                (fam == family).then(|| {
+                    (
+                        c.to_string(),
+                        trace.per_unit(f.from as usize, t).clamp(0.0, 1.0),
+                    )
+                })
+            })
+            .filter(|(_, s)| *s > 0.0)
+            .collect();
+        out.push(Receipt {
+            shipper_country: from.country.clone().unwrap_or_else(|| "unknown".into()),
+            quantity: f.quantity,
+            content,
+        });
+    }
+    out
+}
+
+/// Direct against traced dependency of a country (or bloc) on each origin, per stage family.
+pub fn dependency_rows(
+    ds: &Dataset,
+    low: &Lowering,
+    trace: &Trace,
+    countries: &[String],
+    material: Option<&str>,
+    stage: Option<&str>,
+) -> Vec<(String, f64, lodestone_risk::DependencyRow)> {
+    let mut out = Vec::new();
+    for family in ["mined", "separated", "metal", "magnet"] {
+        let rs = receipts(ds, low, trace, countries, material, stage, family);
+        let total: f64 = rs.iter().map(|r| r.quantity).sum();
+        for row in dependency(&rs) {
+            out.push((family.to_string(), total, row));
+        }
+    }
+    out
+}
+
+/// A facility's weight in a country's supply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriticalRow {
+    /// Facility id.
+    pub facility: String,
+    /// Facility country.
+    pub facility_country: String,
+    /// Share of the country's REO receipts that passed through the facility.
+    pub share: f64,
+    /// t REO/yr of the country's receipts lost if the facility stops, without re-routing.
+    pub loss_without_rerouting: f64,
+    /// t REO/yr lost with re-routing through spare capacity (max-flow), if computed.
+    pub loss_with_rerouting: f64,
+}
+
+/// Critical facilities for a country: share of its receipts through each facility and the supply
+/// lost if it stops for a year, with and without re-routing. Largest loss first.
+pub fn critical_rows(
+    ds: &Dataset,
+    low: &Lowering,
+    trace: &Trace,
+    countries: &[String],
+) -> Vec<CriticalRow> {
+    let mats = materials(ds);
+    let net = &low.network;
+    let n = net.len();
+    let receipts: Vec<(usize, usize, f64)> = net
+        .flows
+        .iter()
+        .filter(|f| {
+            let (a, b) = (&low.nodes[f.from as usize], &low.nodes[f.to as usize]);
+            a.material.is_some()
+                && b.material.is_none()
+                && a.hub != b.hub
+                && b.country.as_ref().is_some_and(|c| countries.contains(c))
+        })
+        .map(|f| (f.from as usize, f.to as usize, f.quantity))
+        .collect();
+    let total: f64 = receipts.iter().map(|r| r.2).sum();
+    if total <= 0.0 {
+        return Vec::new();
+    }
+    // Capacity network in t REO: source → hubs with new content; hub_in → hub_out limited by
+    // throughput plus spare capacity; flows along the existing routes; receipts → sink.
+    let hub_of: Vec<usize> = (0..n)
+        .map(|i| {
+            low.nodes
+                .iter()
+                .position(|x| x.hub == low.nodes[i].hub && x.material.is_none())
+                .unwrap_or(i)
+        })
+        .collect();
+    let mut inflow = vec![0.0; n];
+    let mut outflow = vec![0.0; n];
+    for f in &net.flows {
+        inflow[f.to as usize] += f.quantity;
+        outflow[f.from as usize] += f.quantity;
+    }
+    let ft = ds.table("facilities");
+    let spare = |hub: usize| -> f64 {
+        let Some(ft) = ft else { return 0.0 };
+        let Some(r) = ft.find(&low.nodes[hub].hub) else {
+            return 0.0;
+        };
+        let (Some(cap), Some(cm)) = (
+            ft.get(r, "capacity").as_f64(),
+            ft.text(r, "capacity_material"),
+        ) else {
+            return 0.0;
+        };
+        let Some(reo) = mats.get(cm).and_then(|m| m.1) else {
+            return 0.0;
+        };
+        let shipped: f64 = (0..n)
+            .filter(|&p| {
+                hub_of[p] == hub && p != hub && low.nodes[p].material.as_deref() == Some(cm)
+            })
+            .map(|p| outflow[p])
+            .sum();
+        (cap * reo / 100.0 - shipped).max(0.0)
+    };
+    const BIG: f64 = 1e15;
+    let (source, sink) = (2 * n, 2 * n + 1);
+    let build = |stopped: Option<usize>| -> FlowNetwork {
+        let mut g = FlowNetwork::new(2 * n + 2);
+        for i in 0..n {
+            // A hub can pass on what it ships now plus its spare capacity; REO it receives but does
+            // not ship (stock, losses, unrecorded sales) is not assumed to be available.
+            let through = if Some(hub_of[i]) == stopped {
+                0.0
+            } else if i == hub_of[i] {
+                outflow[i] + spare(i)
+            } else {
+                BIG
+            };
+            g.add_edge(i, n + i, through);
+            if i == hub_of[i] {
+                let new = (outflow[i] - inflow[i]).max(0.0);
+                if new > 0.0 || spare(i) > 0.0 {
+                    g.add_edge(source, i, new + spare(i));
+                }
+            }
+        }
+        for f in &net.flows {
+            g.add_edge(n + f.from as usize, f.to as usize, BIG);
+        }
+        // The country takes at most what it receives now, per receiving hub.
+        let mut by_hub: BTreeMap<usize, f64> = BTreeMap::new();
+        for &(_, to, q) in &receipts {
+            *by_hub.entry(to).or_default() += q;
+        }
+        for (hub, q) in by_hub {
+            g.add_edge(hub, sink, q);
+        }
+        g
+    };
+    let baseline = max_flow(&build(None), source, sink);
+    let mut out = Vec::new();
+    for (t, tag) in net.tags.iter().enumerate() {
+        let Some(fac) = tag.strip_prefix("facility:") else {
+            continue;
+        };
+        let through: f64 = receipts
+            .iter()
+            .map(|(from, _, q)| q * trace.per_unit(*from, t).clamp(0.0, 1.0))
+            .sum();
+        if through <= 0.0 {
+            continue;
+        }
+        let Some(hub) = net.node_index(fac) else {
+            continue;
+        };
+        let after = max_flow(&build(Some(hub)), source, sink);
+        out.push(CriticalRow {
+            facility: fac.to_string(),
+            facility_country: low.nodes[hub].country.clone().unwrap_or_default(),
+            share: through / total,
+            loss_without_rerouting: through,
+            loss_with_rerouting: (baseline - after).max(0.0).min(through),
+        });
+    }
+    out.sort_by(|a, b| {
+        b.loss_without_rerouting
+            .total_cmp(&a.loss_without_rerouting)
+            .then(a.facility.cmp(&b.facility))
+    });
+    out
+}
