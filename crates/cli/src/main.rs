@@ -256,7 +256,7 @@ enum RiskCommand {
         /// world or outside-china.
         #[arg(long, default_value = "world")]
         scope: String,
-        /// location or ownership (country of the ultimate owner).
+        /// location (country), ownership (country of the ultimate owner), company (ultimate owner) or facility.
         #[arg(long, default_value = "location")]
         view: String,
     },
@@ -462,11 +462,12 @@ fn main() -> ExitCode {
                     view,
                 } => {
                     if !["world", "outside-china"].contains(&scope.as_str())
-                        || !["location", "ownership"].contains(&view.as_str())
+                        || !["location", "ownership", "company", "facility"]
+                            .contains(&view.as_str())
                     {
                         Err(Failure::new(
                             2,
-                            "--scope is world or outside-china; --view is location or ownership"
+                            "--scope is world or outside-china; --view is location, ownership, company or facility"
                                 .into(),
                         ))
                     } else {

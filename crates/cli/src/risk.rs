@@ -189,9 +189,15 @@ pub fn concentration(a: RiskArgs, scope: &str, view: &str) -> Result<ExitCode, F
         })
         .collect();
     let n = rows.len();
+    // The JSON key stays `country` for the country views; the other views name what they rank.
+    let key_name = if view == "location" || view == "ownership" {
+        "country"
+    } else {
+        view
+    };
     emit(
         &[
-            "material", "stage", "basis", "year", "country", "quantity", "unit", "share", "hhi",
+            "material", "stage", "basis", "year", key_name, "quantity", "unit", "share", "hhi",
             "top1", "top3", "sources",
         ],
         rows,
@@ -212,21 +218,36 @@ pub fn dependency(a: RiskArgs) -> Result<ExitCode, Failure> {
         )
     })?;
     let m = members(&ds, &country)?;
-    let rows: Vec<Vec<serde_json::Value>> =
-        dependency_rows(&ds, &low, &t, &m, a.material.as_deref(), a.stage.as_deref())
-            .into_iter()
-            .filter(|(_, _, r)| r.direct > 0.0 || r.traced > 0.0)
-            .map(|(family, total, r)| {
-                vec![
-                    family.into(),
-                    r.origin.into(),
-                    r.direct.into(),
-                    r.traced.into(),
-                    r.hidden.into(),
-                    total.into(),
-                ]
-            })
-            .collect();
+    let deps = dependency_rows(&ds, &low, &t, &m, a.material.as_deref(), a.stage.as_deref());
+    // The headline: the origin with the largest hidden dependency at separation.
+    let headline = deps
+        .iter()
+        .filter(|(f, _, r)| f == "separated" && !m.contains(&r.origin))
+        .max_by(|x, y| x.2.hidden.total_cmp(&y.2.hidden))
+        .map(|(_, _, r)| {
+            format!(
+                "\n{country}: {:.1} % of these receipts shipped directly from {}; {:.1} % of their rare earths separated there (hidden dependency {:+.1} points).",
+                r.direct * 100.0,
+                r.origin,
+                r.traced * 100.0,
+                r.hidden * 100.0
+            )
+        })
+        .unwrap_or_default();
+    let rows: Vec<Vec<serde_json::Value>> = deps
+        .into_iter()
+        .filter(|(_, _, r)| r.direct > 0.0 || r.traced > 0.0)
+        .map(|(family, total, r)| {
+            vec![
+                family.into(),
+                r.origin.into(),
+                r.direct.into(),
+                r.traced.into(),
+                r.hidden.into(),
+                total.into(),
+            ]
+        })
+        .collect();
     emit(
         &[
             "traced_stage",
@@ -247,7 +268,7 @@ pub fn dependency(a: RiskArgs) -> Result<ExitCode, Failure> {
                 .as_deref()
                 .map_or(String::new(), |s| format!(" at stage {s}")),
             a.year
-        ),
+        ) + &headline,
     )
 }
 

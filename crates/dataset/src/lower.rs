@@ -38,6 +38,8 @@ pub struct NodeInfo {
     pub line: Option<String>,
     /// Country of the hub.
     pub country: Option<String>,
+    /// Source ids of the dataset flows a product node aggregates (empty for hubs).
+    pub sources: Vec<String>,
 }
 
 /// What a lowering produced, with what it had to leave out.
@@ -54,8 +56,8 @@ pub struct Lowering {
 }
 
 /// What one hub ships of one material (on one segregated line, or `""`):
-/// (customer, t REO, USD if the flow has a unit value).
-type Shipments = BTreeMap<(String, String, String), Vec<(String, f64, Option<f64>)>>;
+/// (customer, t REO, USD if the flow has a unit value, source id).
+type Shipments = BTreeMap<(String, String, String), Vec<(String, f64, Option<f64>, String)>>;
 
 struct Hub {
     country: Option<String>,
@@ -174,7 +176,12 @@ pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
         shipments
             .entry((from.to_string(), material.to_string(), line))
             .or_default()
-            .push((to.to_string(), q * reo, usd));
+            .push((
+                to.to_string(),
+                q * reo,
+                usd,
+                fl.text(r, "source").unwrap_or("").to_string(),
+            ));
     }
     if hubs.is_empty() {
         return Err(format!(
@@ -209,6 +216,7 @@ pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
             material: None,
             line: None,
             country: h.country.clone(),
+            sources: Vec::new(),
         })
         .collect();
     for ((from, material, line), list) in &shipments {
@@ -223,16 +231,26 @@ pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
             material: Some(material.clone()),
             line: (!line.is_empty()).then(|| line.clone()),
             country: hubs.get(from).and_then(|h| h.country.clone()),
+            sources: {
+                let mut v: Vec<String> = list
+                    .iter()
+                    .map(|x| x.3.clone())
+                    .filter(|x| !x.is_empty())
+                    .collect();
+                v.sort();
+                v.dedup();
+                v
+            },
         });
         let hub = index[from];
-        let total: f64 = list.iter().map(|(_, q, _)| q).sum();
+        let total: f64 = list.iter().map(|(_, q, _, _)| q).sum();
         net.output[p as usize] = total;
-        if list.iter().all(|(_, _, usd)| usd.is_some()) {
-            let usd: f64 = list.iter().filter_map(|(_, _, usd)| *usd).sum();
+        if list.iter().all(|(_, _, usd, _)| usd.is_some()) {
+            let usd: f64 = list.iter().filter_map(|(_, _, usd, _)| *usd).sum();
             net.unit_value[p as usize] = Some(usd / total);
         }
         *merged.entry((hub, p)).or_default() += total;
-        for (to, q, _) in list {
+        for (to, q, _, _) in list {
             *merged.entry((p, index[to])).or_default() += q;
         }
         let family = materials

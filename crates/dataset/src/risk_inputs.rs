@@ -77,8 +77,8 @@ pub struct ConcentrationRow {
     pub sources: Vec<String>,
 }
 
-/// (country, quantity, source ids) entries of one market.
-type Entries = Vec<(String, f64, Vec<String>)>;
+/// (key, quantity, source ids, location country) entries of one market.
+type Entries = Vec<(String, f64, Vec<String>, String)>;
 
 fn materials(ds: &Dataset) -> HashMap<String, (String, Option<f64>)> {
     let mut out = HashMap::new();
@@ -98,10 +98,9 @@ fn materials(ds: &Dataset) -> HashMap<String, (String, Option<f64>)> {
     out
 }
 
-/// Country of the ultimate owner of a company: follow majority (> 50 %) stakes upwards; a state
-/// body counts for its state.
-pub fn owner_country(ds: &Dataset, company: &str) -> Option<String> {
-    let (ct, ot) = (ds.table("companies")?, ds.table("ownership"));
+/// The ultimate owner of a company: follow majority (> 50 %) stakes upwards.
+pub fn ultimate_owner(ds: &Dataset, company: &str) -> String {
+    let ot = ds.table("ownership");
     let mut current = company.to_string();
     for _ in 0..16 {
         let parent = ot.and_then(|ot| {
@@ -116,19 +115,44 @@ pub fn owner_country(ds: &Dataset, company: &str) -> Option<String> {
             _ => break,
         }
     }
-    let row = ct.find(&current)?;
+    current
+}
+
+/// Country of the ultimate owner of a company; a state body counts for its state.
+pub fn owner_country(ds: &Dataset, company: &str) -> Option<String> {
+    let ct = ds.table("companies")?;
+    let row = ct.find(&ultimate_owner(ds, company))?;
     ct.text(row, "state")
         .or_else(|| ct.text(row, "country"))
         .map(str::to_string)
 }
 
-fn facility_country_and_owner(ds: &Dataset, facility: &str) -> Option<(String, Option<String>)> {
-    let ft = ds.table("facilities")?;
-    let r = ft.find(facility)?;
-    let country = ft.text(r, "country")?.to_string();
-    let owner = ft.text(r, "operator").and_then(|op| owner_country(ds, op));
-    Some((country, owner))
+/// Keys of a facility (or a country market) in each view: location country, owner country,
+/// ultimate owner company, facility.
+fn view_keys(ds: &Dataset, hub: &str, fallback_country: &str) -> [String; 4] {
+    let ft = ds.table("facilities");
+    match ft.and_then(|ft| ft.find(hub).map(|r| (ft, r))) {
+        Some((ft, r)) => {
+            let country = ft
+                .text(r, "country")
+                .unwrap_or(fallback_country)
+                .to_string();
+            let operator = ft.text(r, "operator").unwrap_or("");
+            let owner = ultimate_owner(ds, operator);
+            let owner_c = owner_country(ds, operator).unwrap_or_else(|| country.clone());
+            [country, owner_c, owner, hub.to_string()]
+        }
+        None => [
+            fallback_country.to_string(),
+            fallback_country.to_string(),
+            format!("{fallback_country} (market)"),
+            format!("{fallback_country} (market)"),
+        ],
+    }
 }
+
+/// The views of a concentration table.
+pub const VIEWS: [&str; 4] = ["location", "ownership", "company", "facility"];
 
 fn push_view(
     out: &mut Vec<ConcentrationRow>,
@@ -141,15 +165,16 @@ fn push_view(
         &'static str,
         &str,
     ),
-    entries: &[(String, f64, Vec<String>)],
+    entries: &[(String, f64, Vec<String>, String)],
     denominator: Option<f64>,
 ) {
     let (material, stage, basis, year, scope, view, unit) = key;
-    let entries: Vec<&(String, f64, Vec<String>)> = entries
+    // "Outside China" drops what is located in China, whatever the view's key.
+    let entries: Vec<&(String, f64, Vec<String>, String)> = entries
         .iter()
-        .filter(|(c, _, _)| scope == "world" || c != "CHN")
+        .filter(|(_, _, _, located)| scope == "world" || located != "CHN")
         .collect();
-    let c = concentration(entries.iter().map(|(k, q, _)| (k.as_str(), *q)));
+    let c = concentration(entries.iter().map(|(k, q, _, _)| (k.as_str(), *q)));
     let total = denominator.filter(|_| scope == "world").unwrap_or(c.total);
     let shares: Vec<f64> = c
         .shares
@@ -162,8 +187,8 @@ fn push_view(
     for (s, share) in c.shares.iter().zip(shares) {
         let mut sources: Vec<String> = entries
             .iter()
-            .filter(|(k, _, _)| *k == s.key)
-            .flat_map(|(_, _, src)| src.clone())
+            .filter(|(k, _, _, _)| *k == s.key)
+            .flat_map(|(_, _, src, _)| src.clone())
             .collect();
         sources.sort();
         sources.dedup();
@@ -190,9 +215,26 @@ fn push_view(
 pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<ConcentrationRow> {
     let mats = materials(ds);
     let mut out = Vec::new();
+    let emit = |out: &mut Vec<ConcentrationRow>,
+                by: BTreeMap<(String, String), [Entries; 4]>,
+                basis: &'static str,
+                unit: &str| {
+        for ((m, stage), views) in by {
+            for scope in ["world", "outside_china"] {
+                for (v, entries) in views.iter().enumerate() {
+                    push_view(
+                        out,
+                        (&m, &stage, basis, year, scope, VIEWS[v], unit),
+                        entries,
+                        None,
+                    );
+                }
+            }
+        }
+    };
     // Capacity of operating facilities, per capacity material.
     if let Some(ft) = ds.table("facilities") {
-        let mut by: BTreeMap<(String, &'static str), (Entries, Entries)> = BTreeMap::new();
+        let mut by: BTreeMap<(String, String), [Entries; 4]> = BTreeMap::new();
         for r in &ft.rows {
             let (Some(cap), Some(m), Some(id)) = (
                 ft.get(r, "capacity").as_f64(),
@@ -205,38 +247,24 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
                 continue;
             }
             let stage = chain_stage(mats.get(m).map_or("", |x| x.0.as_str()));
-            let Some((country, owner)) = facility_country_and_owner(ds, id) else {
-                continue;
-            };
+            let keys = view_keys(ds, id, ft.text(r, "country").unwrap_or("unknown"));
             let src: Vec<String> = ft
                 .text(r, "source")
                 .map(str::to_string)
                 .into_iter()
                 .collect();
-            let e = by.entry((m.to_string(), stage)).or_default();
-            e.0.push((country.clone(), cap, src.clone()));
-            e.1.push((owner.unwrap_or(country), cap, src));
-        }
-        for ((m, stage), (loc, own)) in by {
-            for scope in ["world", "outside_china"] {
-                push_view(
-                    &mut out,
-                    (&m, stage, "capacity", year, scope, "location", "t/yr"),
-                    &loc,
-                    None,
-                );
-                push_view(
-                    &mut out,
-                    (&m, stage, "capacity", year, scope, "ownership", "t/yr"),
-                    &own,
-                    None,
-                );
+            let e = by.entry((m.to_string(), stage.to_string())).or_default();
+            let located = keys[0].clone();
+            for (v, key) in keys.into_iter().enumerate() {
+                e[v].push((key, cap, src.clone(), located.clone()));
             }
         }
+        emit(&mut out, by, "capacity", "t/yr");
     }
-    // Flows: REO first reaching each stage, from the lowering's additions.
+    // Flows: REO first reaching each stage, from the lowering's additions, with the sources of
+    // the flows that carry it.
     let net = &low.network;
-    let mut by: BTreeMap<(String, String), (Entries, Entries)> = BTreeMap::new();
+    let mut by: BTreeMap<(String, String), [Entries; 4]> = BTreeMap::new();
     for a in &net.additions {
         let tag = &net.tags[a.tag as usize];
         let Some((family, country)) = tag.split_once(':') else {
@@ -250,38 +278,36 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             _ => continue,
         };
         let info = &low.nodes[a.node as usize];
-        let owner = facility_country_and_owner(ds, &info.hub)
-            .and_then(|x| x.1)
-            .unwrap_or_else(|| country.to_string());
-        let src: Vec<String> = Vec::new();
-        for material in [
-            info.material.clone().unwrap_or_else(|| "all".into()),
-            "all".into(),
-        ] {
-            let e = by.entry((material.clone(), stage.to_string())).or_default();
-            e.0.push((country.to_string(), a.amount, src.clone()));
-            e.1.push((owner.clone(), a.amount, src.clone()));
-            if material == "all" {
-                break;
+        let keys = view_keys(ds, &info.hub, country);
+        let mut src: Vec<String> = if info.material.is_some() {
+            info.sources.clone()
+        } else {
+            low.nodes
+                .iter()
+                .filter(|x| x.hub == info.hub)
+                .flat_map(|x| x.sources.clone())
+                .collect()
+        };
+        src.sort();
+        src.dedup();
+        let mut materials = vec!["all".to_string()];
+        if let Some(m) = &info.material {
+            materials.push(m.clone());
+        }
+        for material in materials {
+            let e = by.entry((material, stage.to_string())).or_default();
+            for (v, key) in keys.iter().enumerate() {
+                // The location view keys by the tag's country, which is the hub's country.
+                let key = if v == 0 {
+                    country.to_string()
+                } else {
+                    key.clone()
+                };
+                e[v].push((key, a.amount, src.clone(), country.to_string()));
             }
         }
     }
-    for ((m, stage), (loc, own)) in by {
-        for scope in ["world", "outside_china"] {
-            push_view(
-                &mut out,
-                (&m, &stage, "flow", year, scope, "location", "t REO/yr"),
-                &loc,
-                None,
-            );
-            push_view(
-                &mut out,
-                (&m, &stage, "flow", year, scope, "ownership", "t REO/yr"),
-                &own,
-                None,
-            );
-        }
-    }
+    emit(&mut out, by, "flow", "t REO/yr");
     // Production as published.
     if let Some(pt) = ds.table("production") {
         let mut by: BTreeMap<(String, String, i64), (Entries, Option<f64>)> = BTreeMap::new();
@@ -311,7 +337,7 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             if c == "WLD" {
                 e.1 = Some(q);
             } else {
-                e.0.push((c.to_string(), q, src));
+                e.0.push((c.to_string(), q, src, c.to_string()));
             }
         }
         for ((m, s, y), (entries, world)) in by {
