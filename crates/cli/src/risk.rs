@@ -259,7 +259,7 @@ pub fn dependency(a: RiskArgs) -> Result<ExitCode, Failure> {
         ],
         rows,
         a.format,
-        &format!(
+        &(format!(
             "{country}: direct = share of receipts{}{} shipped from the origin; traced = share of their content that was {{mined, separated, made into metal, made into magnets}} there (t REO, {})",
             a.material
                 .as_deref()
@@ -268,7 +268,7 @@ pub fn dependency(a: RiskArgs) -> Result<ExitCode, Failure> {
                 .as_deref()
                 .map_or(String::new(), |s| format!(" at stage {s}")),
             a.year
-        ) + &headline,
+        ) + &headline),
     )
 }
 
