@@ -100,6 +100,27 @@ enum Command {
         #[command(subcommand)]
         what: RulesCommand,
     },
+    /// Write a self-contained HTML brief on a country (default Malaysia).
+    #[command(
+        after_help = "Examples:\n  lodestone report --out malaysia.html\n  lodestone report --country JPN --as-of 2026-12-01 --out japan.html"
+    )]
+    Report {
+        /// Dataset directory (default: the bundled world dataset).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Country (ISO3).
+        #[arg(long, value_name = "ISO3", default_value = "MYS")]
+        country: String,
+        /// Year of the flows.
+        #[arg(long, default_value_t = 2024)]
+        year: i64,
+        /// Date of the rule states (YYYY-MM-DD; default: today).
+        #[arg(long, value_name = "DATE", value_parser = rules::parse_date)]
+        as_of: Option<lodestone_model::Date>,
+        /// Output file.
+        #[arg(long, value_name = "FILE.html")]
+        out: PathBuf,
+    },
     /// Supply risk: concentration, dependency, benchmarks, critical facilities.
     Risk {
         #[command(subcommand)]
@@ -444,6 +465,13 @@ fn main() -> ExitCode {
                 format,
             ),
         },
+        Command::Report {
+            data,
+            country,
+            year,
+            as_of,
+            out,
+        } => report(data, &country, year, as_of, &out),
         Command::Risk { what } => {
             let args = |o: RiskOpts, basis: Option<String>| risk::RiskArgs {
                 data: o.data,
@@ -510,6 +538,45 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+fn report(
+    data: Option<PathBuf>,
+    country: &str,
+    year: i64,
+    as_of: Option<lodestone_model::Date>,
+    out: &std::path::Path,
+) -> Result<ExitCode, Failure> {
+    let dir = data_dir(data);
+    let (ds, report) = lodestone_dataset::load_dir(&dir)?;
+    if report.has_errors() {
+        return Err(Failure::new(
+            1,
+            format!(
+                "{} has errors; run `lodestone check --data {}`",
+                dir.display(),
+                dir.display()
+            ),
+        ));
+    }
+    if !ds.table("countries").is_some_and(|t| t.contains(country)) {
+        return Err(Failure::new(
+            2,
+            format!(
+                "--country '{country}' is not a country of the dataset: use an ISO3 code such as MYS, JPN, USA"
+            ),
+        ));
+    }
+    let options = lodestone_report::ReportOptions {
+        country: country.to_string(),
+        year,
+        as_of: as_of.unwrap_or_else(rules::today),
+    };
+    let html = lodestone_report::country_brief(&ds, &options).map_err(|e| Failure::new(1, e))?;
+    std::fs::write(out, html)
+        .map_err(|e| Failure::new(1, format!("cannot write {}: {e}", out.display())))?;
+    eprintln!("wrote {}", out.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(dir: PathBuf, format: CheckFormat) -> Result<ExitCode, String> {
