@@ -219,6 +219,25 @@ pub fn dependency(a: RiskArgs) -> Result<ExitCode, Failure> {
     })?;
     let m = members(&ds, &country)?;
     let deps = dependency_rows(&ds, &low, &t, &m, a.material.as_deref(), a.stage.as_deref());
+    let mut receipt_sources: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for f in &low.network.flows {
+        let (from, to) = (&low.nodes[f.from as usize], &low.nodes[f.to as usize]);
+        if from.material.is_some()
+            && to.material.is_none()
+            && from.hub != to.hub
+            && to.country.as_ref().is_some_and(|c| m.contains(c))
+        {
+            let e = receipt_sources
+                .entry(from.country.clone().unwrap_or_default())
+                .or_default();
+            e.extend(from.sources.iter().cloned());
+            e.sort();
+            e.dedup();
+        }
+    }
+    let mut all_sources: Vec<String> = receipt_sources.values().flatten().cloned().collect();
+    all_sources.sort();
+    all_sources.dedup();
     // The headline: the origin with the largest hidden dependency at separation.
     let headline = deps
         .iter()
@@ -238,6 +257,12 @@ pub fn dependency(a: RiskArgs) -> Result<ExitCode, Failure> {
         .into_iter()
         .filter(|(_, _, r)| r.direct > 0.0 || r.traced > 0.0)
         .map(|(family, total, r)| {
+            // The figures rest on the receipts' flows: cite those shipped from the origin, or all
+            // of them for a traced-only origin.
+            let cited = receipt_sources
+                .get(&r.origin)
+                .cloned()
+                .unwrap_or_else(|| all_sources.clone());
             vec![
                 family.into(),
                 r.origin.into(),
@@ -245,6 +270,7 @@ pub fn dependency(a: RiskArgs) -> Result<ExitCode, Failure> {
                 r.traced.into(),
                 r.hidden.into(),
                 total.into(),
+                serde_json::json!(cited),
             ]
         })
         .collect();
@@ -256,6 +282,7 @@ pub fn dependency(a: RiskArgs) -> Result<ExitCode, Failure> {
             "traced",
             "hidden",
             "receipts_t_reo",
+            "sources",
         ],
         rows,
         a.format,
@@ -293,12 +320,17 @@ pub fn critical(a: RiskArgs) -> Result<ExitCode, Failure> {
                 })
                 .unwrap_or_default();
             vec![
-                r.facility.into(),
+                r.facility.clone().into(),
                 name.into(),
                 r.facility_country.into(),
                 r.share.into(),
                 r.loss_without_rerouting.into(),
                 r.loss_with_rerouting.into(),
+                serde_json::json!(
+                    ft.and_then(|ft| ft.find(&r.facility).and_then(|row| ft.text(row, "source")))
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                ),
             ]
         })
         .collect();
@@ -310,6 +342,7 @@ pub fn critical(a: RiskArgs) -> Result<ExitCode, Failure> {
             "share",
             "loss_without_rerouting",
             "loss_with_rerouting",
+            "sources",
         ],
         rows,
         a.format,

@@ -159,6 +159,36 @@ mod tests {
     }
 
     #[test]
+    fn shares_sum_to_one_and_hhi_is_bounded_on_generated_markets() {
+        let mut state = 42u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as f64 / (1u64 << 31) as f64
+        };
+        for _ in 0..500 {
+            let n = 1 + (next() * 20.0) as usize;
+            let keys: Vec<String> = (0..n)
+                .map(|i| format!("k{}", (next() * 8.0) as usize + i % 3))
+                .collect();
+            let entries: Vec<(&str, f64)> =
+                keys.iter().map(|k| (k.as_str(), next() * 1000.0)).collect();
+            let c = concentration(entries.iter().copied());
+            let sum: f64 = c.shares.iter().map(|s| s.share).sum();
+            assert!((sum - 1.0).abs() < 1e-12, "{sum}");
+            let k = c.shares.len() as f64;
+            assert!(
+                c.hhi <= 10_000.0 + 1e-6 && c.hhi >= 10_000.0 / k - 1e-6,
+                "HHI {} with {k} suppliers",
+                c.hhi
+            );
+            assert!(c.top1 <= c.top3 + 1e-15 && c.top3 <= 1.0 + 1e-12);
+            assert!(c.shares.windows(2).all(|w| w[0].quantity >= w[1].quantity));
+        }
+    }
+
+    #[test]
     fn direct_versus_traced_dependency_by_hand() {
         // Japan receives 100 t of magnets: 12 t shipped from China, 88 t from Japanese makers whose
         // oxide was 60 % separated in China. Direct China 12 %; traced 12 + 0.6·88 = 64.8 %.
