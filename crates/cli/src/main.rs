@@ -354,6 +354,23 @@ pub(crate) fn data_dir(given: Option<PathBuf>) -> PathBuf {
     if built.is_dir() { built } else { local }
 }
 
+/// Loads a dataset that engines may run on: any error makes the command fail with the first few
+/// errors and a pointer to `lodestone check`.
+pub(crate) fn load_valid(dir: &std::path::Path) -> Result<lodestone_dataset::Dataset, String> {
+    let (ds, report) = lodestone_dataset::load_dir(dir)?;
+    if report.has_errors() {
+        let first: Vec<String> = report.errors().take(10).map(ToString::to_string).collect();
+        return Err(format!(
+            "{} has {} error(s), e.g.:\n{}\nrun `lodestone check --data {}` and fix them first",
+            dir.display(),
+            report.errors().count(),
+            first.join("\n"),
+            dir.display()
+        ));
+    }
+    Ok(ds)
+}
+
 /// A failed command: its message and exit status (1: the input or the work failed; 2: bad
 /// arguments, as clap uses).
 pub struct Failure {
@@ -547,18 +564,7 @@ fn report(
     as_of: Option<lodestone_model::Date>,
     out: &std::path::Path,
 ) -> Result<ExitCode, Failure> {
-    let dir = data_dir(data);
-    let (ds, report) = lodestone_dataset::load_dir(&dir)?;
-    if report.has_errors() {
-        return Err(Failure::new(
-            1,
-            format!(
-                "{} has errors; run `lodestone check --data {}`",
-                dir.display(),
-                dir.display()
-            ),
-        ));
-    }
+    let ds = load_valid(&data_dir(data))?;
     if !ds.table("countries").is_some_and(|t| t.contains(country)) {
         return Err(Failure::new(
             2,

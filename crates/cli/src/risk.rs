@@ -24,18 +24,7 @@ pub struct RiskArgs {
 }
 
 fn load(a: &RiskArgs) -> Result<(Dataset, Lowering, Trace), Failure> {
-    let dir = crate::data_dir(a.data.clone());
-    let (ds, report) = lodestone_dataset::load_dir(&dir)?;
-    if report.has_errors() {
-        return Err(Failure::new(
-            1,
-            format!(
-                "{} has errors; run `lodestone check --data {}`",
-                dir.display(),
-                dir.display()
-            ),
-        ));
-    }
+    let ds = crate::load_valid(&crate::data_dir(a.data.clone()))?;
     let low = lower_dataset(&ds, a.year).map_err(|e| Failure::new(1, e))?;
     let t = trace(&low.network, CustodyModel::MassBalance)
         .map_err(|e| Failure::new(1, e.to_string()))?;

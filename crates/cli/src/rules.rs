@@ -47,22 +47,7 @@ pub fn parse_date(s: &str) -> Result<Date, String> {
 }
 
 fn load(data: Option<PathBuf>) -> Result<Dataset, Failure> {
-    let dir = crate::data_dir(data);
-    let (ds, report) = lodestone_dataset::load_dir(&dir)?;
-    if report.has_errors() {
-        let first: Vec<String> = report.errors().take(10).map(ToString::to_string).collect();
-        return Err(Failure::new(
-            1,
-            format!(
-                "{} has {} error(s), e.g.:\n{}\nrun `lodestone check --data {}`",
-                dir.display(),
-                report.errors().count(),
-                first.join("\n"),
-                dir.display()
-            ),
-        ));
-    }
-    Ok(ds)
+    Ok(crate::load_valid(&crate::data_dir(data))?)
 }
 
 fn out(s: &str) -> Result<(), Failure> {

@@ -58,16 +58,7 @@ fn load(source: &Source) -> Result<(Network, Vec<String>), String> {
 }
 
 fn lower_from(dir: &Path, year: i64) -> Result<Lowering, String> {
-    let (ds, report) = lodestone_dataset::load_dir(dir)?;
-    if report.has_errors() {
-        return Err(format!(
-            "{} has {} error(s); run `lodestone check --data {}` and fix them first",
-            dir.display(),
-            report.errors().count(),
-            dir.display()
-        ));
-    }
-    lower_dataset(&ds, year)
+    lower_dataset(&crate::load_valid(dir)?, year)
 }
 
 /// A tag pattern: `*` matches any run of characters (`mined:*`, `*:CHN`), otherwise exact.
