@@ -210,12 +210,10 @@ pub fn country_brief(ds: &Dataset, o: &ReportOptions) -> Result<String, String> 
         if rows.is_empty() {
             continue;
         }
-        let label = |k: &str| {
-            if view == "facility" {
-                name_of(ds, "facilities", k)
-            } else {
-                name_of(ds, "countries", k)
-            }
+        let label = |k: &str| match k.strip_suffix(" (market)") {
+            Some(code) => format!("{} (market)", name_of(ds, "countries", code)),
+            None if view == "facility" => name_of(ds, "facilities", k),
+            None => name_of(ds, "countries", k),
         };
         let located_here = |k: &str| {
             k == c
