@@ -1,0 +1,508 @@
+//! The monthly model.
+
+use crate::Rng;
+
+/// A distribution for an uncertain parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dist {
+    /// Always this value.
+    Fixed(f64),
+    /// Uniform between the bounds.
+    Uniform { low: f64, high: f64 },
+    /// Triangular with a mode.
+    Triangular { low: f64, mode: f64, high: f64 },
+    /// Log-normal: exp(N(mu, sigma)).
+    LogNormal { mu: f64, sigma: f64 },
+    /// One of the listed values, equally likely.
+    Empirical(Vec<f64>),
+}
+
+impl Dist {
+    /// Draws a value.
+    pub fn sample(&self, rng: &mut Rng) -> f64 {
+        match self {
+            Dist::Fixed(v) => *v,
+            Dist::Uniform { low, high } => low + (high - low) * rng.unit(),
+            Dist::Triangular { low, mode, high } => {
+                let u = rng.unit();
+                let c = if high > low {
+                    (mode - low) / (high - low)
+                } else {
+                    0.5
+                };
+                if u < c {
+                    low + ((high - low) * (mode - low) * u).sqrt()
+                } else {
+                    high - ((high - low) * (high - mode) * (1.0 - u)).sqrt()
+                }
+            }
+            Dist::LogNormal { mu, sigma } => (mu + sigma * rng.normal()).exp(),
+            Dist::Empirical(values) => {
+                if values.is_empty() {
+                    0.0
+                } else {
+                    values[(rng.unit() * values.len() as f64) as usize % values.len()]
+                }
+            }
+        }
+    }
+}
+
+/// A node of the monthly network (t REO per month).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimNode {
+    /// Id (facility id or ISO3 market).
+    pub id: String,
+    /// Country.
+    pub country: String,
+    /// New content entering per month at base (mines, markets with unrecorded supply).
+    pub base_new: f64,
+    /// Base monthly output (what it ships).
+    pub base_output: f64,
+    /// Monthly capacity of output (≥ base output).
+    pub capacity: f64,
+    /// Output per unit of input processed (base output over base input and new content).
+    pub yield_: f64,
+    /// Monthly demand for final use (consumer markets), 0 for facilities.
+    pub base_demand: f64,
+}
+
+/// A route with its base monthly volume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimRoute {
+    /// Supplier index.
+    pub from: usize,
+    /// Customer index.
+    pub to: usize,
+    /// Base t REO per month.
+    pub base: f64,
+}
+
+/// The network.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SimNetwork {
+    /// Nodes.
+    pub nodes: Vec<SimNode>,
+    /// Routes.
+    pub routes: Vec<SimRoute>,
+}
+
+/// How scarce output is shared among a node's customers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Allocation {
+    /// In proportion to the routes' base volumes (historical shares).
+    ProRata,
+    /// Customers in the listed countries first, in order, each up to its base volume; the rest
+    /// pro rata.
+    Priority(Vec<String>),
+}
+
+/// An export restriction's mode.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Restriction {
+    /// Nothing may be shipped.
+    Ban,
+    /// At most this fraction of the base volume.
+    Quota(f64),
+    /// Each month's shipment on a route is approved with a probability; approved volume arrives
+    /// after a delay drawn once per run.
+    Licensing { approval: f64, delay_months: Dist },
+}
+
+/// What happens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    /// A node stops.
+    Outage { node: String, months: Dist },
+    /// Exports from an issuer's nodes to destinations are restricted.
+    ExportRestriction {
+        issuer: String,
+        destinations: Vec<String>,
+        months: Option<Dist>,
+        mode: Restriction,
+    },
+    /// Extra monthly capacity at a node, ramping up linearly.
+    CapacityAddition {
+        node: String,
+        extra: f64,
+        ramp_months: f64,
+    },
+    /// Demand of a country multiplied by a factor.
+    DemandShock {
+        country: String,
+        factor: f64,
+        months: Dist,
+    },
+}
+
+/// A timed event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// First month (0 = the scenario's start), may be drawn.
+    pub start: Dist,
+    /// The event.
+    pub kind: EventKind,
+}
+
+/// A strategic stockpile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stockpile {
+    /// Country holding it.
+    pub country: String,
+    /// Initial level, t REO.
+    pub initial: f64,
+    /// Largest release per month.
+    pub release_per_month: f64,
+    /// Release when the shortfall exceeds this share of demand.
+    pub trigger: f64,
+    /// Rebuilding per month when there is no shortfall (from surplus only).
+    pub rebuild_per_month: f64,
+}
+
+/// A scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Name.
+    pub name: String,
+    /// Seed.
+    pub seed: u64,
+    /// Months simulated.
+    pub months: usize,
+    /// Demand growth per year (0.05 = 5 %).
+    pub demand_growth: f64,
+    /// Allocation rule.
+    pub allocation: Allocation,
+    /// Events.
+    pub events: Vec<Event>,
+    /// Stockpiles.
+    pub stockpiles: Vec<Stockpile>,
+}
+
+/// One consumer country in one month of one run.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MonthRecord {
+    /// Demand, t REO.
+    pub demand: f64,
+    /// Consumed (received plus released), t REO.
+    pub consumed: f64,
+    /// Unmet demand, t REO.
+    pub shortfall: f64,
+    /// Stockpile level at the end of the month, t REO.
+    pub stockpile: f64,
+}
+
+/// The result of one run: per consumer country (in `countries` order), per month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// Consumer countries.
+    pub countries: Vec<String>,
+    /// `records[c][m]`.
+    pub records: Vec<Vec<MonthRecord>>,
+    /// Largest mass-balance residual over the months (t REO), for tests.
+    pub max_imbalance: f64,
+}
+
+/// A route a node may ship on this month: (route, largest volume, licence (approval, delay)).
+type OpenRoute = (usize, f64, Option<(f64, usize)>);
+
+struct Drawn {
+    start: usize,
+    end: usize,
+    delay: usize,
+}
+
+/// Simulates run `index` of a scenario.
+pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
+    let mut rng = Rng::for_run(sc.seed, index);
+    let n = net.nodes.len();
+    let months = sc.months;
+    // Draw the uncertain parameters once per run, in a fixed order.
+    let drawn: Vec<Drawn> = sc
+        .events
+        .iter()
+        .map(|e| {
+            let start = e.start.sample(&mut rng).max(0.0).round() as usize;
+            let (dur, delay) = match &e.kind {
+                EventKind::Outage { months, .. } | EventKind::DemandShock { months, .. } => {
+                    (Some(months.sample(&mut rng)), 0.0)
+                }
+                EventKind::ExportRestriction { months, mode, .. } => {
+                    let d = months.as_ref().map(|m| m.sample(&mut rng));
+                    let delay = match mode {
+                        Restriction::Licensing { delay_months, .. } => {
+                            delay_months.sample(&mut rng)
+                        }
+                        _ => 0.0,
+                    };
+                    (d, delay)
+                }
+                EventKind::CapacityAddition { .. } => (None, 0.0),
+            };
+            let end = dur.map_or(usize::MAX, |d| start + d.max(0.0).round() as usize);
+            Drawn {
+                start,
+                end,
+                delay: delay.max(0.0).round() as usize,
+            }
+        })
+        .collect();
+    // Consumer countries: those with demand.
+    let mut countries: Vec<String> = net
+        .nodes
+        .iter()
+        .filter(|x| x.base_demand > 0.0)
+        .map(|x| x.country.clone())
+        .collect();
+    countries.sort();
+    countries.dedup();
+    let mut records = vec![vec![MonthRecord::default(); months]; countries.len()];
+    let mut stock: Vec<f64> = sc.stockpiles.iter().map(|s| s.initial).collect();
+    // Input waiting to be processed, and output waiting to be shipped, per node.
+    let mut inventory = vec![0.0; n];
+    let mut finished = vec![0.0; n];
+    // In transit under licensing delays: (arrival month, node, quantity).
+    let mut transit: Vec<(usize, usize, f64)> = Vec::new();
+    let order = topological(net);
+    let mut out_routes: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (r, route) in net.routes.iter().enumerate() {
+        out_routes[route.from].push(r);
+    }
+    let state = |inventory: &[f64],
+                 finished: &[f64],
+                 stock: &[f64],
+                 transit: &[(usize, usize, f64)]|
+     -> f64 {
+        inventory.iter().sum::<f64>()
+            + finished.iter().sum::<f64>()
+            + stock.iter().sum::<f64>()
+            + transit.iter().map(|t| t.2).sum::<f64>()
+    };
+    let mut max_imbalance: f64 = 0.0;
+    for m in 0..months {
+        let active = |i: usize| drawn[i].start <= m && m < drawn[i].end;
+        let growth = (1.0 + sc.demand_growth).powf(m as f64 / 12.0);
+        let before = state(&inventory, &finished, &stock, &transit);
+        let mut received = vec![0.0; n];
+        transit.retain(|&(t, j, q)| {
+            if t <= m {
+                received[j] += q;
+                false
+            } else {
+                true
+            }
+        });
+        let mut processed = vec![false; n];
+        let mut added = 0.0;
+        let mut used = 0.0; // consumed, released from stockpiles, or lost in processing
+        let mut demand_by_country = vec![0.0; countries.len()];
+        let mut consumed_by_country = vec![0.0; countries.len()];
+        for &j in &order {
+            let node = &net.nodes[j];
+            let mut down = false;
+            let mut extra = 0.0;
+            let mut shock = 1.0;
+            for (i, e) in sc.events.iter().enumerate() {
+                match &e.kind {
+                    EventKind::Outage { node: id, .. } if active(i) && *id == node.id => {
+                        down = true
+                    }
+                    EventKind::CapacityAddition {
+                        node: id,
+                        extra: x,
+                        ramp_months,
+                    } if *id == node.id && m >= drawn[i].start => {
+                        let since = (m - drawn[i].start) as f64 + 1.0;
+                        extra += x * (since / ramp_months.max(1.0)).min(1.0);
+                    }
+                    EventKind::DemandShock {
+                        country, factor, ..
+                    } if active(i) && *country == node.country => shock *= factor,
+                    _ => {}
+                }
+            }
+            // New content: a source's base rate, plus added capacity at sources (a mine expands).
+            let new = if down || node.base_new <= 0.0 {
+                0.0
+            } else {
+                node.base_new + extra
+            };
+            added += new;
+            let mut supply = inventory[j] + received[j] + new;
+            received[j] = 0.0;
+            if node.base_demand > 0.0 {
+                let c = countries.binary_search(&node.country).unwrap_or(0);
+                let demand = node.base_demand * growth * shock;
+                let take = supply.min(demand);
+                supply -= take;
+                demand_by_country[c] += demand;
+                consumed_by_country[c] += take;
+                used += take;
+            }
+            let capacity = if down { 0.0 } else { node.capacity + extra };
+            let throughput = if node.yield_ > 0.0 {
+                supply.min(capacity / node.yield_)
+            } else {
+                0.0
+            };
+            let output = throughput * node.yield_ + finished[j];
+            used += throughput * (1.0 - node.yield_);
+            inventory[j] = supply - throughput;
+            let allowed: Vec<OpenRoute> = out_routes[j]
+                .iter()
+                .filter_map(|&r| {
+                    let route = &net.routes[r];
+                    let dest = &net.nodes[route.to].country;
+                    let mut cap = f64::INFINITY;
+                    let mut licence = None;
+                    for (i, e) in sc.events.iter().enumerate() {
+                        if let EventKind::ExportRestriction {
+                            issuer,
+                            destinations,
+                            mode,
+                            ..
+                        } = &e.kind
+                            && active(i)
+                            && *issuer == node.country
+                            && dest != issuer
+                            && (destinations.is_empty() || destinations.contains(dest))
+                        {
+                            match mode {
+                                Restriction::Ban => cap = 0.0,
+                                Restriction::Quota(f) => cap = cap.min(route.base * f),
+                                Restriction::Licensing { approval, .. } => {
+                                    licence = Some((*approval, drawn[i].delay))
+                                }
+                            }
+                        }
+                    }
+                    (cap > 0.0).then_some((r, cap, licence))
+                })
+                .collect();
+            let shares = allocate(net, &sc.allocation, &allowed, output);
+            let mut shipped = 0.0;
+            for ((r, _, licence), q) in allowed.iter().zip(shares) {
+                if q <= 0.0 {
+                    continue;
+                }
+                let to = net.routes[*r].to;
+                let (approved, delay) = match licence {
+                    Some((p, delay)) => (rng.unit() < *p, *delay),
+                    None => (true, 0),
+                };
+                if !approved {
+                    continue;
+                }
+                shipped += q;
+                if delay > 0 {
+                    transit.push((m + delay, to, q));
+                } else if processed[to] {
+                    // Already processed this month (a loop): the material waits there.
+                    inventory[to] += q;
+                } else {
+                    received[to] += q;
+                }
+            }
+            finished[j] = output - shipped;
+            processed[j] = true;
+        }
+        // Stockpiles release on shortfall.
+        for (c, country) in countries.iter().enumerate() {
+            let demand = demand_by_country[c];
+            let mut consumed = consumed_by_country[c];
+            let mut level = None;
+            for (s, sp) in sc.stockpiles.iter().enumerate() {
+                if sp.country != *country {
+                    continue;
+                }
+                let short = demand - consumed;
+                if demand > 0.0 && short / demand > sp.trigger {
+                    let release = short.min(sp.release_per_month).min(stock[s]);
+                    stock[s] -= release;
+                    consumed += release;
+                    used += release;
+                }
+                level = Some(level.unwrap_or(0.0) + stock[s]);
+            }
+            records[c][m] = MonthRecord {
+                demand,
+                consumed,
+                shortfall: (demand - consumed).max(0.0),
+                stockpile: level.unwrap_or(0.0),
+            };
+        }
+        let after = state(&inventory, &finished, &stock, &transit) + received.iter().sum::<f64>();
+        let imbalance = (before + added - used - after).abs();
+        max_imbalance = max_imbalance.max(imbalance / (before + added).max(1.0));
+    }
+    RunResult {
+        countries,
+        records,
+        max_imbalance,
+    }
+}
+
+/// Shares `output` among allowed routes `(route, cap, licence)` by the allocation rule.
+fn allocate(net: &SimNetwork, rule: &Allocation, allowed: &[OpenRoute], output: f64) -> Vec<f64> {
+    let mut give = vec![0.0; allowed.len()];
+    let mut left = output;
+    if let Allocation::Priority(countries) = rule {
+        for country in countries {
+            for (k, (r, cap, _)) in allowed.iter().enumerate() {
+                if net.nodes[net.routes[*r].to].country == *country && left > 0.0 {
+                    let q = net.routes[*r].base.min(*cap).min(left) - give[k];
+                    if q > 0.0 {
+                        give[k] += q;
+                        left -= q;
+                    }
+                }
+            }
+        }
+    }
+    // Pro rata over the rest, respecting caps (water-filling in a few rounds).
+    for _ in 0..4 {
+        if left <= 1e-12 {
+            break;
+        }
+        let open: Vec<usize> = (0..allowed.len())
+            .filter(|&k| give[k] < allowed[k].1)
+            .collect();
+        let weight: f64 = open.iter().map(|&k| net.routes[allowed[k].0].base).sum();
+        if weight <= 0.0 {
+            break;
+        }
+        let mut spent = 0.0;
+        for &k in &open {
+            let want = left * net.routes[allowed[k].0].base / weight;
+            let q = want.min(allowed[k].1 - give[k]);
+            give[k] += q;
+            spent += q;
+        }
+        left -= spent;
+    }
+    give
+}
+
+/// Nodes in an order where suppliers come first as far as the routes allow (Kahn); nodes on
+/// loops follow in index order, their loop inputs arriving the next month.
+fn topological(net: &SimNetwork) -> Vec<usize> {
+    let n = net.nodes.len();
+    let mut indeg = vec![0usize; n];
+    for r in &net.routes {
+        indeg[r.to] += 1;
+    }
+    let mut queue: std::collections::VecDeque<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    let mut seen = vec![false; n];
+    while let Some(i) = queue.pop_front() {
+        order.push(i);
+        seen[i] = true;
+        for r in net.routes.iter().filter(|r| r.from == i) {
+            indeg[r.to] -= 1;
+            if indeg[r.to] == 0 {
+                queue.push_back(r.to);
+            }
+        }
+    }
+    order.extend((0..n).filter(|&i| !seen[i]));
+    order
+}
