@@ -11,6 +11,7 @@ use lodestone_trace::generate::GenerateOptions;
 mod risk;
 mod rules;
 mod show;
+mod simulate;
 mod text;
 mod trace;
 
@@ -120,6 +121,32 @@ enum Command {
         /// Output file.
         #[arg(long, value_name = "FILE.html")]
         out: PathBuf,
+    },
+    /// Simulate a disruption scenario month by month, with Monte Carlo ranges.
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:\n  lodestone simulate data/world/scenarios/kuantan_outage.toml --runs 1000\n  lodestone simulate data/world/scenarios/china_licensing_returns.toml --runs 0..5000 --out shard-a\n  lodestone simulate merge shard-a shard-b --out all\n  lodestone simulate compare data/world/scenarios/baseline.toml data/world/scenarios/kuantan_outage.toml"
+    )]
+    Simulate {
+        #[command(subcommand)]
+        action: Option<SimulateCommand>,
+        /// The scenario file (TOML).
+        scenario: Option<PathBuf>,
+        /// Runs: N (runs 0..N) or A..B (a shard; merge shards with `simulate merge`).
+        #[arg(long, default_value = "1000", value_parser = simulate::parse_runs)]
+        runs: (u64, u64),
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Dataset directory (default: the bundled world dataset).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Write stats.txt (mergeable), summary.csv and countries.csv here.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Output format of the headline table.
+        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+        format: ShowFormat,
     },
     /// Supply risk: concentration, dependency, benchmarks, critical facilities.
     Risk {
@@ -303,6 +330,32 @@ enum RiskCommand {
 }
 
 #[derive(Subcommand)]
+enum SimulateCommand {
+    /// Run two or more scenarios with the same runs and compare them side by side.
+    Compare {
+        /// Scenario files.
+        scenarios: Vec<PathBuf>,
+        /// Runs: N or A..B.
+        #[arg(long, default_value = "1000", value_parser = simulate::parse_runs)]
+        runs: (u64, u64),
+        /// Dataset directory.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+        format: ShowFormat,
+    },
+    /// Merge the outputs of shards (`--out` directories) into one, exactly.
+    Merge {
+        /// Shard directories.
+        dirs: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Export {
     /// Write the dataset lowered to a tracing network (t REO) in the interchange format.
     #[command(
@@ -481,6 +534,12 @@ fn main() -> ExitCode {
                 custody,
                 format,
             ),
+        },
+        Command::Simulate { action, scenario, runs, seed, data, out, format } => match (action, scenario) {
+            (Some(SimulateCommand::Compare { scenarios, runs, data, format }), _) => simulate::compare_cmd(data, &scenarios, runs, format),
+            (Some(SimulateCommand::Merge { dirs, out }), _) => simulate::merge_cmd(&dirs, &out),
+            (None, Some(path)) => simulate::simulate_cmd(data, &path, runs, seed, out.as_deref(), format),
+            (None, None) => Err(Failure::new(2, "simulate needs a scenario file (see `lodestone simulate --help`)".into())),
         },
         Command::Report {
             data,

@@ -13,6 +13,7 @@ pub mod lower;
 pub mod network;
 pub mod products;
 pub mod risk_inputs;
+pub mod sim_inputs;
 pub mod rules_file;
 pub mod schema;
 pub mod validate;

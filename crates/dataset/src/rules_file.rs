@@ -281,40 +281,7 @@ impl Ctx<'_> {
     /// Line of `key` inside section `section` (`""` for the top level, `events#2` for the third
     /// `[[events]]`), found by scanning the text; 1 if not found.
     fn line(&self, section: &str, key: &str) -> u64 {
-        let (name, nth) = match section.split_once('#') {
-            Some((n, i)) => (n, i.parse::<usize>().unwrap_or(0)),
-            None => (section, 0),
-        };
-        let mut current = String::new();
-        let mut counts: std::collections::HashMap<String, usize> = Default::default();
-        let mut index = 0;
-        let mut header_line = None;
-        for (i, raw) in self.file.text.lines().enumerate() {
-            let l = raw.trim();
-            if let Some(h) = l.strip_prefix("[[").and_then(|s| s.split("]]").next()) {
-                current = h.trim().to_string();
-                let c = counts.entry(current.clone()).or_insert(0);
-                index = *c;
-                *c += 1;
-                if current == name && index == nth {
-                    header_line = Some(i as u64 + 1);
-                }
-                continue;
-            }
-            if let Some(h) = l.strip_prefix('[').and_then(|s| s.split(']').next()) {
-                current = h.trim().to_string();
-                index = 0;
-                if current == name {
-                    header_line = Some(i as u64 + 1);
-                }
-                continue;
-            }
-            let k = l.split('=').next().unwrap_or("").trim().trim_matches('"');
-            if current == name && index == nth && !key.is_empty() && k == key && l.contains('=') {
-                return i as u64 + 1;
-            }
-        }
-        header_line.unwrap_or(1)
+        key_line(&self.file.text, section, key)
     }
 
     fn err(&mut self, section: &str, key: &str, msg: impl Into<String>) {
@@ -537,6 +504,46 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// Line of `key` inside section `section` of a TOML text (`""` for the top level, `events#2` for
+/// the third `[[events]]`), found by scanning the text; the section header's line, or 1, if the
+/// key is not there.
+pub(crate) fn key_line(text: &str, section: &str, key: &str) -> u64 {
+    let (name, nth) = match section.split_once('#') {
+        Some((n, i)) => (n, i.parse::<usize>().unwrap_or(0)),
+        None => (section, 0),
+    };
+    let mut current = String::new();
+    let mut counts: std::collections::HashMap<String, usize> = Default::default();
+    let mut index = 0;
+    let mut header_line = None;
+    for (i, raw) in text.lines().enumerate() {
+        let l = raw.trim();
+        if let Some(h) = l.strip_prefix("[[").and_then(|s| s.split("]]").next()) {
+            current = h.trim().to_string();
+            let c = counts.entry(current.clone()).or_insert(0);
+            index = *c;
+            *c += 1;
+            if current == name && index == nth {
+                header_line = Some(i as u64 + 1);
+            }
+            continue;
+        }
+        if let Some(h) = l.strip_prefix('[').and_then(|s| s.split(']').next()) {
+            current = h.trim().to_string();
+            index = 0;
+            if current == name {
+                header_line = Some(i as u64 + 1);
+            }
+            continue;
+        }
+        let k = l.split('=').next().unwrap_or("").trim().trim_matches('"');
+        if current == name && index == nth && !key.is_empty() && k == key && l.contains('=') {
+            return i as u64 + 1;
+        }
+    }
+    header_line.unwrap_or(1)
 }
 
 fn in_section(section: &str) -> String {

@@ -202,6 +202,9 @@ pub struct RunResult {
     pub max_imbalance: f64,
 }
 
+/// Months the network runs before month 0 of a scenario, to fill its pipelines.
+pub const WARMUP: usize = 24;
+
 /// A route a node may ship on this month: (route, largest volume, licence (approval, delay)).
 type OpenRoute = (usize, f64, Option<(f64, usize)>);
 
@@ -278,13 +281,17 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
             + transit.iter().map(|t| t.2).sum::<f64>()
     };
     let mut max_imbalance: f64 = 0.0;
-    for m in 0..months {
-        let active = |i: usize| drawn[i].start <= m && m < drawn[i].end;
-        let growth = (1.0 + sc.demand_growth).powf(m as f64 / 12.0);
+    // Warm-up: the network starts empty, so it first runs WARMUP months without events until its
+    // pipelines and loops carry their base flows; month 0 of the scenario follows.
+    for step in 0..WARMUP + months {
+        let warm = step < WARMUP;
+        let m = step.saturating_sub(WARMUP);
+        let active = |i: usize| !warm && drawn[i].start <= m && m < drawn[i].end;
+        let growth = if warm { 1.0 } else { (1.0 + sc.demand_growth).powf(m as f64 / 12.0) };
         let before = state(&inventory, &finished, &stock, &transit);
         let mut received = vec![0.0; n];
         transit.retain(|&(t, j, q)| {
-            if t <= m {
+            if t <= step {
                 received[j] += q;
                 false
             } else {
@@ -394,7 +401,7 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                 }
                 shipped += q;
                 if delay > 0 {
-                    transit.push((m + delay, to, q));
+                    transit.push((step + delay, to, q));
                 } else if processed[to] {
                     // Already processed this month (a loop): the material waits there.
                     inventory[to] += q;
@@ -415,7 +422,7 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                     continue;
                 }
                 let short = demand - consumed;
-                if demand > 0.0 && short / demand > sp.trigger {
+                if !warm && demand > 0.0 && short / demand > sp.trigger {
                     let release = short.min(sp.release_per_month).min(stock[s]);
                     stock[s] -= release;
                     consumed += release;
@@ -423,12 +430,9 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                 }
                 level = Some(level.unwrap_or(0.0) + stock[s]);
             }
-            records[c][m] = MonthRecord {
-                demand,
-                consumed,
-                shortfall: (demand - consumed).max(0.0),
-                stockpile: level.unwrap_or(0.0),
-            };
+            if !warm {
+                records[c][m] = MonthRecord { demand, consumed, shortfall: (demand - consumed).max(0.0), stockpile: level.unwrap_or(0.0) };
+            }
         }
         let after = state(&inventory, &finished, &stock, &transit) + received.iter().sum::<f64>();
         let imbalance = (before + added - used - after).abs();
