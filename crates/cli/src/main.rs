@@ -535,11 +535,32 @@ fn main() -> ExitCode {
                 format,
             ),
         },
-        Command::Simulate { action, scenario, runs, seed, data, out, format } => match (action, scenario) {
-            (Some(SimulateCommand::Compare { scenarios, runs, data, format }), _) => simulate::compare_cmd(data, &scenarios, runs, format),
+        Command::Simulate {
+            action,
+            scenario,
+            runs,
+            seed,
+            data,
+            out,
+            format,
+        } => match (action, scenario) {
+            (
+                Some(SimulateCommand::Compare {
+                    scenarios,
+                    runs,
+                    data,
+                    format,
+                }),
+                _,
+            ) => simulate::compare_cmd(data, &scenarios, runs, format),
             (Some(SimulateCommand::Merge { dirs, out }), _) => simulate::merge_cmd(&dirs, &out),
-            (None, Some(path)) => simulate::simulate_cmd(data, &path, runs, seed, out.as_deref(), format),
-            (None, None) => Err(Failure::new(2, "simulate needs a scenario file (see `lodestone simulate --help`)".into())),
+            (None, Some(path)) => {
+                simulate::simulate_cmd(data, &path, runs, seed, out.as_deref(), format)
+            }
+            (None, None) => Err(Failure::new(
+                2,
+                "simulate needs a scenario file (see `lodestone simulate --help`)".into(),
+            )),
         },
         Command::Report {
             data,

@@ -20,21 +20,34 @@ pub fn parse_runs(s: &str) -> Result<(u64, u64), String> {
         None => (0, s.parse().map_err(|_| bad())?),
     };
     if a >= b {
-        return Err(format!("--runs '{s}' is empty: the end must be after the start"));
+        return Err(format!(
+            "--runs '{s}' is empty: the end must be after the start"
+        ));
     }
     Ok((a, b))
 }
 
-fn prepare(data: Option<PathBuf>, scenario: &Path) -> Result<(Dataset, SimNetwork, ScenarioFile), Failure> {
+fn prepare(
+    data: Option<PathBuf>,
+    scenario: &Path,
+) -> Result<(Dataset, SimNetwork, ScenarioFile), Failure> {
     let ds = crate::load_valid(&crate::data_dir(data))?;
-    let text = std::fs::read_to_string(scenario).map_err(|e| Failure::new(1, format!("cannot read {}: {e}", scenario.display())))?;
+    let text = std::fs::read_to_string(scenario)
+        .map_err(|e| Failure::new(1, format!("cannot read {}: {e}", scenario.display())))?;
     // The network depends on the scenario's year; read that first (default 2024).
     let year = scenario_year(&text);
     let low = lower_dataset(&ds, year).map_err(|e| Failure::new(1, e))?;
     let net = sim_network(&ds, &low);
     let file = scenario.display().to_string();
     let sf = parse_scenario(&file, &text, &ds, &net).map_err(|diags| {
-        Failure::new(1, diags.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+        Failure::new(
+            1,
+            diags
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
     })?;
     Ok((ds, net, sf))
 }
@@ -42,14 +55,39 @@ fn prepare(data: Option<PathBuf>, scenario: &Path) -> Result<(Dataset, SimNetwor
 /// Runs `a..b` on all cores; statistics merge exactly, so the split does not matter.
 fn simulate(net: &SimNetwork, sf: &ScenarioFile, a: u64, b: u64) -> Stats {
     let sc = &sf.scenario;
-    let probe = run(net, &lodestone_sim::Scenario { months: 1, ..sc.clone() }, 0);
+    let probe = run(
+        net,
+        &lodestone_sim::Scenario {
+            months: 1,
+            ..sc.clone()
+        },
+        0,
+    );
     let stock: Vec<f64> = probe
         .countries
         .iter()
-        .map(|c| sc.stockpiles.iter().filter(|s| s.country == *c).map(|s| s.initial).sum())
+        .map(|c| {
+            sc.stockpiles
+                .iter()
+                .filter(|s| s.country == *c)
+                .map(|s| s.initial)
+                .sum()
+        })
         .collect();
-    let empty = || Stats::new(&sc.name, sc.seed, sc.months, sf.shortfall_level, probe.countries.clone(), stock.clone());
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min((b - a) as usize).max(1) as u64;
+    let empty = || {
+        Stats::new(
+            &sc.name,
+            sc.seed,
+            sc.months,
+            sf.shortfall_level,
+            probe.countries.clone(),
+            stock.clone(),
+        )
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min((b - a) as usize)
+        .max(1) as u64;
     let done = AtomicU64::new(0);
     let show = std::io::stderr().is_terminal() && b - a >= 200;
     let parts: Vec<Stats> = std::thread::scope(|scope| {
@@ -87,23 +125,38 @@ fn simulate(net: &SimNetwork, sf: &ScenarioFile, a: u64, b: u64) -> Stats {
 }
 
 fn write_outputs(stats: &Stats, dir: &Path) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir).map_err(|e| Failure::new(1, format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::new(1, format!("cannot create {}: {e}", dir.display())))?;
     let summary = stats.summary();
-    for (name, content) in [("stats.txt", stats.to_text()), ("summary.csv", summary.to_csv()), ("countries.csv", summary.countries_csv())] {
-        std::fs::write(dir.join(name), content).map_err(|e| Failure::new(1, format!("cannot write {}: {e}", dir.join(name).display())))?;
+    for (name, content) in [
+        ("stats.txt", stats.to_text()),
+        ("summary.csv", summary.to_csv()),
+        ("countries.csv", summary.countries_csv()),
+    ] {
+        std::fs::write(dir.join(name), content).map_err(|e| {
+            Failure::new(1, format!("cannot write {}: {e}", dir.join(name).display()))
+        })?;
     }
     Ok(())
 }
 
-/// Per country: peak mean shortfall share (and its month), p95 at that month, total mean
-/// shortfall, recovery, probability of exceeding the level.
-fn headline(stats: &Stats) -> Vec<(String, f64, usize, f64, f64, f64, f64)> {
+/// Per country: peak mean shortfall share, its month, p95 at that month, total mean shortfall
+/// (t REO), months to recovery (p50), probability of exceeding the level.
+type HeadlineRow = (String, f64, usize, f64, f64, f64, f64);
+
+/// A scenario's name, headline rows and stated level, for comparisons.
+type Column = (String, Vec<HeadlineRow>, f64);
+
+/// The headline rows of a batch.
+fn headline(stats: &Stats) -> Vec<HeadlineRow> {
     let s = stats.summary();
     s.countries
         .iter()
         .map(|(c, _, rec50, _, p)| {
             let rows: Vec<_> = s.rows.iter().filter(|r| r.country == *c).collect();
-            let peak = rows.iter().max_by(|a, b| a.pressure_mean.total_cmp(&b.pressure_mean));
+            let peak = rows
+                .iter()
+                .max_by(|a, b| a.pressure_mean.total_cmp(&b.pressure_mean));
             let total: f64 = rows.iter().map(|r| r.shortfall_mean).sum();
             (
                 c.clone(),
@@ -142,16 +195,32 @@ fn print_headline(stats: &Stats, format: ShowFormat, title: &str) -> Result<(), 
                         month.to_string(),
                         format!("{:.1} %", p95 * 100.0),
                         format!("{total:.0}"),
-                        if *rec as usize > stats.months { "not within horizon".into() } else { format!("{rec:.0}") },
+                        if *rec as usize > stats.months {
+                            "not within horizon".into()
+                        } else {
+                            format!("{rec:.0}")
+                        },
                         format!("{:.1} %", p * 100.0),
                     ]
                 })
                 .collect();
-            let head: Vec<String> = ["country", "peak shortfall (mean)", "month", "peak p95", "total shortfall t REO (mean)", "recovery months (p50)", &format!("P(shortfall > {:.0} %)", stats.level * 100.0)]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            let mut s = format!("{title}: {} runs × {} months\n\n", stats.runs(), stats.months);
+            let head: Vec<String> = [
+                "country",
+                "peak shortfall (mean)",
+                "month",
+                "peak p95",
+                "total shortfall t REO (mean)",
+                "recovery months (p50)",
+                &format!("P(shortfall > {:.0} %)", stats.level * 100.0),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            let mut s = format!(
+                "{title}: {} runs × {} months\n\n",
+                stats.runs(),
+                stats.months
+            );
             s.push_str(&text::table(&head, &body));
             if body.is_empty() {
                 s.push_str("no country is ever short\n");
@@ -159,11 +228,21 @@ fn print_headline(stats: &Stats, format: ShowFormat, title: &str) -> Result<(), 
             s
         }
     };
-    std::io::stdout().lock().write_all(out.as_bytes()).map_err(|e| Failure::new(1, format!("cannot write output: {e}")))
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| Failure::new(1, format!("cannot write output: {e}")))
 }
 
 /// `lodestone simulate SCENARIO.toml`.
-pub fn simulate_cmd(data: Option<PathBuf>, scenario: &Path, runs: (u64, u64), seed: Option<u64>, out: Option<&Path>, format: ShowFormat) -> Result<ExitCode, Failure> {
+pub fn simulate_cmd(
+    data: Option<PathBuf>,
+    scenario: &Path,
+    runs: (u64, u64),
+    seed: Option<u64>,
+    out: Option<&Path>,
+    format: ShowFormat,
+) -> Result<ExitCode, Failure> {
     let (_, net, mut sf) = prepare(data, scenario)?;
     if let Some(s) = seed {
         sf.scenario.seed = s;
@@ -177,9 +256,17 @@ pub fn simulate_cmd(data: Option<PathBuf>, scenario: &Path, runs: (u64, u64), se
 }
 
 /// `lodestone simulate compare A.toml B.toml …`.
-pub fn compare_cmd(data: Option<PathBuf>, scenarios: &[PathBuf], runs: (u64, u64), format: ShowFormat) -> Result<ExitCode, Failure> {
+pub fn compare_cmd(
+    data: Option<PathBuf>,
+    scenarios: &[PathBuf],
+    runs: (u64, u64),
+    format: ShowFormat,
+) -> Result<ExitCode, Failure> {
     if scenarios.len() < 2 {
-        return Err(Failure::new(2, "simulate compare needs two or more scenario files".into()));
+        return Err(Failure::new(
+            2,
+            "simulate compare needs two or more scenario files".into(),
+        ));
     }
     let mut columns = Vec::new();
     for path in scenarios {
@@ -187,10 +274,13 @@ pub fn compare_cmd(data: Option<PathBuf>, scenarios: &[PathBuf], runs: (u64, u64
         let stats = simulate(&net, &sf, runs.0, runs.1);
         columns.push((sf.scenario.name.clone(), headline(&stats), stats.level));
     }
-    let mut countries: Vec<String> = columns.iter().flat_map(|c| c.1.iter().map(|r| r.0.clone())).collect();
+    let mut countries: Vec<String> = columns
+        .iter()
+        .flat_map(|c| c.1.iter().map(|r| r.0.clone()))
+        .collect();
     countries.sort();
     countries.dedup();
-    let cell = |col: &(String, Vec<(String, f64, usize, f64, f64, f64, f64)>, f64), c: &str| col.1.iter().find(|r| r.0 == c).cloned();
+    let cell = |col: &Column, c: &str| col.1.iter().find(|r| r.0 == c).cloned();
     let out = match format {
         ShowFormat::Json => {
             let arr: Vec<serde_json::Value> = countries
@@ -210,8 +300,8 @@ pub fn compare_cmd(data: Option<PathBuf>, scenarios: &[PathBuf], runs: (u64, u64
         _ => {
             let mut head = vec!["country".to_string()];
             for col in &columns {
-                head.push(format!("{}: total shortfall t REO", col.0));
-                head.push(format!("{}: peak", col.0));
+                head.push(format!("{} total t REO", col.0));
+                head.push(format!("{} peak", col.0));
             }
             let body: Vec<Vec<String>> = countries
                 .iter()
@@ -220,16 +310,26 @@ pub fn compare_cmd(data: Option<PathBuf>, scenarios: &[PathBuf], runs: (u64, u64
                     for col in &columns {
                         let r = cell(col, c);
                         row.push(r.as_ref().map_or("–".into(), |r| format!("{:.0}", r.4)));
-                        row.push(r.as_ref().map_or("–".into(), |r| format!("{:.1} %", r.1 * 100.0)));
+                        row.push(
+                            r.as_ref()
+                                .map_or("–".into(), |r| format!("{:.1} %", r.1 * 100.0)),
+                        );
                     }
                     row
                 })
                 .filter(|row| row.iter().skip(1).step_by(2).any(|v| v != "0" && v != "–"))
                 .collect();
-            format!("{} runs each; mean over runs\n\n{}", runs.1 - runs.0, text::table(&head, &body))
+            format!(
+                "{} runs each; mean over runs\n\n{}",
+                runs.1 - runs.0,
+                text::table(&head, &body)
+            )
         }
     };
-    std::io::stdout().lock().write_all(out.as_bytes()).map_err(|e| Failure::new(1, format!("cannot write output: {e}")))?;
+    std::io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .map_err(|e| Failure::new(1, format!("cannot write output: {e}")))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -238,14 +338,19 @@ pub fn merge_cmd(dirs: &[PathBuf], out: &Path) -> Result<ExitCode, Failure> {
     let mut total: Option<Stats> = None;
     for d in dirs {
         let path = d.join("stats.txt");
-        let text = std::fs::read_to_string(&path).map_err(|e| Failure::new(1, format!("cannot read {}: {e}", path.display())))?;
-        let s = Stats::from_text(&text).map_err(|e| Failure::new(1, format!("{}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Failure::new(1, format!("cannot read {}: {e}", path.display())))?;
+        let s = Stats::from_text(&text)
+            .map_err(|e| Failure::new(1, format!("{}: {e}", path.display())))?;
         match &mut total {
             None => total = Some(s),
-            Some(t) => t.merge(&s).map_err(|e| Failure::new(1, format!("{}: {e}", path.display())))?,
+            Some(t) => t
+                .merge(&s)
+                .map_err(|e| Failure::new(1, format!("{}: {e}", path.display())))?,
         }
     }
-    let total = total.ok_or_else(|| Failure::new(2, "simulate merge needs at least one directory".into()))?;
+    let total = total
+        .ok_or_else(|| Failure::new(2, "simulate merge needs at least one directory".into()))?;
     write_outputs(&total, out)?;
     eprintln!("merged {} runs into {}", total.runs(), out.display());
     Ok(ExitCode::SUCCESS)

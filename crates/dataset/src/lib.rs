@@ -13,9 +13,9 @@ pub mod lower;
 pub mod network;
 pub mod products;
 pub mod risk_inputs;
-pub mod sim_inputs;
 pub mod rules_file;
 pub mod schema;
+pub mod sim_inputs;
 pub mod validate;
 pub mod value;
 

@@ -9,7 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use lodestone_sim::{Allocation, Dist, Event, EventKind, Restriction, Scenario, SimNetwork, SimNode, SimRoute, Stockpile};
+use lodestone_sim::{
+    Allocation, Dist, Event, EventKind, Restriction, Scenario, SimNetwork, SimNode, SimRoute,
+    Stockpile,
+};
 
 use crate::diag::Diagnostic;
 use crate::load::{Dataset, suggest};
@@ -19,8 +22,14 @@ use crate::rules_file::key_line;
 /// The monthly network of a lowered dataset.
 pub fn sim_network(ds: &Dataset, low: &Lowering) -> SimNetwork {
     let net = &low.network;
-    let hubs: Vec<usize> = (0..net.len()).filter(|&i| low.nodes[i].material.is_none()).collect();
-    let hub_index: BTreeMap<&str, usize> = hubs.iter().enumerate().map(|(k, &i)| (low.nodes[i].hub.as_str(), k)).collect();
+    let hubs: Vec<usize> = (0..net.len())
+        .filter(|&i| low.nodes[i].material.is_none())
+        .collect();
+    let hub_index: BTreeMap<&str, usize> = hubs
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| (low.nodes[i].hub.as_str(), k))
+        .collect();
     let mut routes: BTreeMap<(usize, usize), f64> = BTreeMap::new();
     let mut inflow = vec![0.0; hubs.len()];
     let mut outflow = vec![0.0; hubs.len()];
@@ -29,7 +38,10 @@ pub fn sim_network(ds: &Dataset, low: &Lowering) -> SimNetwork {
         if a.material.is_none() || b.material.is_some() || a.hub == b.hub {
             continue; // hub → product, or within a hub
         }
-        let (Some(&x), Some(&y)) = (hub_index.get(a.hub.as_str()), hub_index.get(b.hub.as_str())) else { continue };
+        let (Some(&x), Some(&y)) = (hub_index.get(a.hub.as_str()), hub_index.get(b.hub.as_str()))
+        else {
+            continue;
+        };
         *routes.entry((x, y)).or_default() += f.quantity / 12.0;
         outflow[x] += f.quantity / 12.0;
         inflow[y] += f.quantity / 12.0;
@@ -44,19 +56,33 @@ pub fn sim_network(ds: &Dataset, low: &Lowering) -> SimNetwork {
             let facility = ft.and_then(|t| t.find(&info.hub).map(|r| (t, r)));
             let market = facility.is_none();
             let new = (outflow[k] - inflow[k]).max(0.0);
-            let demand = if market { (inflow[k] - outflow[k]).max(0.0) } else { 0.0 };
+            let demand = if market {
+                (inflow[k] - outflow[k]).max(0.0)
+            } else {
+                0.0
+            };
             let input = inflow[k] + new - demand;
-            let yield_ = if input > 0.0 { (outflow[k] / input).min(1.0) } else { 0.0 };
+            let yield_ = if input > 0.0 {
+                (outflow[k] / input).min(1.0)
+            } else {
+                0.0
+            };
             // Spare capacity of the capacity material, in t REO per month.
             let spare = facility
                 .and_then(|(t, r)| {
                     let cap = t.get(r, "capacity").as_f64()?;
                     let m = t.text(r, "capacity_material")?;
-                    let reo = mt.and_then(|mt| mt.find(m).and_then(|row| mt.get(row, "reo_content").as_f64()))? / 100.0;
+                    let reo = mt.and_then(|mt| {
+                        mt.find(m)
+                            .and_then(|row| mt.get(row, "reo_content").as_f64())
+                    })? / 100.0;
                     let shipped: f64 = net
                         .flows
                         .iter()
-                        .filter(|f| low.nodes[f.from as usize].hub == info.hub && low.nodes[f.from as usize].material.as_deref() == Some(m))
+                        .filter(|f| {
+                            low.nodes[f.from as usize].hub == info.hub
+                                && low.nodes[f.from as usize].material.as_deref() == Some(m)
+                        })
                         .map(|f| f.quantity)
                         .sum::<f64>();
                     Some(((cap * reo - shipped) / 12.0).max(0.0))
@@ -73,7 +99,13 @@ pub fn sim_network(ds: &Dataset, low: &Lowering) -> SimNetwork {
             }
         })
         .collect();
-    SimNetwork { nodes, routes: routes.into_iter().map(|((from, to), base)| SimRoute { from, to, base }).collect() }
+    SimNetwork {
+        nodes,
+        routes: routes
+            .into_iter()
+            .map(|((from, to), base)| SimRoute { from, to, base })
+            .collect(),
+    }
 }
 
 struct Parser<'a> {
@@ -87,7 +119,12 @@ struct Parser<'a> {
 impl Parser<'_> {
     fn err(&mut self, section: &str, key: &str, msg: String) {
         let line = key_line(self.text, section, key);
-        self.diags.push(Diagnostic::error(self.file, Some(line), (!key.is_empty()).then_some(key), msg));
+        self.diags.push(Diagnostic::error(
+            self.file,
+            Some(line),
+            (!key.is_empty()).then_some(key),
+            msg,
+        ));
     }
 
     fn num(&mut self, t: &toml::Table, sec: &str, key: &str, default: Option<f64>) -> f64 {
@@ -134,12 +171,24 @@ impl Parser<'_> {
             p.err(sec, key, format!("{key} must be a number or {{ uniform = [low, high] }}, {{ triangular = [low, mode, high] }}, {{ lognormal = [mu, sigma] }} or {{ empirical = [values] }}"));
             Dist::Fixed(0.0)
         };
-        let Some(table) = v.as_table() else { return bad(self) };
-        let Some((kind, params)) = table.iter().next() else { return bad(self) };
-        let xs: Option<Vec<f64>> = params.as_array().map(|a| a.iter().filter_map(|x| x.as_integer().map(|i| i as f64).or(x.as_float())).collect());
+        let Some(table) = v.as_table() else {
+            return bad(self);
+        };
+        let Some((kind, params)) = table.iter().next() else {
+            return bad(self);
+        };
+        let xs: Option<Vec<f64>> = params.as_array().map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_integer().map(|i| i as f64).or(x.as_float()))
+                .collect()
+        });
         match (kind.as_str(), xs.as_deref()) {
             ("uniform", Some([a, b])) if a <= b => Dist::Uniform { low: *a, high: *b },
-            ("triangular", Some([a, m, b])) if a <= m && m <= b => Dist::Triangular { low: *a, mode: *m, high: *b },
+            ("triangular", Some([a, m, b])) if a <= m && m <= b => Dist::Triangular {
+                low: *a,
+                mode: *m,
+                high: *b,
+            },
             ("lognormal", Some([mu, s])) if *s >= 0.0 => Dist::LogNormal { mu: *mu, sigma: *s },
             ("empirical", Some(v)) if !v.is_empty() => Dist::Empirical(v.to_vec()),
             _ => bad(self),
@@ -151,14 +200,22 @@ impl Parser<'_> {
         if !id.is_empty() && !self.nodes.contains(&id) {
             let all: Vec<&str> = self.nodes.iter().map(String::as_str).collect();
             let hint = suggest(&id, &all);
-            self.err(sec, "node", format!("node '{id}' has no flows in the simulated year{hint}"));
+            self.err(
+                sec,
+                "node",
+                format!("node '{id}' has no flows in the simulated year{hint}"),
+            );
         }
         id
     }
 
     fn country(&mut self, sec: &str, key: &str, c: &str) {
         if !self.countries.iter().any(|x| x == c) {
-            self.err(sec, key, format!("'{c}' is not a country of the dataset (ISO3)"));
+            self.err(
+                sec,
+                key,
+                format!("'{c}' is not a country of the dataset (ISO3)"),
+            );
         }
     }
 }
@@ -177,28 +234,79 @@ pub struct ScenarioFile {
 }
 
 /// Parses a scenario file against a network; every problem is a located diagnostic.
-pub fn parse_scenario(file: &str, text: &str, ds: &Dataset, net: &SimNetwork) -> Result<ScenarioFile, Vec<Diagnostic>> {
+pub fn parse_scenario(
+    file: &str,
+    text: &str,
+    ds: &Dataset,
+    net: &SimNetwork,
+) -> Result<ScenarioFile, Vec<Diagnostic>> {
     let doc: toml::Table = match toml::from_str(text) {
         Ok(d) => d,
         Err(e) => {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() as u64 + 1);
-            return Err(vec![Diagnostic::error(file, line, None, format!("invalid TOML: {}", e.message().trim()))]);
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() as u64 + 1);
+            return Err(vec![Diagnostic::error(
+                file,
+                line,
+                None,
+                format!("invalid TOML: {}", e.message().trim()),
+            )]);
         }
     };
-    let countries = ds.table("countries").map(|t| t.rows.iter().filter_map(|r| t.text(r, "id").map(str::to_string)).collect()).unwrap_or_default();
-    let mut p = Parser { file, text, diags: Vec::new(), nodes: net.nodes.iter().map(|n| n.id.clone()).collect(), countries };
-    let known = ["name", "description", "source", "sources", "seed", "months", "year", "demand_growth", "allocation", "shortfall_level", "events", "stockpiles"];
+    let countries = ds
+        .table("countries")
+        .map(|t| {
+            t.rows
+                .iter()
+                .filter_map(|r| t.text(r, "id").map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut p = Parser {
+        file,
+        text,
+        diags: Vec::new(),
+        nodes: net.nodes.iter().map(|n| n.id.clone()).collect(),
+        countries,
+    };
+    let known = [
+        "name",
+        "description",
+        "source",
+        "sources",
+        "seed",
+        "months",
+        "year",
+        "demand_growth",
+        "allocation",
+        "shortfall_level",
+        "events",
+        "stockpiles",
+    ];
     for k in doc.keys() {
         if !known.contains(&k.as_str()) {
             p.err("", k, format!("unknown key '{k}'{}", suggest(k, &known)));
         }
     }
-    let name = doc.get("name").and_then(|v| v.as_str()).unwrap_or(file).to_string();
-    let description = doc.get("description").and_then(|v| v.as_str()).unwrap_or("").to_string();
+    let name = doc
+        .get("name")
+        .and_then(|v| v.as_str())
+        .unwrap_or(file)
+        .to_string();
+    let description = doc
+        .get("description")
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string();
     let seed = p.num(&doc, "", "seed", Some(1.0)).max(0.0) as u64;
     let months = p.num(&doc, "", "months", Some(24.0));
     if !(1.0..=600.0).contains(&months) {
-        p.err("", "months", format!("months = {months} must be between 1 and 600"));
+        p.err(
+            "",
+            "months",
+            format!("months = {months} must be between 1 and 600"),
+        );
     }
     let year = p.num(&doc, "", "year", Some(2024.0)) as i64;
     let demand_growth = p.num(&doc, "", "demand_growth", Some(0.0));
@@ -207,14 +315,26 @@ pub fn parse_scenario(file: &str, text: &str, ds: &Dataset, net: &SimNetwork) ->
         None => Allocation::ProRata,
         Some(toml::Value::String(s)) if s == "pro_rata" => Allocation::ProRata,
         Some(toml::Value::Table(t)) if t.contains_key("priority") => {
-            let list: Vec<String> = t.get("priority").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
+            let list: Vec<String> = t
+                .get("priority")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
             for c in &list {
                 p.country("", "allocation", c);
             }
             Allocation::Priority(list)
         }
         Some(_) => {
-            p.err("", "allocation", "allocation must be \"pro_rata\" or { priority = [\"JPN\", …] }".into());
+            p.err(
+                "",
+                "allocation",
+                "allocation must be \"pro_rata\" or { priority = [\"JPN\", …] }".into(),
+            );
             Allocation::ProRata
         }
     };
@@ -225,28 +345,52 @@ pub fn parse_scenario(file: &str, text: &str, ds: &Dataset, net: &SimNetwork) ->
             let Some(t) = item.as_table() else { continue };
             let start = p.dist(t, &sec, "start", Some(0.0));
             let kind = match t.get("kind").and_then(|v| v.as_str()).unwrap_or("") {
-                "outage" => EventKind::Outage { node: p.node(t, &sec), months: p.dist(t, &sec, "months", None) },
+                "outage" => EventKind::Outage {
+                    node: p.node(t, &sec),
+                    months: p.dist(t, &sec, "months", None),
+                },
                 "export_restriction" => {
                     let issuer = p.string(t, &sec, "issuer");
                     p.country(&sec, "issuer", &issuer);
-                    let destinations: Vec<String> = t.get("destinations").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default();
+                    let destinations: Vec<String> = t
+                        .get("destinations")
+                        .and_then(|v| v.as_array())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|x| x.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
                     for d in &destinations {
                         p.country(&sec, "destinations", d);
                     }
-                    let months = t.contains_key("months").then(|| p.dist(t, &sec, "months", None));
+                    let months = t
+                        .contains_key("months")
+                        .then(|| p.dist(t, &sec, "months", None));
                     let mode = match t.get("mode").and_then(|v| v.as_str()).unwrap_or("") {
                         "ban" => Restriction::Ban,
-                        "quota" => Restriction::Quota(p.num(t, &sec, "quota", None).clamp(0.0, 1.0)),
+                        "quota" => {
+                            Restriction::Quota(p.num(t, &sec, "quota", None).clamp(0.0, 1.0))
+                        }
                         "licensing" => Restriction::Licensing {
                             approval: p.num(t, &sec, "approval_probability", None).clamp(0.0, 1.0),
                             delay_months: p.dist(t, &sec, "delay_months", Some(0.0)),
                         },
                         other => {
-                            p.err(&sec, "mode", format!("mode '{other}' is not ban, quota or licensing"));
+                            p.err(
+                                &sec,
+                                "mode",
+                                format!("mode '{other}' is not ban, quota or licensing"),
+                            );
                             Restriction::Ban
                         }
                     };
-                    EventKind::ExportRestriction { issuer, destinations, months, mode }
+                    EventKind::ExportRestriction {
+                        issuer,
+                        destinations,
+                        months,
+                        mode,
+                    }
                 }
                 "capacity_addition" => EventKind::CapacityAddition {
                     node: p.node(t, &sec),
@@ -256,7 +400,11 @@ pub fn parse_scenario(file: &str, text: &str, ds: &Dataset, net: &SimNetwork) ->
                 "demand_shock" => {
                     let country = p.string(t, &sec, "country");
                     p.country(&sec, "country", &country);
-                    EventKind::DemandShock { country, factor: p.num(t, &sec, "factor", None), months: p.dist(t, &sec, "months", None) }
+                    EventKind::DemandShock {
+                        country,
+                        factor: p.num(t, &sec, "factor", None),
+                        months: p.dist(t, &sec, "months", None),
+                    }
                 }
                 other => {
                     p.err(&sec, "kind", format!("event kind '{other}' is not outage, export_restriction, capacity_addition or demand_shock"));
@@ -286,7 +434,15 @@ pub fn parse_scenario(file: &str, text: &str, ds: &Dataset, net: &SimNetwork) ->
         return Err(p.diags);
     }
     Ok(ScenarioFile {
-        scenario: Scenario { name, seed, months: months as usize, demand_growth, allocation, events, stockpiles },
+        scenario: Scenario {
+            name,
+            seed,
+            months: months as usize,
+            demand_growth,
+            allocation,
+            events,
+            stockpiles,
+        },
         year,
         shortfall_level,
         description,
@@ -296,5 +452,8 @@ pub fn parse_scenario(file: &str, text: &str, ds: &Dataset, net: &SimNetwork) ->
 /// The flow year a scenario text asks for (`year = …`), 2024 when absent or unreadable; the
 /// network is built for it before the scenario is checked against the network.
 pub fn scenario_year(text: &str) -> i64 {
-    toml::from_str::<toml::Table>(text).ok().and_then(|t| t.get("year").and_then(|y| y.as_integer())).unwrap_or(2024)
+    toml::from_str::<toml::Table>(text)
+        .ok()
+        .and_then(|t| t.get("year").and_then(|y| y.as_integer()))
+        .unwrap_or(2024)
 }

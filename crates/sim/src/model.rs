@@ -287,7 +287,11 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
         let warm = step < WARMUP;
         let m = step.saturating_sub(WARMUP);
         let active = |i: usize| !warm && drawn[i].start <= m && m < drawn[i].end;
-        let growth = if warm { 1.0 } else { (1.0 + sc.demand_growth).powf(m as f64 / 12.0) };
+        let growth = if warm {
+            1.0
+        } else {
+            (1.0 + sc.demand_growth).powf(m as f64 / 12.0)
+        };
         let before = state(&inventory, &finished, &stock, &transit);
         let mut received = vec![0.0; n];
         transit.retain(|&(t, j, q)| {
@@ -431,7 +435,12 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                 level = Some(level.unwrap_or(0.0) + stock[s]);
             }
             if !warm {
-                records[c][m] = MonthRecord { demand, consumed, shortfall: (demand - consumed).max(0.0), stockpile: level.unwrap_or(0.0) };
+                records[c][m] = MonthRecord {
+                    demand,
+                    consumed,
+                    shortfall: (demand - consumed).max(0.0),
+                    stockpile: level.unwrap_or(0.0),
+                };
             }
         }
         let after = state(&inventory, &finished, &stock, &transit) + received.iter().sum::<f64>();
