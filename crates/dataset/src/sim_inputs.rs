@@ -314,6 +314,22 @@ pub fn parse_scenario(
     let allocation = match doc.get("allocation") {
         None => Allocation::ProRata,
         Some(toml::Value::String(s)) if s == "pro_rata" => Allocation::ProRata,
+        Some(toml::Value::String(s)) if s == "lp" => Allocation::Lp(Vec::new()),
+        Some(toml::Value::Table(t)) if t.contains_key("lp") => {
+            let list: Vec<String> = t
+                .get("lp")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for c in &list {
+                p.country("", "allocation", c);
+            }
+            Allocation::Lp(list)
+        }
         Some(toml::Value::Table(t)) if t.contains_key("priority") => {
             let list: Vec<String> = t
                 .get("priority")
@@ -333,7 +349,7 @@ pub fn parse_scenario(
             p.err(
                 "",
                 "allocation",
-                "allocation must be \"pro_rata\" or { priority = [\"JPN\", …] }".into(),
+                "allocation must be \"pro_rata\", \"lp\", { priority = [\"JPN\", …] } or { lp = [\"JPN\", …] }".into(),
             );
             Allocation::ProRata
         }
@@ -397,6 +413,31 @@ pub fn parse_scenario(
                     extra: p.num(t, &sec, "extra_t_reo_per_year", None) / 12.0,
                     ramp_months: p.num(t, &sec, "ramp_months", Some(1.0)),
                 },
+                "tariff" => {
+                    let importer = p.string(t, &sec, "importer");
+                    p.country(&sec, "importer", &importer);
+                    let origins: Vec<String> = t
+                        .get("origins")
+                        .and_then(|v| v.as_array())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|x| x.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    for o in &origins {
+                        p.country(&sec, "origins", o);
+                    }
+                    let months = t
+                        .contains_key("months")
+                        .then(|| p.dist(t, &sec, "months", None));
+                    EventKind::Tariff {
+                        importer,
+                        origins,
+                        rate: p.num(t, &sec, "rate", None),
+                        months,
+                    }
+                }
                 "demand_shock" => {
                     let country = p.string(t, &sec, "country");
                     p.country(&sec, "country", &country);
@@ -407,7 +448,7 @@ pub fn parse_scenario(
                     }
                 }
                 other => {
-                    p.err(&sec, "kind", format!("event kind '{other}' is not outage, export_restriction, capacity_addition or demand_shock"));
+                    p.err(&sec, "kind", format!("event kind '{other}' is not outage, export_restriction, capacity_addition, demand_shock or tariff"));
                     continue;
                 }
             };

@@ -10,6 +10,7 @@
 //!
 //! Run *i* draws from a generator seeded by (scenario seed, i) only.
 
+mod lp;
 mod model;
 mod stats;
 

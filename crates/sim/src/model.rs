@@ -95,6 +95,10 @@ pub enum Allocation {
     /// Customers in the listed countries first, in order, each up to its base volume; the rest
     /// pro rata.
     Priority(Vec<String>),
+    /// Each month, route volumes from a linear programme over the whole network: maximise
+    /// consumption (countries in the list weigh more, in order), then minimise shipping cost with
+    /// tariffs; each node's output is shared in proportion to the plan.
+    Lp(Vec<String>),
 }
 
 /// An export restriction's mode.
@@ -132,6 +136,14 @@ pub enum EventKind {
         country: String,
         factor: f64,
         months: Dist,
+    },
+    /// An import tariff on shipments from origin countries (by the shipping node's country): a
+    /// cost the LP allocation avoids where it can; no effect on pro-rata or priority allocation.
+    Tariff {
+        importer: String,
+        origins: Vec<String>,
+        rate: f64,
+        months: Option<Dist>,
     },
 }
 
@@ -229,6 +241,9 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                 EventKind::Outage { months, .. } | EventKind::DemandShock { months, .. } => {
                     (Some(months.sample(&mut rng)), 0.0)
                 }
+                EventKind::Tariff { months, .. } => {
+                    (months.as_ref().map(|m| m.sample(&mut rng)), 0.0)
+                }
                 EventKind::ExportRestriction { months, mode, .. } => {
                     let d = months.as_ref().map(|m| m.sample(&mut rng));
                     let delay = match mode {
@@ -307,30 +322,100 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
         let mut used = 0.0; // consumed, released from stockpiles, or lost in processing
         let mut demand_by_country = vec![0.0; countries.len()];
         let mut consumed_by_country = vec![0.0; countries.len()];
-        for &j in &order {
-            let node = &net.nodes[j];
-            let mut down = false;
-            let mut extra = 0.0;
-            let mut shock = 1.0;
+        // Route caps (bans, quotas) and costs (tariffs) this month.
+        let mut route_cap = vec![f64::INFINITY; net.routes.len()];
+        let mut route_licence: Vec<Option<(f64, usize)>> = vec![None; net.routes.len()];
+        let mut route_cost = vec![1.0; net.routes.len()];
+        for (r, route) in net.routes.iter().enumerate() {
+            let (src, dest) = (&net.nodes[route.from].country, &net.nodes[route.to].country);
             for (i, e) in sc.events.iter().enumerate() {
+                if !active(i) {
+                    continue;
+                }
                 match &e.kind {
-                    EventKind::Outage { node: id, .. } if active(i) && *id == node.id => {
-                        down = true
+                    EventKind::ExportRestriction {
+                        issuer,
+                        destinations,
+                        mode,
+                        ..
+                    } if issuer == src
+                        && dest != issuer
+                        && (destinations.is_empty() || destinations.contains(dest)) =>
+                    {
+                        match mode {
+                            Restriction::Ban => route_cap[r] = 0.0,
+                            Restriction::Quota(f) => {
+                                route_cap[r] = route_cap[r].min(route.base * f)
+                            }
+                            Restriction::Licensing { approval, .. } => {
+                                route_licence[r] = Some((*approval, drawn[i].delay))
+                            }
+                        }
                     }
-                    EventKind::CapacityAddition {
-                        node: id,
-                        extra: x,
-                        ramp_months,
-                    } if *id == node.id && m >= drawn[i].start => {
-                        let since = (m - drawn[i].start) as f64 + 1.0;
-                        extra += x * (since / ramp_months.max(1.0)).min(1.0);
-                    }
-                    EventKind::DemandShock {
-                        country, factor, ..
-                    } if active(i) && *country == node.country => shock *= factor,
+                    EventKind::Tariff {
+                        importer,
+                        origins,
+                        rate,
+                        ..
+                    } if importer == dest && origins.contains(src) => route_cost[r] += rate,
                     _ => {}
                 }
             }
+        }
+        // The month's routing weights: base volumes, or the LP plan.
+        let mut weights: Vec<f64> = net.routes.iter().map(|r| r.base).collect();
+        if let Allocation::Lp(priority) = &sc.allocation {
+            let mut supply = vec![0.0; n];
+            let mut max_t = vec![0.0; n];
+            let mut demand = vec![0.0; n];
+            for j in 0..n {
+                let (down, extra, shock) = node_state(sc, &drawn, &active, warm, m, &net.nodes[j]);
+                let node = &net.nodes[j];
+                let new = if down || node.base_new <= 0.0 {
+                    0.0
+                } else {
+                    node.base_new + extra
+                };
+                supply[j] = inventory[j] + received[j] + new;
+                let cap = if down { 0.0 } else { node.capacity + extra };
+                max_t[j] = if node.yield_ > 0.0 {
+                    cap / node.yield_
+                } else {
+                    0.0
+                };
+                demand[j] = node.base_demand * growth * shock;
+            }
+            let weight: Vec<f64> = net
+                .nodes
+                .iter()
+                .map(|x| match priority.iter().position(|c| *c == x.country) {
+                    Some(k) => 1.0 + (priority.len() - k) as f64,
+                    None => 1.0,
+                })
+                .collect();
+            let yields: Vec<f64> = net.nodes.iter().map(|x| x.yield_).collect();
+            let routes: Vec<(usize, usize, f64, f64)> = net
+                .routes
+                .iter()
+                .enumerate()
+                .map(|(r, x)| (x.from, x.to, route_cap[r], route_cost[r]))
+                .collect();
+            let inputs = crate::lp::MonthInputs {
+                supply: &supply,
+                finished: &finished,
+                max_throughput: &max_t,
+                yields: &yields,
+                demand: &demand,
+                weight: &weight,
+                routes: &routes,
+            };
+            if let Some(plan) = crate::lp::plan(&inputs) {
+                weights = plan;
+            }
+        }
+        for &j in &order {
+            let node = &net.nodes[j];
+            let (down, extra, shock) = node_state(sc, &drawn, &active, warm, m, node);
             // New content: a source's base rate, plus added capacity at sources (a mine expands).
             let new = if down || node.base_new <= 0.0 {
                 0.0
@@ -360,36 +445,10 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
             inventory[j] = supply - throughput;
             let allowed: Vec<OpenRoute> = out_routes[j]
                 .iter()
-                .filter_map(|&r| {
-                    let route = &net.routes[r];
-                    let dest = &net.nodes[route.to].country;
-                    let mut cap = f64::INFINITY;
-                    let mut licence = None;
-                    for (i, e) in sc.events.iter().enumerate() {
-                        if let EventKind::ExportRestriction {
-                            issuer,
-                            destinations,
-                            mode,
-                            ..
-                        } = &e.kind
-                            && active(i)
-                            && *issuer == node.country
-                            && dest != issuer
-                            && (destinations.is_empty() || destinations.contains(dest))
-                        {
-                            match mode {
-                                Restriction::Ban => cap = 0.0,
-                                Restriction::Quota(f) => cap = cap.min(route.base * f),
-                                Restriction::Licensing { approval, .. } => {
-                                    licence = Some((*approval, drawn[i].delay))
-                                }
-                            }
-                        }
-                    }
-                    (cap > 0.0).then_some((r, cap, licence))
-                })
+                .filter(|&&r| route_cap[r] > 0.0)
+                .map(|&r| (r, route_cap[r], route_licence[r]))
                 .collect();
-            let shares = allocate(net, &sc.allocation, &allowed, output);
+            let shares = allocate(net, &sc.allocation, &allowed, output, &weights);
             let mut shipped = 0.0;
             for ((r, _, licence), q) in allowed.iter().zip(shares) {
                 if q <= 0.0 {
@@ -454,8 +513,46 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
     }
 }
 
+/// A node's state this month: (down, extra capacity, demand shock factor).
+fn node_state(
+    sc: &Scenario,
+    drawn: &[Drawn],
+    active: &dyn Fn(usize) -> bool,
+    warm: bool,
+    m: usize,
+    node: &SimNode,
+) -> (bool, f64, f64) {
+    let mut down = false;
+    let mut extra = 0.0;
+    let mut shock = 1.0;
+    for (i, e) in sc.events.iter().enumerate() {
+        match &e.kind {
+            EventKind::Outage { node: id, .. } if active(i) && *id == node.id => down = true,
+            EventKind::CapacityAddition {
+                node: id,
+                extra: x,
+                ramp_months,
+            } if !warm && *id == node.id && m >= drawn[i].start => {
+                let since = (m - drawn[i].start) as f64 + 1.0;
+                extra += x * (since / ramp_months.max(1.0)).min(1.0);
+            }
+            EventKind::DemandShock {
+                country, factor, ..
+            } if active(i) && *country == node.country => shock *= factor,
+            _ => {}
+        }
+    }
+    (down, extra, shock)
+}
+
 /// Shares `output` among allowed routes `(route, cap, licence)` by the allocation rule.
-fn allocate(net: &SimNetwork, rule: &Allocation, allowed: &[OpenRoute], output: f64) -> Vec<f64> {
+fn allocate(
+    net: &SimNetwork,
+    rule: &Allocation,
+    allowed: &[OpenRoute],
+    output: f64,
+    weights: &[f64],
+) -> Vec<f64> {
     let mut give = vec![0.0; allowed.len()];
     let mut left = output;
     if let Allocation::Priority(countries) = rule {
@@ -479,13 +576,23 @@ fn allocate(net: &SimNetwork, rule: &Allocation, allowed: &[OpenRoute], output: 
         let open: Vec<usize> = (0..allowed.len())
             .filter(|&k| give[k] < allowed[k].1)
             .collect();
-        let weight: f64 = open.iter().map(|&k| net.routes[allowed[k].0].base).sum();
+        // The plan (or base volumes); a node the plan leaves idle ships on its base shares.
+        let w = |k: usize| weights[allowed[k].0];
+        let planned: f64 = open.iter().map(|&k| w(k)).sum();
+        let w = |k: usize| {
+            if planned > 0.0 {
+                w(k)
+            } else {
+                net.routes[allowed[k].0].base
+            }
+        };
+        let weight: f64 = open.iter().map(|&k| w(k)).sum();
         if weight <= 0.0 {
             break;
         }
         let mut spent = 0.0;
         for &k in &open {
-            let want = left * net.routes[allowed[k].0].base / weight;
+            let want = left * w(k) / weight;
             let q = want.min(allowed[k].1 - give[k]);
             give[k] += q;
             spent += q;

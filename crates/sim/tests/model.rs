@@ -248,3 +248,90 @@ fn shards_merge_exactly_into_the_single_batch() {
             .all(|r| r.pressure_p5 <= r.pressure_p50 && r.pressure_p50 <= r.pressure_p95)
     );
 }
+
+/// Two mines: A (Korea's supplier only, 10 t/month) and B (10 t/month, shipping 5 to Japan and 5
+/// to Korea); Japan needs 15, Korea 5 (A ships 10 to Japan).
+fn two_markets() -> SimNetwork {
+    let node = |id: &str, country: &str, new: f64, out: f64, demand: f64| SimNode {
+        id: id.into(),
+        country: country.into(),
+        base_new: new,
+        base_output: out,
+        capacity: out,
+        yield_: if out > 0.0 { 1.0 } else { 0.0 },
+        base_demand: demand,
+    };
+    SimNetwork {
+        nodes: vec![
+            node("a", "AUS", 10.0, 10.0, 0.0),
+            node("b", "USA", 10.0, 10.0, 0.0),
+            node("JPN", "JPN", 0.0, 0.0, 15.0),
+            node("KOR", "KOR", 0.0, 0.0, 5.0),
+        ],
+        routes: vec![
+            SimRoute {
+                from: 0,
+                to: 2,
+                base: 10.0,
+            },
+            SimRoute {
+                from: 1,
+                to: 2,
+                base: 5.0,
+            },
+            SimRoute {
+                from: 1,
+                to: 3,
+                base: 5.0,
+            },
+        ],
+    }
+}
+
+#[test]
+fn lp_allocation_follows_priorities_and_avoids_tariffs() {
+    let outage = Event {
+        start: Dist::Fixed(0.0),
+        kind: EventKind::Outage {
+            node: "a".into(),
+            months: Dist::Fixed(12.0),
+        },
+    };
+    let short = |alloc: Allocation, extra: Vec<Event>| {
+        let mut events = vec![outage.clone()];
+        events.extend(extra);
+        let sc = Scenario {
+            allocation: alloc,
+            ..scenario(events, vec![])
+        };
+        let r = run(&two_markets(), &sc, 0);
+        assert!(r.max_imbalance < 1e-9);
+        let i = |c: &str| r.countries.iter().position(|x| x == c).unwrap();
+        (
+            r.records[i("JPN")][1].shortfall,
+            r.records[i("KOR")][1].shortfall,
+        )
+    };
+    // Pro rata: B keeps its 5/5 split; Japan is 10 short.
+    let (j, k) = short(Allocation::ProRata, vec![]);
+    assert!((j - 10.0).abs() < 1e-9 && k.abs() < 1e-9, "{j} {k}");
+    // LP with Japan first: all of B's 10 t goes to Japan; Korea is 5 short.
+    let (j, k) = short(Allocation::Lp(vec!["JPN".into()]), vec![]);
+    assert!((j - 5.0).abs() < 1e-6 && (k - 5.0).abs() < 1e-6, "{j} {k}");
+    // LP with Japan first but a tariff on US material entering Japan: consumption still comes
+    // first (weights dominate costs), so the split stays.
+    let tariff = Event {
+        start: Dist::Fixed(0.0),
+        kind: EventKind::Tariff {
+            importer: "JPN".into(),
+            origins: vec!["USA".into()],
+            rate: 1.0,
+            months: None,
+        },
+    };
+    let (j, k) = short(Allocation::Lp(vec!["JPN".into()]), vec![tariff.clone()]);
+    assert!((j - 5.0).abs() < 1e-6 && (k - 5.0).abs() < 1e-6, "{j} {k}");
+    // LP with equal weights: the tariff breaks the tie, Korea is served first.
+    let (j, k) = short(Allocation::Lp(vec![]), vec![tariff]);
+    assert!((j - 10.0).abs() < 1e-6 && k.abs() < 1e-6, "{j} {k}");
+}
