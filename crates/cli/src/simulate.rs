@@ -67,9 +67,11 @@ fn simulate(net: &SimNetwork, sf: &ScenarioFile, a: u64, b: u64) -> Stats {
         .countries
         .iter()
         .map(|c| {
+            // End-use series (`JPN:ev`) report their country's stockpile.
+            let country = c.split(':').next().unwrap_or(c);
             sc.stockpiles
                 .iter()
-                .filter(|s| s.country == *c)
+                .filter(|s| s.country == country)
                 .map(|s| s.initial)
                 .sum()
         })

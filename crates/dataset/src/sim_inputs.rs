@@ -283,6 +283,7 @@ pub fn parse_scenario(
         "shortfall_level",
         "events",
         "stockpiles",
+        "end_uses",
     ];
     for k in doc.keys() {
         if !known.contains(&k.as_str()) {
@@ -471,6 +472,44 @@ pub fn parse_scenario(
             });
         }
     }
+    let mut end_uses = Vec::new();
+    if let Some(list) = doc.get("end_uses").and_then(|v| v.as_array()) {
+        for (i, item) in list.iter().enumerate() {
+            let sec = format!("end_uses#{i}");
+            let Some(t) = item.as_table() else { continue };
+            let country = p.string(t, &sec, "country");
+            p.country(&sec, "country", &country);
+            let share = p.num(t, &sec, "share", None);
+            if !(0.0..=1.0).contains(&share) {
+                p.err(
+                    &sec,
+                    "share",
+                    format!("share = {share} must be a fraction between 0 and 1"),
+                );
+            }
+            end_uses.push(lodestone_sim::EndUse {
+                country,
+                end_use: p.string(t, &sec, "end_use"),
+                share,
+                priority: p.num(t, &sec, "priority", Some(1.0)).max(1.0) as u32,
+            });
+        }
+    }
+    let mut total: BTreeMap<&str, f64> = BTreeMap::new();
+    for e in &end_uses {
+        *total.entry(e.country.as_str()).or_default() += e.share;
+    }
+    for (c, t) in total {
+        if (t - 1.0).abs() > 1e-6 {
+            let line = key_line(text, "end_uses#0", "share");
+            p.diags.push(Diagnostic::error(
+                file,
+                Some(line),
+                Some("share"),
+                format!("end-use shares of {c} add up to {t}, not 1"),
+            ));
+        }
+    }
     if !p.diags.is_empty() {
         return Err(p.diags);
     }
@@ -483,6 +522,7 @@ pub fn parse_scenario(
             allocation,
             events,
             stockpiles,
+            end_uses,
         },
         year,
         shortfall_level,

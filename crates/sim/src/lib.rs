@@ -15,8 +15,8 @@ mod model;
 mod stats;
 
 pub use model::{
-    Allocation, Dist, Event, EventKind, MonthRecord, Restriction, RunResult, Scenario, SimNetwork,
-    SimNode, SimRoute, Stockpile, run,
+    Allocation, Dist, EndUse, Event, EventKind, MonthRecord, Restriction, RunResult, Scenario,
+    SimNetwork, SimNode, SimRoute, Stockpile, run,
 };
 pub use stats::{Stats, Summary, SummaryRow};
 

@@ -188,6 +188,22 @@ pub struct Scenario {
     pub events: Vec<Event>,
     /// Stockpiles.
     pub stockpiles: Vec<Stockpile>,
+    /// How countries' demand splits into end uses (reported as `COUNTRY:end_use` series).
+    pub end_uses: Vec<EndUse>,
+}
+
+/// A share of a country's demand for one end use, served in priority order (1 first) when supply
+/// is short; end uses of equal priority share pro rata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndUse {
+    /// Country.
+    pub country: String,
+    /// End use, e.g. `ev`, `wind`, `defence`.
+    pub end_use: String,
+    /// Share of the country's demand.
+    pub share: f64,
+    /// Priority (1 is served first).
+    pub priority: u32,
 }
 
 /// One consumer country in one month of one run.
@@ -490,6 +506,18 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                     stock[s] -= release;
                     consumed += release;
                     used += release;
+                } else if !warm && short <= 1e-12 && stock[s] < sp.initial {
+                    // Rebuild from what the country's markets hold beyond their demand.
+                    let room = (sp.initial - stock[s]).min(sp.rebuild_per_month);
+                    let mut take = 0.0;
+                    for (j, node) in net.nodes.iter().enumerate() {
+                        if node.base_demand > 0.0 && node.country == *country && take < room {
+                            let q = inventory[j].min(room - take);
+                            inventory[j] -= q;
+                            take += q;
+                        }
+                    }
+                    stock[s] += take;
                 }
                 level = Some(level.unwrap_or(0.0) + stock[s]);
             }
@@ -506,9 +534,52 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
         let imbalance = (before + added - used - after).abs();
         max_imbalance = max_imbalance.max(imbalance / (before + added).max(1.0));
     }
+    // End-use series: each country's month split by its end uses, scarce supply served in
+    // priority order.
+    let mut series = countries.clone();
+    let mut all = records.clone();
+    for (c, country) in countries.iter().enumerate() {
+        let uses: Vec<&EndUse> = sc
+            .end_uses
+            .iter()
+            .filter(|e| e.country == *country)
+            .collect();
+        if uses.is_empty() {
+            continue;
+        }
+        let mut rows = vec![vec![MonthRecord::default(); months]; uses.len()];
+        for m in 0..months {
+            let rec = records[c][m];
+            let mut left = rec.consumed;
+            let mut priorities: Vec<u32> = uses.iter().map(|u| u.priority).collect();
+            priorities.sort();
+            priorities.dedup();
+            for p in priorities {
+                let group: Vec<usize> =
+                    (0..uses.len()).filter(|&k| uses[k].priority == p).collect();
+                let want: f64 = group.iter().map(|&k| rec.demand * uses[k].share).sum();
+                let give = left.min(want);
+                for &k in &group {
+                    let d = rec.demand * uses[k].share;
+                    let got = if want > 0.0 { give * d / want } else { 0.0 };
+                    rows[k][m] = MonthRecord {
+                        demand: d,
+                        consumed: got,
+                        shortfall: (d - got).max(0.0),
+                        stockpile: rec.stockpile,
+                    };
+                }
+                left -= give;
+            }
+        }
+        for (k, u) in uses.iter().enumerate() {
+            series.push(format!("{country}:{}", u.end_use));
+            all.push(rows[k].clone());
+        }
+    }
     RunResult {
-        countries,
-        records,
+        countries: series,
+        records: all,
         max_imbalance,
     }
 }
