@@ -253,7 +253,11 @@ pub fn simulate_cmd(
     if let Some(dir) = out {
         write_outputs(&stats, dir)?;
     }
-    print_headline(&stats, format, &sf.scenario.name)?;
+    let title = match &sf.start {
+        Some(start) => format!("{} (month 0 = {start})", sf.scenario.name),
+        None => sf.scenario.name.clone(),
+    };
+    print_headline(&stats, format, &title)?;
     Ok(ExitCode::SUCCESS)
 }
 

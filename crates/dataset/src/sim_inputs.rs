@@ -231,6 +231,8 @@ pub struct ScenarioFile {
     pub shortfall_level: f64,
     /// What the scenario represents, for reports.
     pub description: String,
+    /// The calendar month of month 0 (`YYYY-MM`), if the file gives one.
+    pub start: Option<String>,
 }
 
 /// Parses a scenario file against a network; every problem is a located diagnostic.
@@ -284,6 +286,7 @@ pub fn parse_scenario(
         "events",
         "stockpiles",
         "end_uses",
+        "start",
     ];
     for k in doc.keys() {
         if !known.contains(&k.as_str()) {
@@ -300,6 +303,21 @@ pub fn parse_scenario(
         .and_then(|v| v.as_str())
         .unwrap_or("")
         .to_string();
+    let start = doc
+        .get("start")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    if let Some(st) = &start {
+        let ok =
+            lodestone_model::Date::parse(st).is_some_and(|d| d.month.is_some() && d.day.is_none());
+        if !ok {
+            p.err(
+                "",
+                "start",
+                format!("start '{st}' is not a month: write YYYY-MM"),
+            );
+        }
+    }
     let seed = p.num(&doc, "", "seed", Some(1.0)).max(0.0) as u64;
     let months = p.num(&doc, "", "months", Some(24.0));
     if !(1.0..=600.0).contains(&months) {
@@ -527,6 +545,7 @@ pub fn parse_scenario(
         year,
         shortfall_level,
         description,
+        start,
     })
 }
 
