@@ -245,6 +245,14 @@ pub fn load(schema: Schema, input: &InputFiles) -> (Dataset, Report) {
     };
     validate::cross_checks(&dataset, &mut diags);
     dataset.rules = crate::rules_file::load_rules(&dataset, &mut diags);
+    // Scenarios name nodes of the simulated network, so they are checked against it — only when
+    // the tables themselves are sound, or every scenario would repeat their errors.
+    if !diags
+        .iter()
+        .any(|d| d.severity == crate::diag::Severity::Error)
+    {
+        crate::sim_inputs::check_scenarios(&dataset, &mut diags);
+    }
     let order: HashMap<&str, usize> = dataset
         .schema
         .tables

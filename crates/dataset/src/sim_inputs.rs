@@ -557,3 +557,34 @@ pub fn scenario_year(text: &str) -> i64 {
         .and_then(|t| t.get("year").and_then(|y| y.as_integer()))
         .unwrap_or(2024)
 }
+
+/// Checks every `scenarios/*.toml` of a dataset against the network of its year, appending
+/// located diagnostics.
+pub fn check_scenarios(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
+    let mut networks: BTreeMap<i64, Option<SimNetwork>> = BTreeMap::new();
+    for f in ds
+        .toml_files
+        .iter()
+        .filter(|f| f.path.starts_with("scenarios/"))
+    {
+        let year = scenario_year(&f.text);
+        let net = networks.entry(year).or_insert_with(|| {
+            crate::lower::lower_dataset(ds, year)
+                .ok()
+                .map(|low| sim_network(ds, &low))
+        });
+        match net {
+            Some(net) => {
+                if let Err(errors) = parse_scenario(&f.path, &f.text, ds, net) {
+                    diags.extend(errors);
+                }
+            }
+            None => diags.push(Diagnostic::error(
+                &f.path,
+                Some(key_line(&f.text, "", "year")),
+                Some("year"),
+                format!("the dataset has no flows in {year} to simulate"),
+            )),
+        }
+    }
+}
