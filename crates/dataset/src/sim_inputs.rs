@@ -19,91 +19,126 @@ use crate::load::{Dataset, suggest};
 use crate::lower::Lowering;
 use crate::rules_file::key_line;
 
-/// The monthly network of a lowered dataset.
+/// Capacity given to product nodes, which only forward what their hub makes (t REO per month).
+const PRODUCT_CAPACITY: f64 = 1e12;
+
+/// The monthly network of a lowered dataset: its hubs and product nodes (`ID/material`), so that
+/// markets receive — and demand — each final-use material separately.
 pub fn sim_network(ds: &Dataset, low: &Lowering) -> SimNetwork {
     let net = &low.network;
-    let hubs: Vec<usize> = (0..net.len())
-        .filter(|&i| low.nodes[i].material.is_none())
-        .collect();
-    let hub_index: BTreeMap<&str, usize> = hubs
-        .iter()
-        .enumerate()
-        .map(|(k, &i)| (low.nodes[i].hub.as_str(), k))
-        .collect();
-    let mut routes: BTreeMap<(usize, usize), f64> = BTreeMap::new();
-    let mut inflow = vec![0.0; hubs.len()];
-    let mut outflow = vec![0.0; hubs.len()];
+    let n = net.len();
+    let mut inflow = vec![0.0; n];
+    let mut outflow = vec![0.0; n];
     for f in &net.flows {
-        let (a, b) = (&low.nodes[f.from as usize], &low.nodes[f.to as usize]);
-        if a.material.is_none() || b.material.is_some() || a.hub == b.hub {
-            continue; // hub → product, or within a hub
-        }
-        let (Some(&x), Some(&y)) = (hub_index.get(a.hub.as_str()), hub_index.get(b.hub.as_str()))
-        else {
-            continue;
-        };
-        *routes.entry((x, y)).or_default() += f.quantity / 12.0;
-        outflow[x] += f.quantity / 12.0;
-        inflow[y] += f.quantity / 12.0;
+        inflow[f.to as usize] += f.quantity / 12.0;
+        outflow[f.from as usize] += f.quantity / 12.0;
     }
     let ft = ds.table("facilities");
     let mt = ds.table("materials");
-    let nodes = hubs
-        .iter()
-        .enumerate()
-        .map(|(k, &i)| {
+    // Spare capacity of each facility hub, in t REO per month.
+    let spare = |i: usize| -> f64 {
+        let info = &low.nodes[i];
+        let Some((t, r)) = ft.and_then(|t| t.find(&info.hub).map(|r| (t, r))) else {
+            return 0.0;
+        };
+        let (Some(cap), Some(m)) = (
+            t.get(r, "capacity").as_f64(),
+            t.text(r, "capacity_material"),
+        ) else {
+            return 0.0;
+        };
+        let Some(reo) = mt.and_then(|mt| {
+            mt.find(m)
+                .and_then(|row| mt.get(row, "reo_content").as_f64())
+        }) else {
+            return 0.0;
+        };
+        let shipped: f64 = (0..n)
+            .filter(|&p| {
+                low.nodes[p].hub == info.hub && low.nodes[p].material.as_deref() == Some(m)
+            })
+            .map(|p| outflow[p])
+            .sum();
+        (cap * reo / 100.0 / 12.0 - shipped).max(0.0)
+    };
+    let nodes = (0..n)
+        .map(|i| {
             let info = &low.nodes[i];
-            let facility = ft.and_then(|t| t.find(&info.hub).map(|r| (t, r)));
-            let market = facility.is_none();
-            let new = (outflow[k] - inflow[k]).max(0.0);
+            let is_product = info.material.is_some();
+            let market = !is_product && ft.and_then(|t| t.find(&info.hub)).is_none();
+            let new = if is_product {
+                0.0
+            } else {
+                (outflow[i] - inflow[i]).max(0.0)
+            };
             let demand = if market {
-                (inflow[k] - outflow[k]).max(0.0)
+                (inflow[i] - outflow[i]).max(0.0)
             } else {
                 0.0
             };
-            let input = inflow[k] + new - demand;
+            let input = inflow[i] + new - demand;
             let yield_ = if input > 0.0 {
-                (outflow[k] / input).min(1.0)
+                (outflow[i] / input).min(1.0)
             } else {
                 0.0
             };
-            // Spare capacity of the capacity material, in t REO per month.
-            let spare = facility
-                .and_then(|(t, r)| {
-                    let cap = t.get(r, "capacity").as_f64()?;
-                    let m = t.text(r, "capacity_material")?;
-                    let reo = mt.and_then(|mt| {
-                        mt.find(m)
-                            .and_then(|row| mt.get(row, "reo_content").as_f64())
-                    })? / 100.0;
-                    let shipped: f64 = net
-                        .flows
-                        .iter()
-                        .filter(|f| {
-                            low.nodes[f.from as usize].hub == info.hub
-                                && low.nodes[f.from as usize].material.as_deref() == Some(m)
-                        })
-                        .map(|f| f.quantity)
-                        .sum::<f64>();
-                    Some(((cap * reo - shipped) / 12.0).max(0.0))
-                })
-                .unwrap_or(0.0);
+            let hub_spare = if is_product { 0.0 } else { spare(i) };
+            // A market's demand by material: what it receives of a material and does not ship on
+            // as that material (markets pass material through unchanged).
+            let mut by_material: BTreeMap<String, f64> = BTreeMap::new();
+            if demand > 0.0 {
+                for f in net.flows.iter().filter(|f| f.to as usize == i) {
+                    if let Some(m) = &low.nodes[f.from as usize].material {
+                        *by_material.entry(m.clone()).or_default() += f.quantity / 12.0;
+                    }
+                }
+                for p in (0..n)
+                    .filter(|&p| low.nodes[p].hub == info.hub && low.nodes[p].material.is_some())
+                {
+                    if let Some(m) = &low.nodes[p].material {
+                        if let Some(q) = by_material.get_mut(m) {
+                            *q -= outflow[p];
+                        }
+                    }
+                }
+                by_material.retain(|_, q| *q > 1e-12);
+            }
+            let received: f64 = by_material.values().sum();
             SimNode {
-                id: info.hub.clone(),
+                id: net.node_ids[i].clone(),
                 country: info.country.clone().unwrap_or_else(|| "unknown".into()),
                 base_new: new,
-                base_output: outflow[k],
-                capacity: outflow[k] + spare,
-                yield_,
+                base_output: outflow[i],
+                // A product node only forwards its hub's output: the hub's capacity is the limit.
+                capacity: if is_product {
+                    PRODUCT_CAPACITY
+                } else {
+                    outflow[i] + hub_spare
+                },
+                yield_: if is_product { 1.0 } else { yield_ },
                 base_demand: demand,
+                material: info.material.clone(),
+                demand_by_material: if received > 0.0 {
+                    by_material
+                        .into_iter()
+                        .map(|(m, q)| (m, demand * q / received))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect();
     SimNetwork {
         nodes,
-        routes: routes
-            .into_iter()
-            .map(|((from, to), base)| SimRoute { from, to, base })
+        routes: net
+            .flows
+            .iter()
+            .map(|f| SimRoute {
+                from: f.from as usize,
+                to: f.to as usize,
+                base: f.quantity / 12.0,
+            })
             .collect(),
     }
 }

@@ -65,6 +65,10 @@ pub struct SimNode {
     pub yield_: f64,
     /// Monthly demand for final use (consumer markets), 0 for facilities.
     pub base_demand: f64,
+    /// The material a product node ships (flows from it carry this material).
+    pub material: Option<String>,
+    /// A market's demand by final-use material (adds up to `base_demand`); empty: not tracked.
+    pub demand_by_material: Vec<(String, f64)>,
 }
 
 /// A route with its base monthly volume.
@@ -295,16 +299,58 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
     let mut inventory = vec![0.0; n];
     let mut finished = vec![0.0; n];
     // In transit under licensing delays: (arrival month, node, quantity).
-    let mut transit: Vec<(usize, usize, f64)> = Vec::new();
+    let mut transit: Vec<(usize, usize, f64, Option<usize>)> = Vec::new();
     let order = topological(net);
     let mut out_routes: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (r, route) in net.routes.iter().enumerate() {
         out_routes[route.from].push(r);
     }
+    // Final-use materials: what product nodes carry, and what markets demand of each.
+    let mut mats: Vec<String> = net
+        .nodes
+        .iter()
+        .filter_map(|x| x.material.clone())
+        .collect();
+    mats.sort();
+    mats.dedup();
+    let mat_index = |m: &str| mats.binary_search_by(|x| x.as_str().cmp(m)).ok();
+    let node_mat: Vec<Option<usize>> = net
+        .nodes
+        .iter()
+        .map(|x| x.material.as_deref().and_then(mat_index))
+        .collect();
+    let mat_demand: Vec<Vec<(usize, f64)>> = net
+        .nodes
+        .iter()
+        .map(|x| {
+            x.demand_by_material
+                .iter()
+                .filter_map(|(m, d)| mat_index(m).map(|i| (i, *d)))
+                .collect()
+        })
+        .collect();
+    let tracked = |j: usize| !mat_demand[j].is_empty();
+    // Per market: what it holds of each demanded material (a breakdown of its inventory).
+    let mut pool: Vec<Vec<f64>> = (0..n)
+        .map(|j| vec![0.0; if tracked(j) { mats.len() } else { 0 }])
+        .collect();
+    // Series (country, material) reported, in a fixed order.
+    let mut mat_series: Vec<(usize, usize)> = Vec::new();
+    for (j, x) in net.nodes.iter().enumerate() {
+        if let Ok(c) = countries.binary_search(&x.country) {
+            for &(m, _) in &mat_demand[j] {
+                if !mat_series.contains(&(c, m)) {
+                    mat_series.push((c, m));
+                }
+            }
+        }
+    }
+    mat_series.sort();
+    let mut mat_records = vec![vec![MonthRecord::default(); months]; mat_series.len()];
     let state = |inventory: &[f64],
                  finished: &[f64],
                  stock: &[f64],
-                 transit: &[(usize, usize, f64)]|
+                 transit: &[(usize, usize, f64, Option<usize>)]|
      -> f64 {
         inventory.iter().sum::<f64>()
             + finished.iter().sum::<f64>()
@@ -325,15 +371,22 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
         };
         let before = state(&inventory, &finished, &stock, &transit);
         let mut received = vec![0.0; n];
-        transit.retain(|&(t, j, q)| {
+        let mut recv_mat: Vec<Vec<f64>> = (0..n)
+            .map(|j| vec![0.0; if tracked(j) { mats.len() } else { 0 }])
+            .collect();
+        transit.retain(|&(t, j, q, mat)| {
             if t <= step {
                 received[j] += q;
+                if let (Some(m), true) = (mat, tracked(j)) {
+                    recv_mat[j][m] += q;
+                }
                 false
             } else {
                 true
             }
         });
         let mut processed = vec![false; n];
+        let mut mat_month: Vec<(f64, f64)> = vec![(0.0, 0.0); mat_series.len()];
         let mut added = 0.0;
         let mut used = 0.0; // consumed, released from stockpiles, or lost in processing
         let mut demand_by_country = vec![0.0; countries.len()];
@@ -441,24 +494,88 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
             added += new;
             let mut supply = inventory[j] + received[j] + new;
             received[j] = 0.0;
+            let capacity = if down { 0.0 } else { node.capacity + extra };
+            let max_throughput = if node.yield_ > 0.0 {
+                capacity / node.yield_
+            } else {
+                0.0
+            };
+            let throughput;
             if node.base_demand > 0.0 {
+                // A market first passes on what it re-exports (up to its capacity), then its
+                // consumers take the rest: shortages fall on final use, and chains that run
+                // through a market keep their base flows.
+                throughput = supply.min(max_throughput);
+                if tracked(j) {
+                    // What is passed on is drawn from the materials the market ships (its product
+                    // nodes' materials, in their base proportions), then from the rest.
+                    let ships: Vec<(usize, f64)> = out_routes[j]
+                        .iter()
+                        .filter_map(|&r| {
+                            node_mat[net.routes[r].to].map(|m| (m, net.routes[r].base))
+                        })
+                        .collect();
+                    let total: f64 = ships.iter().map(|x| x.1).sum();
+                    let mut left = throughput;
+                    for &(m, b) in &ships {
+                        let want = if total > 0.0 {
+                            throughput * b / total
+                        } else {
+                            0.0
+                        };
+                        let from_recv = want.min(recv_mat[j][m]);
+                        recv_mat[j][m] -= from_recv;
+                        let from_pool = (want - from_recv).min(pool[j][m]);
+                        pool[j][m] -= from_pool;
+                        left -= from_recv + from_pool;
+                    }
+                    // The rest comes from untracked supply first; only beyond it from the others.
+                    let tracked_total: f64 =
+                        (0..mats.len()).map(|m| recv_mat[j][m] + pool[j][m]).sum();
+                    let untracked = (supply - left - tracked_total).max(0.0);
+                    let beyond = (left - untracked.min(left)).max(0.0);
+                    if beyond > 0.0 && tracked_total > 0.0 {
+                        let f = 1.0 - beyond / tracked_total;
+                        for m in 0..mats.len() {
+                            recv_mat[j][m] *= f;
+                            pool[j][m] *= f;
+                        }
+                    }
+                }
+                supply -= throughput;
                 let c = countries.binary_search(&node.country).unwrap_or(0);
                 let demand = node.base_demand * growth * shock;
-                let take = supply.min(demand);
+                let take = if tracked(j) {
+                    // Each demanded material is consumed from what arrived of it and what is held,
+                    // less its share of what was passed on.
+                    let mut take = 0.0;
+                    for &(m, base) in &mat_demand[j] {
+                        let d = base * growth * shock;
+                        let avail = pool[j][m] + recv_mat[j][m];
+                        let got = avail.min(d).min(supply - take);
+                        pool[j][m] = avail - got;
+                        take += got;
+                        if let Some(k) = mat_series.iter().position(|&x| x == (c, m)) {
+                            mat_month[k].0 += d;
+                            mat_month[k].1 += got;
+                        }
+                    }
+                    take
+                } else {
+                    supply.min(demand)
+                };
                 supply -= take;
                 demand_by_country[c] += demand;
                 consumed_by_country[c] += take;
                 used += take;
-            }
-            let capacity = if down { 0.0 } else { node.capacity + extra };
-            let throughput = if node.yield_ > 0.0 {
-                supply.min(capacity / node.yield_)
             } else {
-                0.0
-            };
+                throughput = supply.min(max_throughput);
+                supply -= throughput;
+            }
+            let throughput = throughput;
+            inventory[j] = supply;
             let output = throughput * node.yield_ + finished[j];
             used += throughput * (1.0 - node.yield_);
-            inventory[j] = supply - throughput;
             let allowed: Vec<OpenRoute> = out_routes[j]
                 .iter()
                 .filter(|&&r| route_cap[r] > 0.0)
@@ -480,18 +597,25 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                 }
                 shipped += q;
                 if delay > 0 {
-                    transit.push((step + delay, to, q));
+                    transit.push((step + delay, to, q, node_mat[j]));
                 } else if processed[to] {
                     // Already processed this month (a loop): the material waits there.
                     inventory[to] += q;
+                    if let (Some(m), true) = (node_mat[j], tracked(to)) {
+                        pool[to][m] += q;
+                    }
                 } else {
                     received[to] += q;
+                    if let (Some(m), true) = (node_mat[j], tracked(to)) {
+                        recv_mat[to][m] += q;
+                    }
                 }
             }
             finished[j] = output - shipped;
             processed[j] = true;
         }
         // Stockpiles release on shortfall.
+        let mut released = vec![0.0; countries.len()];
         for (c, country) in countries.iter().enumerate() {
             let demand = demand_by_country[c];
             let mut consumed = consumed_by_country[c];
@@ -512,7 +636,9 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                     let mut take = 0.0;
                     for (j, node) in net.nodes.iter().enumerate() {
                         if node.base_demand > 0.0 && node.country == *country && take < room {
-                            let q = inventory[j].min(room - take);
+                            // Only what is not held for the market's demanded materials.
+                            let free = inventory[j] - pool[j].iter().sum::<f64>();
+                            let q = free.max(0.0).min(room - take);
                             inventory[j] -= q;
                             take += q;
                         }
@@ -521,6 +647,7 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                 }
                 level = Some(level.unwrap_or(0.0) + stock[s]);
             }
+            released[c] = consumed - consumed_by_country[c];
             if !warm {
                 records[c][m] = MonthRecord {
                     demand,
@@ -528,6 +655,34 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                     shortfall: (demand - consumed).max(0.0),
                     stockpile: level.unwrap_or(0.0),
                 };
+            }
+        }
+        // Material series: a country's stockpile release goes to its materials in proportion to
+        // their shortfalls.
+        if !warm {
+            for (c, &rel) in released.iter().enumerate() {
+                let short: f64 = mat_series
+                    .iter()
+                    .zip(&mat_month)
+                    .filter(|(x, _)| x.0 == c)
+                    .map(|(_, v)| (v.0 - v.1).max(0.0))
+                    .sum();
+                for (k, &(sc_c, _)) in mat_series.iter().enumerate() {
+                    if sc_c != c {
+                        continue;
+                    }
+                    let (d, mut got) = mat_month[k];
+                    if short > 0.0 {
+                        got += rel * (d - got).max(0.0) / short;
+                    }
+                    let stockpile = records[c][m].stockpile;
+                    mat_records[k][m] = MonthRecord {
+                        demand: d,
+                        consumed: got.min(d),
+                        shortfall: (d - got).max(0.0),
+                        stockpile,
+                    };
+                }
             }
         }
         let after = state(&inventory, &finished, &stock, &transit) + received.iter().sum::<f64>();
@@ -538,6 +693,10 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
     // priority order.
     let mut series = countries.clone();
     let mut all = records.clone();
+    for (k, &(c, m)) in mat_series.iter().enumerate() {
+        series.push(format!("{}/{}", countries[c], mats[m]));
+        all.push(mat_records[k].clone());
+    }
     for (c, country) in countries.iter().enumerate() {
         let uses: Vec<&EndUse> = sc
             .end_uses

@@ -13,6 +13,8 @@ fn chain() -> SimNetwork {
             capacity: cap,
             yield_,
             base_demand: demand,
+            material: None,
+            demand_by_material: vec![],
         };
     SimNetwork {
         nodes: vec![
@@ -261,6 +263,8 @@ fn two_markets() -> SimNetwork {
         capacity: out,
         yield_: if out > 0.0 { 1.0 } else { 0.0 },
         base_demand: demand,
+        material: None,
+        demand_by_material: vec![],
     };
     SimNetwork {
         nodes: vec![
@@ -383,5 +387,73 @@ fn end_uses_are_served_in_priority_order() {
     // After the outage the stockpile is rebuilt at 2 t/month from surplus.
     let stock: Vec<f64> = r.records[0].iter().map(|x| x.stockpile).collect();
     assert!(stock[11] > stock[6], "{stock:?}");
+    assert!(r.max_imbalance < 1e-9);
+}
+
+#[test]
+fn shortfalls_are_reported_by_final_use_material() {
+    // Japan buys 6 t/month of oxide (from product node sep/oxide) and 4 t of motors (motor/motors).
+    let node = |id: &str, country: &str, new: f64, out: f64, material: Option<&str>| SimNode {
+        id: id.into(),
+        country: country.into(),
+        base_new: new,
+        base_output: out,
+        capacity: out,
+        yield_: 1.0,
+        base_demand: 0.0,
+        material: material.map(str::to_string),
+        demand_by_material: vec![],
+    };
+    let mut jpn = node("JPN", "JPN", 0.0, 0.0, None);
+    jpn.base_demand = 10.0;
+    jpn.yield_ = 0.0;
+    jpn.demand_by_material = vec![("oxide".into(), 6.0), ("motors".into(), 4.0)];
+    let net = SimNetwork {
+        nodes: vec![
+            node("sep", "MYS", 6.0, 6.0, None),
+            node("sep/oxide", "MYS", 0.0, 6.0, Some("oxide")),
+            node("motor", "CHN", 4.0, 4.0, None),
+            node("motor/motors", "CHN", 0.0, 4.0, Some("motors")),
+            jpn,
+        ],
+        routes: vec![
+            SimRoute {
+                from: 0,
+                to: 1,
+                base: 6.0,
+            },
+            SimRoute {
+                from: 1,
+                to: 4,
+                base: 6.0,
+            },
+            SimRoute {
+                from: 2,
+                to: 3,
+                base: 4.0,
+            },
+            SimRoute {
+                from: 3,
+                to: 4,
+                base: 4.0,
+            },
+        ],
+    };
+    let outage = Event {
+        start: Dist::Fixed(2.0),
+        kind: EventKind::Outage {
+            node: "motor".into(),
+            months: Dist::Fixed(2.0),
+        },
+    };
+    let r = run(&net, &scenario(vec![outage], vec![]), 0);
+    assert_eq!(r.countries, ["JPN", "JPN/motors", "JPN/oxide"]);
+    let short = |k: usize, m: usize| r.records[k][m].shortfall;
+    assert!(short(0, 1).abs() < 1e-12 && (short(0, 2) - 4.0).abs() < 1e-12);
+    assert!(
+        (short(1, 2) - 4.0).abs() < 1e-12 && short(2, 2).abs() < 1e-12,
+        "only motors are short"
+    );
+    assert!(short(1, 4).abs() < 1e-12, "recovered");
     assert!(r.max_imbalance < 1e-9);
 }
