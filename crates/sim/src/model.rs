@@ -572,7 +572,6 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                 throughput = supply.min(max_throughput);
                 supply -= throughput;
             }
-            let throughput = throughput;
             inventory[j] = supply;
             let output = throughput * node.yield_ + finished[j];
             used += throughput * (1.0 - node.yield_);
