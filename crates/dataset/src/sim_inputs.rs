@@ -95,10 +95,10 @@ pub fn sim_network(ds: &Dataset, low: &Lowering) -> SimNetwork {
                 for p in (0..n)
                     .filter(|&p| low.nodes[p].hub == info.hub && low.nodes[p].material.is_some())
                 {
-                    if let Some(m) = &low.nodes[p].material {
-                        if let Some(q) = by_material.get_mut(m) {
-                            *q -= outflow[p];
-                        }
+                    if let Some(m) = &low.nodes[p].material
+                        && let Some(q) = by_material.get_mut(m)
+                    {
+                        *q -= outflow[p];
                     }
                 }
                 by_material.retain(|_, q| *q > 1e-12);
