@@ -334,6 +334,10 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
     let mut pool: Vec<Vec<f64>> = (0..n)
         .map(|j| vec![0.0; if tracked(j) { mats.len() } else { 0 }])
         .collect();
+    let mut recv_mat: Vec<Vec<f64>> = pool.clone();
+    // Buffers reused every node and month.
+    let mut allowed: Vec<OpenRoute> = Vec::new();
+    let mut shares: Vec<f64> = Vec::new();
     // Series (country, material) reported, in a fixed order.
     let mut mat_series: Vec<(usize, usize)> = Vec::new();
     for (j, x) in net.nodes.iter().enumerate() {
@@ -371,9 +375,10 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
         };
         let before = state(&inventory, &finished, &stock, &transit);
         let mut received = vec![0.0; n];
-        let mut recv_mat: Vec<Vec<f64>> = (0..n)
-            .map(|j| vec![0.0; if tracked(j) { mats.len() } else { 0 }])
-            .collect();
+        // Reset what arrived of each material (allocated once, outside the month loop).
+        for row in recv_mat.iter_mut() {
+            row.iter_mut().for_each(|x| *x = 0.0);
+        }
         transit.retain(|&(t, j, q, mat)| {
             if t <= step {
                 received[j] += q;
@@ -575,14 +580,16 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
             inventory[j] = supply;
             let output = throughput * node.yield_ + finished[j];
             used += throughput * (1.0 - node.yield_);
-            let allowed: Vec<OpenRoute> = out_routes[j]
-                .iter()
-                .filter(|&&r| route_cap[r] > 0.0)
-                .map(|&r| (r, route_cap[r], route_licence[r]))
-                .collect();
-            let shares = allocate(net, &sc.allocation, &allowed, output, &weights);
+            allowed.clear();
+            allowed.extend(
+                out_routes[j]
+                    .iter()
+                    .filter(|&&r| route_cap[r] > 0.0)
+                    .map(|&r| (r, route_cap[r], route_licence[r])),
+            );
+            allocate(net, &sc.allocation, &allowed, output, &weights, &mut shares);
             let mut shipped = 0.0;
-            for ((r, _, licence), q) in allowed.iter().zip(shares) {
+            for ((r, _, licence), &q) in allowed.iter().zip(shares.iter()) {
                 if q <= 0.0 {
                     continue;
                 }
@@ -781,8 +788,10 @@ fn allocate(
     allowed: &[OpenRoute],
     output: f64,
     weights: &[f64],
-) -> Vec<f64> {
-    let mut give = vec![0.0; allowed.len()];
+    give: &mut Vec<f64>,
+) {
+    give.clear();
+    give.resize(allowed.len(), 0.0);
     let mut left = output;
     if let Allocation::Priority(countries) = rule {
         for country in countries {
@@ -797,38 +806,39 @@ fn allocate(
             }
         }
     }
-    // Pro rata over the rest, respecting caps (water-filling in a few rounds).
+    // Pro rata over the rest, respecting caps (water-filling in a few rounds). The plan (or base
+    // volumes) weighs the routes; a node the plan leaves idle ships on its base shares.
     for _ in 0..4 {
         if left <= 1e-12 {
             break;
         }
-        let open: Vec<usize> = (0..allowed.len())
-            .filter(|&k| give[k] < allowed[k].1)
-            .collect();
-        // The plan (or base volumes); a node the plan leaves idle ships on its base shares.
-        let w = |k: usize| weights[allowed[k].0];
-        let planned: f64 = open.iter().map(|&k| w(k)).sum();
+        let open = |k: usize| give[k] < allowed[k].1;
+        let planned: f64 = (0..allowed.len())
+            .filter(|&k| open(k))
+            .map(|k| weights[allowed[k].0])
+            .sum();
         let w = |k: usize| {
             if planned > 0.0 {
-                w(k)
+                weights[allowed[k].0]
             } else {
                 net.routes[allowed[k].0].base
             }
         };
-        let weight: f64 = open.iter().map(|&k| w(k)).sum();
+        let weight: f64 = (0..allowed.len()).filter(|&k| open(k)).map(w).sum();
         if weight <= 0.0 {
             break;
         }
         let mut spent = 0.0;
-        for &k in &open {
-            let want = left * w(k) / weight;
-            let q = want.min(allowed[k].1 - give[k]);
-            give[k] += q;
-            spent += q;
+        for k in 0..allowed.len() {
+            if give[k] < allowed[k].1 {
+                let want = left * w(k) / weight;
+                let q = want.min(allowed[k].1 - give[k]);
+                give[k] += q;
+                spent += q;
+            }
         }
         left -= spent;
     }
-    give
 }
 
 /// Nodes in an order where suppliers come first as far as the routes allow (Kahn); nodes on
