@@ -72,30 +72,7 @@ fn emit(
                 .collect();
             serde_json::to_string_pretty(&arr).unwrap_or_default() + "\n"
         }
-        ShowFormat::Csv => {
-            let mut s = header.join(",") + "\n";
-            for r in rows {
-                let cells: Vec<String> = r
-                    .iter()
-                    .map(|v| match v {
-                        serde_json::Value::String(x) if x.contains([',', '"']) => {
-                            format!("\"{}\"", x.replace('"', "\"\""))
-                        }
-                        serde_json::Value::String(x) => x.clone(),
-                        serde_json::Value::Null => String::new(),
-                        serde_json::Value::Array(a) => a
-                            .iter()
-                            .filter_map(|x| x.as_str())
-                            .collect::<Vec<_>>()
-                            .join(";"),
-                        other => other.to_string(),
-                    })
-                    .collect();
-                s.push_str(&cells.join(","));
-                s.push('\n');
-            }
-            s
-        }
+        ShowFormat::Csv => text::csv(header, &rows),
         ShowFormat::Table => {
             let body: Vec<Vec<String>> = rows
                 .iter()

@@ -51,3 +51,31 @@ pub fn table(header: &[String], rows: &[Vec<String>]) -> String {
     }
     out
 }
+
+/// One JSON value as a CSV cell: strings quoted when needed, arrays joined with `;`, null empty.
+pub fn csv_cell(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) if s.contains([',', '"', '\n']) => {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        }
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::Array(a) => csv_cell(&serde_json::Value::String(
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+        )),
+        other => other.to_string(),
+    }
+}
+
+/// Rows of JSON values as CSV with a header.
+pub fn csv(header: &[&str], rows: &[Vec<serde_json::Value>]) -> String {
+    let mut s = header.join(",") + "\n";
+    for r in rows {
+        s.push_str(&r.iter().map(csv_cell).collect::<Vec<_>>().join(","));
+        s.push('\n');
+    }
+    s
+}

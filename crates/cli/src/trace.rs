@@ -300,15 +300,7 @@ fn print_rows(
                 .collect();
             serde_json::to_string_pretty(&arr).unwrap_or_default() + "\n"
         }
-        ShowFormat::Csv => {
-            let mut s = header.join(",") + "\n";
-            for r in &rows {
-                let cells: Vec<String> = r.iter().map(csv_cell).collect();
-                s.push_str(&cells.join(","));
-                s.push('\n');
-            }
-            s
-        }
+        ShowFormat::Csv => text::csv(&header, &rows),
         ShowFormat::Table => {
             let body: Vec<Vec<String>> = rows
                 .iter()
@@ -342,17 +334,6 @@ fn print_rows(
     };
     write_out(&out)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn csv_cell(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) if s.contains([',', '"', '\n']) => {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        }
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 fn print_summary(

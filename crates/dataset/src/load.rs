@@ -140,6 +140,18 @@ impl Dataset {
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.schema.name == name)
     }
+
+    /// The ids (first key column) of a table's rows; empty for an unknown table.
+    pub fn ids(&self, table: &str) -> std::collections::BTreeSet<String> {
+        self.table(table)
+            .map(|t| {
+                t.rows
+                    .iter()
+                    .filter_map(|r| t.text(r, &t.schema.key[0]).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// Reads every schema table file and every `*.toml` under the record directories of `dir`.

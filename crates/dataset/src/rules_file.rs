@@ -556,15 +556,7 @@ fn in_section(section: &str) -> String {
 
 /// Parses every `policies/*.toml` of a loaded dataset into rules, appending located diagnostics.
 pub fn load_rules(ds: &Dataset, diags: &mut Vec<Diagnostic>) -> Vec<Rule> {
-    let countries: BTreeSet<String> = ds
-        .table("countries")
-        .map(|t| {
-            t.rows
-                .iter()
-                .filter_map(|r| t.text(r, "id").map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let countries = ds.ids("countries");
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     if let (Some(gt), Some(ct)) = (ds.table("groups"), ds.table("countries")) {
         for g in gt.rows.iter().filter_map(|r| gt.text(r, "id")) {
@@ -577,15 +569,7 @@ pub fn load_rules(ds: &Dataset, diags: &mut Vec<Diagnostic>) -> Vec<Rule> {
             groups.push((g.to_string(), members));
         }
     }
-    let materials: BTreeSet<String> = ds
-        .table("materials")
-        .map(|t| {
-            t.rows
-                .iter()
-                .filter_map(|r| t.text(r, "id").map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let materials = ds.ids("materials");
     let mut rules = Vec::new();
     for file in ds
         .toml_files

@@ -230,6 +230,18 @@ impl Parser<'_> {
         }
     }
 
+    /// An optional array of strings (other items are ignored).
+    fn strings(t: &toml::Table, key: &str) -> Vec<String> {
+        t.get(key)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn node(&mut self, t: &toml::Table, sec: &str) -> String {
         let id = self.string(t, sec, "node");
         if !id.is_empty() && !self.nodes.contains(&id) {
@@ -291,15 +303,7 @@ pub fn parse_scenario(
             )]);
         }
     };
-    let countries = ds
-        .table("countries")
-        .map(|t| {
-            t.rows
-                .iter()
-                .filter_map(|r| t.text(r, "id").map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let countries = ds.ids("countries").into_iter().collect();
     let mut p = Parser {
         file,
         text,
@@ -370,30 +374,14 @@ pub fn parse_scenario(
         Some(toml::Value::String(s)) if s == "pro_rata" => Allocation::ProRata,
         Some(toml::Value::String(s)) if s == "lp" => Allocation::Lp(Vec::new()),
         Some(toml::Value::Table(t)) if t.contains_key("lp") => {
-            let list: Vec<String> = t
-                .get("lp")
-                .and_then(|v| v.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let list: Vec<String> = Parser::strings(t, "lp");
             for c in &list {
                 p.country("", "allocation", c);
             }
             Allocation::Lp(list)
         }
         Some(toml::Value::Table(t)) if t.contains_key("priority") => {
-            let list: Vec<String> = t
-                .get("priority")
-                .and_then(|v| v.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let list: Vec<String> = Parser::strings(t, "priority");
             for c in &list {
                 p.country("", "allocation", c);
             }
@@ -422,15 +410,7 @@ pub fn parse_scenario(
                 "export_restriction" => {
                     let issuer = p.string(t, &sec, "issuer");
                     p.country(&sec, "issuer", &issuer);
-                    let destinations: Vec<String> = t
-                        .get("destinations")
-                        .and_then(|v| v.as_array())
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|x| x.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let destinations: Vec<String> = Parser::strings(t, "destinations");
                     for d in &destinations {
                         p.country(&sec, "destinations", d);
                     }
@@ -470,15 +450,7 @@ pub fn parse_scenario(
                 "tariff" => {
                     let importer = p.string(t, &sec, "importer");
                     p.country(&sec, "importer", &importer);
-                    let origins: Vec<String> = t
-                        .get("origins")
-                        .and_then(|v| v.as_array())
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|x| x.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let origins: Vec<String> = Parser::strings(t, "origins");
                     for o in &origins {
                         p.country(&sec, "origins", o);
                     }
