@@ -17,7 +17,12 @@ mod trace;
 
 /// Critical-mineral supply-chain intelligence, starting with rare earths.
 #[derive(Parser)]
-#[command(name = "lodestone", version, about, long_about = None)]
+#[command(
+    name = "lodestone",
+    version,
+    about = "Critical-mineral supply-chain intelligence, starting with rare earths: where the rare earths in a product come from, which trade rules bite, how exposed a country is, what a disruption would do.",
+    after_help = "Start with: lodestone check, then lodestone report --out malaysia.html. Each command has --help with examples."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
