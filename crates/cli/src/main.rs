@@ -106,6 +106,18 @@ enum Command {
         #[command(subcommand)]
         what: RulesCommand,
     },
+    /// Serve the JSON API and the country briefs over HTTP (loopback by default).
+    #[command(
+        after_help = "Examples:\n  lodestone serve\n  lodestone serve --addr 127.0.0.1:9000\n\nThen open http://127.0.0.1:8080/ ; the API is described at /api/openapi.json."
+    )]
+    Serve {
+        /// Dataset directory (default: the bundled world dataset).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+    },
     /// Write a self-contained HTML brief on a country (default Malaysia).
     #[command(
         after_help = "Examples:\n  lodestone report --out malaysia.html\n  lodestone report --country JPN --as-of 2026-12-01 --out japan.html"
@@ -567,6 +579,7 @@ fn main() -> ExitCode {
                 "simulate needs a scenario file (see `lodestone simulate --help`)".into(),
             )),
         },
+        Command::Serve { data, addr } => serve(data, addr),
         Command::Report {
             data,
             country,
@@ -640,6 +653,31 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+fn serve(data: Option<PathBuf>, addr: std::net::SocketAddr) -> Result<ExitCode, Failure> {
+    let dir = data_dir(data);
+    let (ds, report) = lodestone_dataset::load_dir(&dir)?;
+    if report.has_errors() {
+        return Err(Failure::new(
+            1,
+            format!(
+                "{} has errors; run `lodestone check --data {}`",
+                dir.display(),
+                dir.display()
+            ),
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(1, format!("cannot start the server runtime: {e}")))?;
+    runtime
+        .block_on(lodestone_server::serve(ds, report, addr, |bound| {
+            println!("Lodestone is serving http://{bound}/ (API: http://{bound}/api/openapi.json)")
+        }))
+        .map_err(|e| Failure::new(1, e))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report(

@@ -1,0 +1,398 @@
+//! `lodestone serve`: a JSON API over a loaded dataset, its OpenAPI description generated from
+//! the route table below, and the country briefs as pages.
+//!
+//! **Status:** the API foundation of the web dashboard (issue 8): tables, records with their
+//! sources and referrers, validation, rules on a date, the briefs, and the safety rules every page
+//! must follow (loopback by default, security headers with a CSP that forbids inline script,
+//! request size and time limits, escaped output, JSON errors with stable shape). The interactive
+//! pages (map, Sankey, trace explorer, scenario runner) come next.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use lodestone_dataset::Dataset;
+use lodestone_dataset::export::{record_json, rows_json};
+use lodestone_model::Date;
+
+/// How long a request may take before the server answers 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest request body accepted (the API is read-only).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// One route of the API, for the router and the OpenAPI document alike.
+pub struct Route {
+    /// Path with `{param}` placeholders.
+    pub path: &'static str,
+    /// What it returns.
+    pub summary: &'static str,
+    /// Path and query parameters: (name, location, description).
+    pub params: &'static [(&'static str, &'static str, &'static str)],
+    /// Response codes and what they mean.
+    pub responses: &'static [(u16, &'static str)],
+    /// Media type of a successful response.
+    pub media: &'static str,
+}
+
+/// The routes. The OpenAPI document is generated from this table, and a test checks that every
+/// route answers.
+pub const ROUTES: &[Route] = &[
+    Route {
+        path: "/api/health",
+        summary: "Server status and the dataset's tables with row counts",
+        params: &[],
+        responses: &[(200, "status")],
+        media: "application/json",
+    },
+    Route {
+        path: "/api/tables",
+        summary: "Every table of the schema: name, file, description, rows",
+        params: &[],
+        responses: &[(200, "tables")],
+        media: "application/json",
+    },
+    Route {
+        path: "/api/tables/{kind}",
+        summary: "All records of a table, keyed by the schema's column names",
+        params: &[("kind", "path", "table name, e.g. facilities")],
+        responses: &[(200, "array of records"), (404, "unknown table")],
+        media: "application/json",
+    },
+    Route {
+        path: "/api/tables/{kind}/{id}",
+        summary: "One record with its sources and the records that refer to it",
+        params: &[("kind", "path", "table name"), ("id", "path", "record id")],
+        responses: &[
+            (200, "record, sources, referenced_by"),
+            (404, "unknown table or id"),
+        ],
+        media: "application/json",
+    },
+    Route {
+        path: "/api/check",
+        summary: "Validation report of the dataset",
+        params: &[],
+        responses: &[(200, "errors and warnings")],
+        media: "application/json",
+    },
+    Route {
+        path: "/api/rules",
+        summary: "Trade rules and their state on a date",
+        params: &[(
+            "as_of",
+            "query",
+            "date YYYY-MM-DD (default: the latest event date)",
+        )],
+        responses: &[(200, "rules"), (400, "malformed date")],
+        media: "application/json",
+    },
+    Route {
+        path: "/api/openapi.json",
+        summary: "This API's OpenAPI 3.0 document",
+        params: &[],
+        responses: &[(200, "OpenAPI document")],
+        media: "application/json",
+    },
+    Route {
+        path: "/",
+        summary: "Index page: the countries with a brief",
+        params: &[],
+        responses: &[(200, "HTML page")],
+        media: "text/html",
+    },
+    Route {
+        path: "/briefs/{country}",
+        summary: "The self-contained country brief",
+        params: &[("country", "path", "ISO3 code, e.g. MYS")],
+        responses: &[(200, "HTML page"), (404, "unknown country")],
+        media: "text/html",
+    },
+];
+
+/// Shared state: the dataset, loaded once, and its validation report.
+pub struct AppState {
+    /// The dataset (loaded without errors).
+    pub ds: Dataset,
+    /// Its validation report (warnings only).
+    pub report: lodestone_dataset::Report,
+}
+
+/// A JSON error with a stable shape: `{"error": {"status", "message", "valid"}}`.
+fn error(status: StatusCode, message: String, valid: Vec<String>) -> Response {
+    let body = serde_json::json!({"error": {"status": status.as_u16(), "message": message, "valid": valid}});
+    (status, axum::Json(body)).into_response()
+}
+
+fn json(v: serde_json::Value) -> Response {
+    axum::Json(v).into_response()
+}
+
+async fn health(State(s): State<Arc<AppState>>) -> Response {
+    let tables: Vec<serde_json::Value> =
+        s.ds.tables
+            .iter()
+            .map(|t| serde_json::json!({"name": t.schema.name, "rows": t.rows.len()}))
+            .collect();
+    json(serde_json::json!({"status": "ok", "tables": tables, "rules": s.ds.rules.len()}))
+}
+
+async fn tables(State(s): State<Arc<AppState>>) -> Response {
+    json(serde_json::Value::Array(
+        s.ds.tables
+            .iter()
+            .map(|t| serde_json::json!({"name": t.schema.name, "file": t.schema.file, "description": t.schema.description, "rows": t.rows.len()}))
+            .collect(),
+    ))
+}
+
+fn table_names(ds: &Dataset) -> Vec<String> {
+    ds.tables.iter().map(|t| t.schema.name.clone()).collect()
+}
+
+async fn table_rows(State(s): State<Arc<AppState>>, Path(kind): Path<String>) -> Response {
+    match s.ds.table(&kind) {
+        Some(t) => json(rows_json(t, &t.rows.iter().collect::<Vec<_>>())),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no table '{kind}'"),
+            table_names(&s.ds),
+        ),
+    }
+}
+
+async fn table_record(
+    State(s): State<Arc<AppState>>,
+    Path((kind, id)): Path<(String, String)>,
+) -> Response {
+    let Some(t) = s.ds.table(&kind) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no table '{kind}'"),
+            table_names(&s.ds),
+        );
+    };
+    if !t.schema.has_single_id() {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("table '{kind}' has a compound key; list it at /api/tables/{kind}"),
+            Vec::new(),
+        );
+    }
+    match t.find(&id) {
+        Some(row) => json(record_json(&s.ds, t, row)),
+        None => {
+            let similar: Vec<String> =
+                s.ds.ids(&kind)
+                    .into_iter()
+                    .filter(|x| x.contains(&id) || id.contains(x.as_str()))
+                    .take(10)
+                    .collect();
+            error(
+                StatusCode::NOT_FOUND,
+                format!("no {kind} with id '{id}'"),
+                similar,
+            )
+        }
+    }
+}
+
+async fn check(State(s): State<Arc<AppState>>) -> Response {
+    json(s.report.to_json())
+}
+
+async fn rules(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let date = match q.get("as_of") {
+        Some(text) => match Date::parse(text) {
+            Some(d) if d.day.is_some() => d,
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("as_of '{text}' is not a date"),
+                    vec!["YYYY-MM-DD, e.g. 2025-12-01".into()],
+                );
+            }
+        },
+        None => {
+            s.ds.rules
+                .iter()
+                .flat_map(|r| r.lifecycle.events.iter().map(|e| e.date))
+                .max()
+                .unwrap_or(Date {
+                    year: 2025,
+                    month: Some(1),
+                    day: Some(1),
+                })
+        }
+    };
+    let rows: Vec<serde_json::Value> =
+        s.ds.rules
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "kind": r.kind.name(), "issuer": r.issuer, "title": r.title,
+                    "state": r.lifecycle.state_on(date).name(),
+                    "since": r.lifecycle.event_on(date).map(|e| e.date.to_string()),
+                    "as_of": date.to_string(), "sources": r.sources,
+                })
+            })
+            .collect();
+    json(serde_json::Value::Array(rows))
+}
+
+/// The OpenAPI 3.0 document of [`ROUTES`].
+pub fn openapi() -> serde_json::Value {
+    let mut paths = serde_json::Map::new();
+    for r in ROUTES {
+        let params: Vec<serde_json::Value> = r
+            .params
+            .iter()
+            .map(|(name, location, desc)| {
+                serde_json::json!({"name": name, "in": location, "required": *location == "path", "description": desc, "schema": {"type": "string"}})
+            })
+            .collect();
+        let mut responses = serde_json::Map::new();
+        for (code, desc) in r.responses {
+            let media = if *code == 200 {
+                r.media
+            } else {
+                "application/json"
+            };
+            responses.insert(
+                code.to_string(),
+                serde_json::json!({"description": desc, "content": {media: {}}}),
+            );
+        }
+        paths.insert(r.path.to_string(), serde_json::json!({"get": {"summary": r.summary, "parameters": params, "responses": responses}}));
+    }
+    serde_json::json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Lodestone API", "version": env!("CARGO_PKG_VERSION"), "description": "Rare-earth supply-chain intelligence over the loaded dataset."},
+        "paths": paths,
+    })
+}
+
+async fn openapi_doc() -> Response {
+    json(openapi())
+}
+
+fn esc(s: &str) -> String {
+    lodestone_report::esc(s)
+}
+
+async fn index(State(s): State<Arc<AppState>>) -> Response {
+    let countries: Vec<String> = match s.ds.table("countries") {
+        Some(t) => t
+            .rows
+            .iter()
+            .filter_map(|r| Some((t.text(r, "id")?, t.text(r, "name")?)))
+            .filter(|(id, _)| id.len() == 3 && *id != "WLD" && *id != "ROW")
+            .map(|(id, name)| format!("<li><a href=\"/briefs/{}\">{}</a></li>", esc(id), esc(name)))
+            .collect(),
+        None => Vec::new(),
+    };
+    Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Lodestone</title><style>body{{font-family:Georgia,serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}ul{{columns:3}}</style></head><body><h1>Lodestone</h1><p>Country briefs on the rare-earth supply chain. The JSON API is described at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p><ul>{}</ul></body></html>",
+        countries.join("")
+    ))
+    .into_response()
+}
+
+async fn brief(State(s): State<Arc<AppState>>, Path(country): Path<String>) -> Response {
+    if !s.ds.ids("countries").contains(&country) {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no country '{country}'"),
+            vec!["ISO3 codes of the dataset, e.g. MYS".into()],
+        );
+    }
+    let today = lodestone_dataset::today();
+    let options = lodestone_report::ReportOptions {
+        country,
+        year: 2024,
+        as_of: today,
+    };
+    match lodestone_report::country_brief(&s.ds, &options) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e, Vec::new()),
+    }
+}
+
+async fn not_found(req: Request) -> Response {
+    let paths: Vec<String> = ROUTES.iter().map(|r| r.path.to_string()).collect();
+    error(
+        StatusCode::NOT_FOUND,
+        format!("no route {}", req.uri().path()),
+        paths,
+    )
+}
+
+/// Security headers on every response; requests that take too long get 503.
+async fn guard(req: Request, next: Next) -> Response {
+    let mut res = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the request took too long".into(),
+            Vec::new(),
+        ),
+    };
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res
+}
+
+/// The router over a loaded dataset.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/api/health", get(health))
+        .route("/api/tables", get(tables))
+        .route("/api/tables/{kind}", get(table_rows))
+        .route("/api/tables/{kind}/{id}", get(table_record))
+        .route("/api/check", get(check))
+        .route("/api/rules", get(rules))
+        .route("/api/openapi.json", get(openapi_doc))
+        .route("/", get(index))
+        .route("/briefs/{country}", get(brief))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(guard))
+        .with_state(state)
+}
+
+/// Binds `addr` and serves until the process ends; calls `ready` with the bound address.
+pub async fn serve(
+    ds: Dataset,
+    report: lodestone_dataset::Report,
+    addr: SocketAddr,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    ready(bound);
+    axum::serve(listener, router(Arc::new(AppState { ds, report })))
+        .await
+        .map_err(|e| e.to_string())
+}

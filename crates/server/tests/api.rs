@@ -1,0 +1,200 @@
+//! The API end to end over loopback: every route answers, errors have their shape and codes,
+//! every response carries the security headers, the OpenAPI document lists every route.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::OnceLock;
+
+fn server() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/world");
+            let (ds, report) = lodestone_dataset::load_dir(&dir).unwrap();
+            assert!(!report.has_errors());
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+            let _ = rt.block_on(lodestone_server::serve(ds, report, addr, move |bound| {
+                tx.send(bound).unwrap()
+            }));
+        });
+        rx.recv().unwrap()
+    })
+}
+
+struct Reply {
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+fn get(path: &str) -> Reply {
+    let mut s = TcpStream::connect(server()).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Reply {
+        status,
+        headers: head.to_ascii_lowercase(),
+        body: body.to_string(),
+    }
+}
+
+fn json(r: &Reply) -> serde_json::Value {
+    serde_json::from_str(&r.body)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", &r.body[..r.body.len().min(200)]))
+}
+
+#[test]
+fn every_route_answers_with_its_media_type_and_security_headers() {
+    for route in lodestone_server::ROUTES {
+        let path = route
+            .path
+            .replace("{kind}", "facilities")
+            .replace("{id}", "lynas_lamp_kuantan")
+            .replace("{country}", "MYS");
+        let r = get(&path);
+        assert_eq!(
+            r.status,
+            200,
+            "{path}: {}",
+            &r.body[..r.body.len().min(300)]
+        );
+        assert!(
+            r.headers
+                .contains(&format!("content-type: {}", route.media)),
+            "{path}: {}",
+            r.headers
+        );
+        for h in [
+            "content-security-policy: default-src 'none'",
+            "x-content-type-options: nosniff",
+            "x-frame-options: deny",
+        ] {
+            assert!(r.headers.contains(h), "{path} lacks {h}");
+        }
+        assert!(
+            !r.headers.contains("script-src"),
+            "no script source is allowed"
+        );
+    }
+}
+
+#[test]
+fn records_carry_sources_and_referrers() {
+    let v = json(&get("/api/tables/facilities/lynas_lamp_kuantan"));
+    assert_eq!(v["record"]["country"], "MYS");
+    assert!(
+        v["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["publisher"].is_string())
+    );
+    assert!(
+        v["referenced_by"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["table"] == "flows")
+    );
+    let list = json(&get("/api/tables/countries"));
+    assert!(list.as_array().unwrap().len() >= 40);
+    let rules = json(&get("/api/rules?as_of=2025-12-01"));
+    let state = |id: &str| {
+        rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(state("china_mofcom_61_2025"), "suspended");
+    assert_eq!(state("china_mofcom_18_2025"), "in_force");
+}
+
+#[test]
+fn errors_have_a_stable_shape_and_the_right_codes() {
+    let cases = [
+        ("/api/tables/plants", 404, "facilities"),
+        ("/api/tables/facilities/lynas", 404, "lynas_lamp_kuantan"),
+        ("/api/tables/ownership/x", 404, ""),
+        ("/api/rules?as_of=2025-13-01", 400, "YYYY-MM-DD"),
+        ("/api/no/such/route", 404, "/api/openapi.json"),
+        ("/briefs/XYZ", 404, "ISO3"),
+        (
+            "/api/tables/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+            404,
+            "facilities",
+        ),
+    ];
+    for (path, status, hint) in cases {
+        let r = get(path);
+        assert_eq!(r.status, status, "{path}");
+        assert!(
+            r.headers.contains("content-type: application/json"),
+            "{path}"
+        );
+        let v = json(&r);
+        assert_eq!(v["error"]["status"], status);
+        assert!(v["error"]["message"].is_string());
+        let valid = v["error"]["valid"].to_string();
+        assert!(valid.contains(hint), "{path}: {valid}");
+    }
+}
+
+#[test]
+fn the_openapi_document_lists_every_route() {
+    let v = json(&get("/api/openapi.json"));
+    assert_eq!(v["openapi"], "3.0.3");
+    let paths = v["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), lodestone_server::ROUTES.len());
+    for r in lodestone_server::ROUTES {
+        let op = &paths[r.path]["get"];
+        assert!(
+            op["summary"].is_string() && op["responses"]["200"].is_object(),
+            "{}",
+            r.path
+        );
+        let declared = op["parameters"].as_array().unwrap().len();
+        assert_eq!(
+            declared,
+            r.path.matches('{').count() + r.params.iter().filter(|p| p.1 == "query").count(),
+            "{}",
+            r.path
+        );
+    }
+}
+
+#[test]
+fn pages_escape_and_run_no_script() {
+    let index = get("/");
+    assert!(index.body.contains("/briefs/MYS"));
+    let brief = get("/briefs/MYS");
+    assert!(
+        brief
+            .body
+            .contains("<h1>Malaysia in the rare-earth supply chain</h1>")
+    );
+    for page in [&index.body, &brief.body] {
+        assert!(!page.contains("<script"), "no script in pages");
+    }
+}
