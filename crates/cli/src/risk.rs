@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use lodestone_dataset::Dataset;
 use lodestone_dataset::lower::{Lowering, lower_dataset};
-use lodestone_dataset::risk_inputs::{concentration_rows, critical_rows, dependency_rows};
+use lodestone_dataset::risk_inputs::{
+    concentration_rows, country_members, critical_rows, dependency_rows, dependency_view,
+};
 use lodestone_rules::RuleKind;
 use lodestone_trace::{CustodyModel, Trace, trace};
 
@@ -33,27 +35,14 @@ fn load(a: &RiskArgs) -> Result<(Dataset, Lowering, Trace), Failure> {
 
 /// Expands `--country`: an ISO3 code or a group id (`eu`, `asean`, …) to member codes.
 fn members(ds: &Dataset, country: &str) -> Result<Vec<String>, Failure> {
-    if let Some(ct) = ds.table("countries") {
-        if ct.contains(country) {
-            return Ok(vec![country.to_string()]);
-        }
-        let group = country.trim_start_matches("group:").to_ascii_lowercase();
-        let m: Vec<String> = ct
-            .rows
-            .iter()
-            .filter(|r| ct.get(r, "groups").items().contains(&group.as_str()))
-            .filter_map(|r| ct.text(r, "id").map(str::to_string))
-            .collect();
-        if !m.is_empty() {
-            return Ok(m);
-        }
-    }
-    Err(Failure::new(
-        2,
-        format!(
-            "--country '{country}' is neither a country (ISO3, e.g. MYS) nor a group (e.g. eu, asean) of the dataset"
-        ),
-    ))
+    country_members(ds, country).ok_or_else(|| {
+        Failure::new(
+            2,
+            format!(
+                "--country '{country}' is neither a country (ISO3, e.g. MYS) nor a group (e.g. eu, asean) of the dataset"
+            ),
+        )
+    })
 }
 
 fn emit(
@@ -184,59 +173,28 @@ pub fn dependency(a: RiskArgs) -> Result<ExitCode, Failure> {
         )
     })?;
     let m = members(&ds, &country)?;
-    let deps = dependency_rows(&ds, &low, &t, &m, a.material.as_deref(), a.stage.as_deref());
-    let mut receipt_sources: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    for f in &low.network.flows {
-        let (from, to) = (&low.nodes[f.from as usize], &low.nodes[f.to as usize]);
-        if from.material.is_some()
-            && to.material.is_none()
-            && from.hub != to.hub
-            && to.country.as_ref().is_some_and(|c| m.contains(c))
-        {
-            let e = receipt_sources
-                .entry(from.country.clone().unwrap_or_default())
-                .or_default();
-            e.extend(from.sources.iter().cloned());
-            e.sort();
-            e.dedup();
-        }
-    }
-    let mut all_sources: Vec<String> = receipt_sources.values().flatten().cloned().collect();
-    all_sources.sort();
-    all_sources.dedup();
-    // The headline: the origin with the largest hidden dependency at separation.
-    let headline = deps
-        .iter()
-        .filter(|(f, _, r)| f == "separated" && !m.contains(&r.origin))
-        .max_by(|x, y| x.2.hidden.total_cmp(&y.2.hidden))
-        .map(|(_, _, r)| {
-            format!(
-                "\n{country}: {:.1} % of these receipts shipped directly from {}; {:.1} % of their rare earths separated there (hidden dependency {:+.1} points).",
-                r.direct * 100.0,
-                r.origin,
-                r.traced * 100.0,
-                r.hidden * 100.0
-            )
-        })
-        .unwrap_or_default();
-    let rows: Vec<Vec<serde_json::Value>> = deps
+    let view = dependency_view(
+        &ds,
+        &low,
+        &t,
+        &country,
+        &m,
+        a.material.as_deref(),
+        a.stage.as_deref(),
+    );
+    let headline = view.headline.map_or(String::new(), |h| format!("\n{h}"));
+    let rows: Vec<Vec<serde_json::Value>> = view
+        .rows
         .into_iter()
-        .filter(|(_, _, r)| r.direct > 0.0 || r.traced > 0.0)
-        .map(|(family, total, r)| {
-            // The figures rest on the receipts' flows: cite those shipped from the origin, or all
-            // of them for a traced-only origin.
-            let cited = receipt_sources
-                .get(&r.origin)
-                .cloned()
-                .unwrap_or_else(|| all_sources.clone());
+        .map(|r| {
             vec![
-                family.into(),
+                r.traced_stage.into(),
                 r.origin.into(),
                 r.direct.into(),
                 r.traced.into(),
                 r.hidden.into(),
-                total.into(),
-                serde_json::json!(cited),
+                r.receipts_t_reo.into(),
+                serde_json::json!(r.sources),
             ]
         })
         .collect();

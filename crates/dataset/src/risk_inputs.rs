@@ -426,6 +426,120 @@ pub fn dependency_rows(
     out
 }
 
+/// Expands a country argument: an ISO3 code of the dataset, or a group id (`eu`, `asean`, or
+/// `group:eu`) to the member countries that carry it in `countries.groups`. `None` if it is
+/// neither.
+pub fn country_members(ds: &Dataset, country: &str) -> Option<Vec<String>> {
+    let ct = ds.table("countries")?;
+    if ct.contains(country) {
+        return Some(vec![country.to_string()]);
+    }
+    let group = country.trim_start_matches("group:").to_ascii_lowercase();
+    let m: Vec<String> = ct
+        .rows
+        .iter()
+        .filter(|r| ct.get(r, "groups").items().contains(&group.as_str()))
+        .filter_map(|r| ct.text(r, "id").map(str::to_string))
+        .collect();
+    (!m.is_empty()).then_some(m)
+}
+
+/// One row of [`DependencyView`]: a country's dependency on one origin at one traced stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DependencyViewRow {
+    /// Traced stage family: `mined`, `separated`, `metal` or `magnet`.
+    pub traced_stage: String,
+    /// Origin country (ISO3).
+    pub origin: String,
+    /// Share of the receipts (t REO) shipped directly from the origin.
+    pub direct: f64,
+    /// Share of the receipts' REO content that passed the stage in the origin.
+    pub traced: f64,
+    /// `traced − direct`: dependency that customs statistics do not show.
+    pub hidden: f64,
+    /// Total receipts, t REO/yr.
+    pub receipts_t_reo: f64,
+    /// Source ids of the receipt flows the figures rest on.
+    pub sources: Vec<String>,
+}
+
+/// Direct against traced dependency of a country or bloc, with the sources of every row and a
+/// one-sentence headline; shared by `lodestone risk dependency` and the API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DependencyView {
+    /// Rows with a non-zero direct or traced share.
+    pub rows: Vec<DependencyViewRow>,
+    /// The origin with the largest hidden dependency at separation, as a sentence; `None` if
+    /// there is no such origin outside the members.
+    pub headline: Option<String>,
+}
+
+/// Computes the [`DependencyView`] of `members` (see [`country_members`]); `label` names them in
+/// the headline.
+pub fn dependency_view(
+    ds: &Dataset,
+    low: &Lowering,
+    trace: &Trace,
+    label: &str,
+    members: &[String],
+    material: Option<&str>,
+    stage: Option<&str>,
+) -> DependencyView {
+    let deps = dependency_rows(ds, low, trace, members, material, stage);
+    // Sources per shipper country of the receipts' flows.
+    let mut receipt_sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for f in &low.network.flows {
+        let (from, to) = (&low.nodes[f.from as usize], &low.nodes[f.to as usize]);
+        if from.material.is_some()
+            && to.material.is_none()
+            && from.hub != to.hub
+            && to.country.as_ref().is_some_and(|c| members.contains(c))
+        {
+            let e = receipt_sources
+                .entry(from.country.clone().unwrap_or_default())
+                .or_default();
+            e.extend(from.sources.iter().cloned());
+            e.sort();
+            e.dedup();
+        }
+    }
+    let mut all_sources: Vec<String> = receipt_sources.values().flatten().cloned().collect();
+    all_sources.sort();
+    all_sources.dedup();
+    let headline = deps
+        .iter()
+        .filter(|(f, _, r)| f == "separated" && !members.contains(&r.origin))
+        .max_by(|x, y| x.2.hidden.total_cmp(&y.2.hidden))
+        .map(|(_, _, r)| {
+            format!(
+                "{label}: {:.1} % of these receipts shipped directly from {}; {:.1} % of their rare earths separated there (hidden dependency {:+.1} points).",
+                r.direct * 100.0,
+                r.origin,
+                r.traced * 100.0,
+                r.hidden * 100.0
+            )
+        });
+    let rows = deps
+        .into_iter()
+        .filter(|(_, _, r)| r.direct > 0.0 || r.traced > 0.0)
+        .map(|(family, total, r)| DependencyViewRow {
+            // The figures rest on the receipts' flows: cite those shipped from the origin, or
+            // all of them for a traced-only origin.
+            sources: receipt_sources
+                .get(&r.origin)
+                .cloned()
+                .unwrap_or_else(|| all_sources.clone()),
+            traced_stage: family,
+            origin: r.origin,
+            direct: r.direct,
+            traced: r.traced,
+            hidden: r.hidden,
+            receipts_t_reo: total,
+        })
+        .collect();
+    DependencyView { rows, headline }
+}
+
 /// A facility's weight in a country's supply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CriticalRow {

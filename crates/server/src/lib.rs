@@ -2,7 +2,8 @@
 //! the route table below, and the country briefs as pages.
 //!
 //! **Status:** the API foundation of the web dashboard (issue 8): tables, records with their
-//! sources and referrers, validation, rules on a date, the briefs, and the safety rules every page
+//! sources and referrers, validation, rules on a date, a country's direct against traced
+//! dependency, the briefs, and the safety rules every page
 //! must follow (loopback by default, security headers with a CSP that forbids inline script,
 //! request size and time limits, escaped output, JSON errors with stable shape). The interactive
 //! pages (map, Sankey, trace explorer, scenario runner) come next.
@@ -19,7 +20,10 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use lodestone_dataset::Dataset;
 use lodestone_dataset::export::{record_json, rows_json};
+use lodestone_dataset::lower::lower_dataset;
+use lodestone_dataset::risk_inputs;
 use lodestone_model::Date;
+use lodestone_trace::{CustodyModel, trace};
 
 /// How long a request may take before the server answers 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -90,6 +94,30 @@ pub const ROUTES: &[Route] = &[
             "date YYYY-MM-DD (default: the latest event date)",
         )],
         responses: &[(200, "rules"), (400, "malformed date")],
+        media: "application/json",
+    },
+    Route {
+        path: "/api/risk/dependency/{country}",
+        summary: "Direct against traced dependency of a country or group on each origin, per traced stage (mined, separated, metal, magnet), with sources and a headline",
+        params: &[
+            (
+                "country",
+                "path",
+                "ISO3 code (e.g. MYS) or group id (e.g. eu, asean)",
+            ),
+            ("year", "query", "flow year (default 2024)"),
+            ("material", "query", "only receipts of this material id"),
+            (
+                "stage",
+                "query",
+                "only receipts at this chain stage: mining, cracking, separation, metal, magnet, component",
+            ),
+        ],
+        responses: &[
+            (200, "rows and headline"),
+            (400, "malformed year or no flows in it"),
+            (404, "unknown country or group"),
+        ],
         media: "application/json",
     },
     Route {
@@ -248,6 +276,77 @@ async fn rules(
     json(serde_json::Value::Array(rows))
 }
 
+/// Direct against traced dependency. The dataset is lowered and traced per request: on the
+/// bundled dataset that takes a few milliseconds, run off the async workers.
+async fn risk_dependency(
+    State(s): State<Arc<AppState>>,
+    Path(country): Path<String>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let year = match q.get("year").map(|y| y.parse::<i64>()) {
+        None => 2024,
+        Some(Ok(y)) => y,
+        Some(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("year '{}' is not a year", q.get("year").map_or("", |y| y)),
+                vec!["a year such as 2024".into()],
+            );
+        }
+    };
+    let Some(members) = risk_inputs::country_members(&s.ds, &country) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("'{country}' is neither a country nor a group of the dataset"),
+            vec!["an ISO3 code such as MYS, or a group such as eu or asean".into()],
+        );
+    };
+    let state = s.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let low = lower_dataset(&state.ds, year)?;
+        let t = trace(&low.network, CustodyModel::MassBalance).map_err(|e| e.to_string())?;
+        let view = risk_inputs::dependency_view(
+            &state.ds,
+            &low,
+            &t,
+            &country,
+            &members,
+            q.get("material").map(String::as_str),
+            q.get("stage").map(String::as_str),
+        );
+        let rows: Vec<serde_json::Value> = view
+            .rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "traced_stage": r.traced_stage, "origin": r.origin, "direct": r.direct,
+                    "traced": r.traced, "hidden": r.hidden, "receipts_t_reo": r.receipts_t_reo,
+                    "sources": r.sources,
+                })
+            })
+            .collect();
+        Ok::<_, String>(serde_json::json!({
+            "country": country, "members": members, "year": year, "unit": "t REO/yr",
+            "headline": view.headline, "rows": rows,
+            "method": "direct = share of receipts shipped from the origin; traced = share of their REO content that passed the stage there (mass-balance trace)",
+        }))
+    })
+    .await;
+    match work {
+        Ok(Ok(v)) => json(v),
+        Ok(Err(message)) => error(
+            StatusCode::BAD_REQUEST,
+            message,
+            vec!["a year with flows in the dataset, e.g. 2024".into()],
+        ),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the computation failed: {e}"),
+            vec![],
+        ),
+    }
+}
+
 /// The OpenAPI 3.0 document of [`ROUTES`].
 pub fn openapi() -> serde_json::Value {
     let mut paths = serde_json::Map::new();
@@ -371,6 +470,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/tables/{kind}/{id}", get(table_record))
         .route("/api/check", get(check))
         .route("/api/rules", get(rules))
+        .route("/api/risk/dependency/{country}", get(risk_dependency))
         .route("/api/openapi.json", get(openapi_doc))
         .route("/", get(index))
         .route("/briefs/{country}", get(brief))

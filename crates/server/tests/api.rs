@@ -198,3 +198,62 @@ fn pages_escape_and_run_no_script() {
         assert!(!page.contains("<script"), "no script in pages");
     }
 }
+
+#[test]
+fn dependency_shares_are_consistent_and_cited() {
+    let v = json(&get("/api/risk/dependency/USA?year=2024"));
+    assert_eq!(v["year"], 2024);
+    assert_eq!(v["members"], serde_json::json!(["USA"]));
+    let rows = v["rows"].as_array().expect("rows");
+    assert!(!rows.is_empty());
+    // Per traced stage, the direct shares of all origins cover the receipts once.
+    let mut direct_sum: std::collections::BTreeMap<String, f64> = Default::default();
+    for r in rows {
+        let (d, t, h) = (
+            r["direct"].as_f64().unwrap(),
+            r["traced"].as_f64().unwrap(),
+            r["hidden"].as_f64().unwrap(),
+        );
+        assert!((h - (t - d)).abs() < 1e-12, "{r}");
+        assert!(
+            (0.0..=1.0).contains(&d) && (0.0..=1.0 + 1e-9).contains(&t),
+            "{r}"
+        );
+        assert!(!r["sources"].as_array().unwrap().is_empty(), "{r}");
+        *direct_sum
+            .entry(r["traced_stage"].as_str().unwrap().into())
+            .or_default() += d;
+    }
+    for (stage, sum) in direct_sum {
+        assert!(
+            (sum - 1.0).abs() < 1e-9,
+            "{stage}: direct shares sum to {sum}"
+        );
+    }
+    // The US headline names China's separation as the hidden dependency (CLI gives the same).
+    let headline = v["headline"].as_str().expect("headline");
+    assert!(
+        headline.starts_with("USA: ") && headline.contains("CHN"),
+        "{headline}"
+    );
+    // A group expands to its members.
+    let eu = json(&get("/api/risk/dependency/eu"));
+    assert!(eu["members"].as_array().unwrap().len() > 1, "{eu}");
+}
+
+#[test]
+fn dependency_rejects_bad_arguments_with_located_errors() {
+    for (path, status, hint) in [
+        ("/api/risk/dependency/XYZ", 404, "ISO3"),
+        ("/api/risk/dependency/MYS?year=twenty", 400, "2024"),
+        ("/api/risk/dependency/MYS?year=1800", 400, "2024"),
+    ] {
+        let r = get(path);
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+        let v = json(&r);
+        assert!(
+            v["error"]["valid"].to_string().contains(hint),
+            "{path}: {v}"
+        );
+    }
+}
