@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use lodestone_dataset::Dataset;
-use lodestone_dataset::lower::{Lowering, lower_dataset};
-use lodestone_dataset::products::{customs_origins, product_facts};
+use lodestone_dataset::screening::Screening;
 use lodestone_model::Date;
-use lodestone_rules::{Determination, Outcome, Rule, evaluate_all, timeline};
-use lodestone_trace::{CustodyModel, Network, Structure, Trace, explain, segregate, trace};
+use lodestone_rules::{Outcome, Rule, evaluate_all, timeline};
+use lodestone_trace::CustodyModel;
 
 use crate::trace::Custody;
 use crate::{Failure, ShowFormat, text};
@@ -113,137 +112,6 @@ pub fn list(
     Ok(ExitCode::SUCCESS)
 }
 
-/// What `check` and `timeline` need: the lowering, traces and origins under one custody model.
-struct Prepared {
-    low: Lowering,
-    custody: &'static str,
-    trace: Trace,
-    /// Network and structure for explanations (the segregated lowering when segregated).
-    explain_net: Network,
-    structure: Structure,
-    origins: Vec<(Option<String>, String)>,
-}
-
-fn prepare(ds: &Dataset, year: i64, model: CustodyModel) -> Result<Prepared, Failure> {
-    let low = lower_dataset(ds, year).map_err(|e| Failure::new(1, e))?;
-    let fail = |e: lodestone_trace::NetworkError| Failure::new(1, e.to_string());
-    let trace_result = trace(&low.network, model).map_err(fail)?;
-    let explain_net = match model {
-        CustodyModel::MassBalance => low.network.clone(),
-        CustodyModel::Segregated => segregate::lower(&low.network).map_err(fail)?.0,
-    };
-    let structure = Structure::build(&explain_net).map_err(fail)?;
-    let origins = customs_origins(ds, &low);
-    let custody = if model == CustodyModel::MassBalance {
-        "mass_balance"
-    } else {
-        "segregated"
-    };
-    Ok(Prepared {
-        low,
-        custody,
-        trace: trace_result,
-        explain_net,
-        structure,
-        origins,
-    })
-}
-
-fn node_index(p: &Prepared, id: &str) -> Result<usize, Failure> {
-    p.low.network.node_index(id).ok_or_else(|| {
-        let products: Vec<&str> = p
-            .low
-            .network
-            .node_ids
-            .iter()
-            .map(String::as_str)
-            .filter(|n| n.contains('/') && (n.contains(id) || id.contains(n.split('/').next().unwrap_or(""))))
-            .take(8)
-            .collect();
-        Failure::new(
-            2,
-            format!(
-                "no product node '{id}' in the {} network; products are FACILITY/material (e.g. {}){}",
-                p.low.year,
-                p.low.network.node_ids.iter().find(|n| n.contains('/')).map_or("", String::as_str),
-                if products.is_empty() { String::new() } else { format!("; similar: {}", products.join(", ")) }
-            ),
-        )
-    })
-}
-
-fn paths_json(p: &Prepared, node: usize, tag: &str) -> serde_json::Value {
-    let Some(t) = p.explain_net.tag_index(tag) else {
-        return serde_json::json!([]);
-    };
-    // The explanation network may be the segregated lowering, whose node indices extend the
-    // original ones; trace it under mass balance (segregation is already built in).
-    let Ok(tr) = trace(&p.explain_net, CustodyModel::MassBalance) else {
-        return serde_json::json!([]);
-    };
-    let paths = explain(&p.explain_net, &p.structure, &tr, node, t, 3, 200_000);
-    serde_json::Value::Array(
-        paths
-            .iter()
-            .map(|path| {
-                serde_json::json!({
-                    "share": path.share,
-                    "nodes": path.steps.iter().map(|s| p.explain_net.node_ids[s.node].clone()).collect::<Vec<_>>(),
-                })
-            })
-            .collect(),
-    )
-}
-
-fn determination_json(
-    ds: &Dataset,
-    p: &Prepared,
-    node: usize,
-    d: &Determination,
-    with_paths: bool,
-) -> serde_json::Value {
-    let sources = ds.table("sources");
-    let src: Vec<serde_json::Value> = d
-        .sources
-        .iter()
-        .map(|id| {
-            let row = sources.and_then(|t| t.find(id).map(|r| (t, r)));
-            match row {
-                Some((t, r)) => serde_json::json!({
-                    "id": id,
-                    "publisher": t.get(r, "publisher").to_json(),
-                    "title": t.get(r, "title").to_json(),
-                    "date": t.get(r, "date").to_json(),
-                    "url": t.get(r, "url").to_json(),
-                }),
-                None => serde_json::json!({ "id": id }),
-            }
-        })
-        .collect();
-    let paths = match (&d.deciding_tag, with_paths, d.outcome) {
-        (Some(tag), true, o) if o != Outcome::NotApplicable => paths_json(p, node, tag),
-        _ => serde_json::json!([]),
-    };
-    serde_json::json!({
-        "node": p.low.network.node_ids[node],
-        "rule": d.rule,
-        "kind": d.kind,
-        "determination": d.outcome.name(),
-        "rate": if let Outcome::Tariff(r) = d.outcome { serde_json::json!(r) } else { serde_json::Value::Null },
-        "state": d.state.name(),
-        "since": d.event.as_ref().map(|e| e.date.to_string()),
-        "share": d.share,
-        "threshold": d.threshold,
-        "comparison": d.comparison.map(|c| c.name()),
-        "measure": d.measure,
-        "findings": d.findings.iter().map(|f| serde_json::json!({"tag": f.tag, "share": f.share})).collect::<Vec<_>>(),
-        "custody": p.custody,
-        "explanation": d.explanation,
-        "paths": paths,
-        "sources": src,
-    })
-}
-
 fn models(custody: Custody) -> Vec<CustodyModel> {
     match custody {
         Custody::MassBalance => vec![CustodyModel::MassBalance],
@@ -286,9 +154,9 @@ pub fn check(a: CheckArgs) -> Result<ExitCode, Failure> {
     let date = a.as_of.unwrap_or_else(today);
     let mut rows = Vec::new();
     for model in models(a.custody) {
-        let p = prepare(&ds, a.year, model)?;
+        let p = Screening::prepare(&ds, a.year, model).map_err(|e| Failure::new(1, e))?;
         let nodes: Vec<usize> = match (&a.node, a.all) {
-            (Some(id), _) => vec![node_index(&p, id)?],
+            (Some(id), _) => vec![p.node(id).map_err(|e| Failure::new(2, e.0))?],
             (None, true) => (0..p.low.network.len())
                 .filter(|&i| p.low.nodes[i].material.is_some())
                 .collect(),
@@ -300,7 +168,7 @@ pub fn check(a: CheckArgs) -> Result<ExitCode, Failure> {
             }
         };
         for &node in &nodes {
-            let product = product_facts(&ds, &p.low, &p.trace, &p.origins, node, p.custody);
+            let product = p.product(&ds, node);
             for d in evaluate_all(
                 &ds.rules,
                 &product,
@@ -311,7 +179,7 @@ pub fn check(a: CheckArgs) -> Result<ExitCode, Failure> {
                 if a.all && d.outcome == Outcome::NotApplicable {
                     continue;
                 }
-                rows.push(determination_json(&ds, &p, node, &d, !a.all));
+                rows.push(p.determination_json(&ds, node, &d, !a.all));
             }
         }
     }
@@ -407,9 +275,9 @@ pub fn timeline_cmd(
     } else {
         CustodyModel::MassBalance
     };
-    let p = prepare(&ds, year, model)?;
-    let i = node_index(&p, node)?;
-    let product = product_facts(&ds, &p.low, &p.trace, &p.origins, i, p.custody);
+    let p = Screening::prepare(&ds, year, model).map_err(|e| Failure::new(1, e))?;
+    let i = p.node(node).map_err(|e| Failure::new(2, e.0))?;
+    let product = p.product(&ds, i);
     let rules: &[Rule] = &ds.rules;
     let entries = timeline(rules, &product, destination, end_use);
     let json: Vec<serde_json::Value> = entries

@@ -15,6 +15,7 @@ pub mod products;
 pub mod risk_inputs;
 pub mod rules_file;
 pub mod schema;
+pub mod screening;
 pub mod sim_inputs;
 pub mod validate;
 pub mod value;
