@@ -87,7 +87,14 @@ impl Screening {
 
     /// The facts the rules see about product node `node`.
     pub fn product(&self, ds: &Dataset, node: usize) -> Product {
-        product_facts(ds, &self.low, &self.trace, &self.origins, node, self.custody)
+        product_facts(
+            ds,
+            &self.low,
+            &self.trace,
+            &self.origins,
+            node,
+            self.custody,
+        )
     }
 
     /// Up to three supply paths that carry the largest shares of `tag` into `node`.

@@ -22,7 +22,9 @@ use lodestone_dataset::Dataset;
 use lodestone_dataset::export::{record_json, rows_json};
 use lodestone_dataset::lower::lower_dataset;
 use lodestone_dataset::risk_inputs;
+use lodestone_dataset::screening::Screening;
 use lodestone_model::Date;
+use lodestone_rules::evaluate_all;
 use lodestone_trace::{CustodyModel, trace};
 
 /// How long a request may take before the server answers 503.
@@ -36,7 +38,8 @@ pub struct Route {
     pub path: &'static str,
     /// What it returns.
     pub summary: &'static str,
-    /// Path and query parameters: (name, location, description).
+    /// Path and query parameters: (name, location, description). Path parameters, and query
+    /// parameters whose description ends in `(required)`, are required.
     pub params: &'static [(&'static str, &'static str, &'static str)],
     /// Response codes and what they mean.
     pub responses: &'static [(u16, &'static str)],
@@ -94,6 +97,36 @@ pub const ROUTES: &[Route] = &[
             "date YYYY-MM-DD (default: the latest event date)",
         )],
         responses: &[(200, "rules"), (400, "malformed date")],
+        media: "application/json",
+    },
+    Route {
+        path: "/api/rules/check",
+        summary: "Screen one product node against every rule: determination, state, shares, explanation, the supply paths behind the deciding share, and sources",
+        params: &[
+            (
+                "node",
+                "query",
+                "product node FACILITY/material, e.g. jl_mag/sintered_ndfeb (required)",
+            ),
+            (
+                "destination",
+                "query",
+                "ISO3 code of the destination, e.g. USA (required)",
+            ),
+            ("as_of", "query", "date YYYY-MM-DD (default: today)"),
+            ("end_use", "query", "declared end use, e.g. military"),
+            (
+                "custody",
+                "query",
+                "mass_balance (default), segregated or compare",
+            ),
+            ("year", "query", "flow year (default 2024)"),
+        ],
+        responses: &[
+            (200, "determinations"),
+            (400, "missing or malformed parameter"),
+            (404, "unknown node or destination"),
+        ],
         media: "application/json",
     },
     Route {
@@ -276,6 +309,129 @@ async fn rules(
     json(serde_json::Value::Array(rows))
 }
 
+/// Parses the optional `year` query parameter (default 2024).
+fn query_year(q: &std::collections::HashMap<String, String>) -> Result<i64, Response> {
+    match q.get("year") {
+        None => Ok(2024),
+        Some(y) => y.parse::<i64>().map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("year '{y}' is not a year"),
+                vec!["a year such as 2024".into()],
+            )
+        }),
+    }
+}
+
+/// Rule screening of one product node, as `lodestone rules check --node` prints it in JSON.
+async fn rules_check(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let year = match query_year(&q) {
+        Ok(y) => y,
+        Err(r) => return r,
+    };
+    let Some(node) = q.get("node").cloned() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the 'node' parameter is required".into(),
+            vec!["node=FACILITY/material, e.g. jl_mag/sintered_ndfeb".into()],
+        );
+    };
+    let Some(destination) = q.get("destination").cloned() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the 'destination' parameter is required".into(),
+            vec!["destination=ISO3, e.g. USA".into()],
+        );
+    };
+    if !s
+        .ds
+        .table("countries")
+        .is_some_and(|t| t.contains(&destination))
+    {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("destination '{destination}' is not a country of the dataset"),
+            vec!["an ISO3 code such as USA, JPN, DEU".into()],
+        );
+    }
+    let date = match q.get("as_of") {
+        None => lodestone_dataset::today(),
+        Some(text) => match Date::parse(text) {
+            Some(d) if d.day.is_some() => d,
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("as_of '{text}' is not a date"),
+                    vec!["YYYY-MM-DD, e.g. 2025-12-01".into()],
+                );
+            }
+        },
+    };
+    let models = match q.get("custody").map_or("mass_balance", String::as_str) {
+        "mass_balance" => vec![CustodyModel::MassBalance],
+        "segregated" => vec![CustodyModel::Segregated],
+        "compare" => vec![CustodyModel::MassBalance, CustodyModel::Segregated],
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("custody '{other}' is not a custody model"),
+                vec!["mass_balance".into(), "segregated".into(), "compare".into()],
+            );
+        }
+    };
+    let state = s.clone();
+    let end_use = q.get("end_use").cloned();
+    let work = tokio::task::spawn_blocking(move || {
+        let mut rows = Vec::new();
+        for model in models {
+            let p = Screening::prepare(&state.ds, year, model)
+                .map_err(|e| (StatusCode::BAD_REQUEST, e))?;
+            let i = p.node(&node).map_err(|e| (StatusCode::NOT_FOUND, e.0))?;
+            let product = p.product(&state.ds, i);
+            for d in evaluate_all(
+                &state.ds.rules,
+                &product,
+                &destination,
+                end_use.as_deref(),
+                date,
+            ) {
+                rows.push(p.determination_json(&state.ds, i, &d, true));
+            }
+        }
+        Ok::<_, (StatusCode, String)>(serde_json::json!({
+            "node": node, "destination": destination, "as_of": date.to_string(), "year": year,
+            "determinations": rows,
+        }))
+    })
+    .await;
+    finish(work)
+}
+
+/// Turns the result of a blocking computation into a response.
+fn finish(
+    work: Result<Result<serde_json::Value, (StatusCode, String)>, tokio::task::JoinError>,
+) -> Response {
+    match work {
+        Ok(Ok(v)) => json(v),
+        Ok(Err((status, message))) => {
+            let hint = if status == StatusCode::NOT_FOUND {
+                "a product node FACILITY/material listed in /api/tables/facilities"
+            } else {
+                "a year with flows in the dataset, e.g. 2024"
+            };
+            error(status, message, vec![hint.into()])
+        }
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the computation failed: {e}"),
+            vec![],
+        ),
+    }
+}
+
 /// Direct against traced dependency. The dataset is lowered and traced per request: on the
 /// bundled dataset that takes a few milliseconds, run off the async workers.
 async fn risk_dependency(
@@ -283,16 +439,9 @@ async fn risk_dependency(
     Path(country): Path<String>,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let year = match q.get("year").map(|y| y.parse::<i64>()) {
-        None => 2024,
-        Some(Ok(y)) => y,
-        Some(Err(_)) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("year '{}' is not a year", q.get("year").map_or("", |y| y)),
-                vec!["a year such as 2024".into()],
-            );
-        }
+    let year = match query_year(&q) {
+        Ok(y) => y,
+        Err(r) => return r,
     };
     let Some(members) = risk_inputs::country_members(&s.ds, &country) else {
         return error(
@@ -303,8 +452,9 @@ async fn risk_dependency(
     };
     let state = s.clone();
     let work = tokio::task::spawn_blocking(move || {
-        let low = lower_dataset(&state.ds, year)?;
-        let t = trace(&low.network, CustodyModel::MassBalance).map_err(|e| e.to_string())?;
+        let fail = |e: String| (StatusCode::BAD_REQUEST, e);
+        let low = lower_dataset(&state.ds, year).map_err(fail)?;
+        let t = trace(&low.network, CustodyModel::MassBalance).map_err(|e| fail(e.to_string()))?;
         let view = risk_inputs::dependency_view(
             &state.ds,
             &low,
@@ -325,26 +475,14 @@ async fn risk_dependency(
                 })
             })
             .collect();
-        Ok::<_, String>(serde_json::json!({
+        Ok::<_, (StatusCode, String)>(serde_json::json!({
             "country": country, "members": members, "year": year, "unit": "t REO/yr",
             "headline": view.headline, "rows": rows,
             "method": "direct = share of receipts shipped from the origin; traced = share of their REO content that passed the stage there (mass-balance trace)",
         }))
     })
     .await;
-    match work {
-        Ok(Ok(v)) => json(v),
-        Ok(Err(message)) => error(
-            StatusCode::BAD_REQUEST,
-            message,
-            vec!["a year with flows in the dataset, e.g. 2024".into()],
-        ),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("the computation failed: {e}"),
-            vec![],
-        ),
-    }
+    finish(work)
 }
 
 /// The OpenAPI 3.0 document of [`ROUTES`].
@@ -355,7 +493,7 @@ pub fn openapi() -> serde_json::Value {
             .params
             .iter()
             .map(|(name, location, desc)| {
-                serde_json::json!({"name": name, "in": location, "required": *location == "path", "description": desc, "schema": {"type": "string"}})
+                serde_json::json!({"name": name, "in": location, "required": *location == "path" || desc.ends_with("(required)"), "description": desc, "schema": {"type": "string"}})
             })
             .collect();
         let mut responses = serde_json::Map::new();
@@ -470,6 +608,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/tables/{kind}/{id}", get(table_record))
         .route("/api/check", get(check))
         .route("/api/rules", get(rules))
+        .route("/api/rules/check", get(rules_check))
         .route("/api/risk/dependency/{country}", get(risk_dependency))
         .route("/api/openapi.json", get(openapi_doc))
         .route("/", get(index))

@@ -69,7 +69,11 @@ fn every_route_answers_with_its_media_type_and_security_headers() {
             .path
             .replace("{kind}", "facilities")
             .replace("{id}", "lynas_lamp_kuantan")
-            .replace("{country}", "MYS");
+            .replace("{country}", "MYS")
+            .replace(
+                "/api/rules/check",
+                "/api/rules/check?node=jl_mag/sintered_ndfeb&destination=USA",
+            );
         let r = get(&path);
         assert_eq!(
             r.status,
@@ -247,6 +251,66 @@ fn dependency_rejects_bad_arguments_with_located_errors() {
         ("/api/risk/dependency/XYZ", 404, "ISO3"),
         ("/api/risk/dependency/MYS?year=twenty", 400, "2024"),
         ("/api/risk/dependency/MYS?year=1800", 400, "2024"),
+    ] {
+        let r = get(path);
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+        let v = json(&r);
+        assert!(
+            v["error"]["valid"].to_string().contains(hint),
+            "{path}: {v}"
+        );
+    }
+}
+
+#[test]
+fn screening_a_chinese_magnet_requires_a_licence_and_cites_its_rule() {
+    let v = json(&get(
+        "/api/rules/check?node=jl_mag/sintered_ndfeb&destination=USA&as_of=2025-12-01&custody=compare",
+    ));
+    assert_eq!(v["as_of"], "2025-12-01");
+    let rows = v["determinations"].as_array().expect("determinations");
+    // One determination per rule and custody model.
+    let rules = json(&get("/api/rules")).as_array().unwrap().len();
+    assert_eq!(rows.len(), 2 * rules);
+    let control = rows
+        .iter()
+        .find(|r| r["rule"] == "china_mofcom_18_2025" && r["custody"] == "mass_balance")
+        .expect("MOFCOM 18 determination");
+    assert_eq!(control["determination"], "licence_required");
+    assert!(!control["sources"].as_array().unwrap().is_empty());
+    assert!(control["sources"][0]["publisher"].is_string());
+}
+
+#[test]
+fn screening_rejects_bad_arguments_with_located_errors() {
+    for (path, status, hint) in [
+        ("/api/rules/check?destination=USA", 400, "FACILITY/material"),
+        ("/api/rules/check?node=jl_mag/sintered_ndfeb", 400, "ISO3"),
+        (
+            "/api/rules/check?node=jl_mag/sintered_ndfeb&destination=XYZ",
+            404,
+            "ISO3",
+        ),
+        (
+            "/api/rules/check?node=nope/x&destination=USA",
+            404,
+            "FACILITY/material",
+        ),
+        (
+            "/api/rules/check?node=jl_mag/sintered_ndfeb&destination=USA&custody=fifo",
+            400,
+            "segregated",
+        ),
+        (
+            "/api/rules/check?node=jl_mag/sintered_ndfeb&destination=USA&as_of=2025-02-30x",
+            400,
+            "YYYY-MM-DD",
+        ),
+        (
+            "/api/rules/check?node=jl_mag/sintered_ndfeb&destination=USA&year=1800",
+            400,
+            "2024",
+        ),
     ] {
         let r = get(path);
         assert_eq!(r.status, status, "{path}: {}", r.body);
