@@ -309,16 +309,17 @@ async fn rules(
     json(serde_json::Value::Array(rows))
 }
 
-/// Parses the optional `year` query parameter (default 2024).
-fn query_year(q: &std::collections::HashMap<String, String>) -> Result<i64, Response> {
+/// Parses the optional `year` query parameter (default 2024); a malformed year is answered
+/// with a 400 error.
+fn query_year(q: &std::collections::HashMap<String, String>) -> Result<i64, Box<Response>> {
     match q.get("year") {
         None => Ok(2024),
         Some(y) => y.parse::<i64>().map_err(|_| {
-            error(
+            Box::new(error(
                 StatusCode::BAD_REQUEST,
                 format!("year '{y}' is not a year"),
                 vec!["a year such as 2024".into()],
-            )
+            ))
         }),
     }
 }
@@ -330,7 +331,7 @@ async fn rules_check(
 ) -> Response {
     let year = match query_year(&q) {
         Ok(y) => y,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(node) = q.get("node").cloned() else {
         return error(
@@ -441,7 +442,7 @@ async fn risk_dependency(
 ) -> Response {
     let year = match query_year(&q) {
         Ok(y) => y,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(members) = risk_inputs::country_members(&s.ds, &country) else {
         return error(
