@@ -61,31 +61,6 @@ fn lower_from(dir: &Path, year: i64) -> Result<Lowering, String> {
     lower_dataset(&crate::load_valid(dir)?, year)
 }
 
-/// A tag pattern: `*` matches any run of characters (`mined:*`, `*:CHN`), otherwise exact.
-pub fn tag_matches(pattern: &str, tag: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == tag;
-    }
-    let mut rest = tag;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            let Some(r) = rest.strip_prefix(part) else {
-                return false;
-            };
-            rest = r;
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            let Some(at) = rest.find(part) else {
-                return false;
-            };
-            rest = &rest[at + part.len()..];
-        }
-    }
-    true
-}
-
 fn fmt(v: f64) -> String {
     if v == 0.0 {
         "0".into()
@@ -154,13 +129,7 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
         let paths = explain(&net, &structure, &t, node, tag, args.paths, 1_000_000);
         return print_paths(&net, &t, node, tag, &paths, args.format).map_err(Failure::from);
     }
-    let tags: Vec<usize> = (0..net.tags.len())
-        .filter(|&t| {
-            args.tag
-                .as_deref()
-                .is_none_or(|p| tag_matches(p, &net.tags[t]))
-        })
-        .collect();
+    let tags: Vec<usize> = net.tags_matching(args.tag.as_deref().unwrap_or("*"));
     if tags.is_empty() {
         return Err(Failure::new(
             2,

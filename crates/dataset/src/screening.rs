@@ -97,8 +97,9 @@ impl Screening {
         )
     }
 
-    /// Up to three supply paths that carry the largest shares of `tag` into `node`.
-    fn paths_json(&self, node: usize, tag: &str) -> serde_json::Value {
+    /// Up to three supply paths that carry the largest shares of `tag` into `node`, as JSON
+    /// (`share`, `nodes` from origin to product); empty for an unknown tag.
+    pub fn paths_json(&self, node: usize, tag: &str) -> serde_json::Value {
         let Some(t) = self.explain_net.tag_index(tag) else {
             return serde_json::json!([]);
         };

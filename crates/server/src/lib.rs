@@ -3,7 +3,7 @@
 //!
 //! **Status:** the API foundation of the web dashboard (issue 8): tables, records with their
 //! sources and referrers, validation, rules on a date, a country's direct against traced
-//! dependency, the briefs, and the safety rules every page
+//! dependency, the origin trace of a node, rule screening, the briefs, and the safety rules every page
 //! must follow (loopback by default, security headers with a CSP that forbids inline script,
 //! request size and time limits, escaped output, JSON errors with stable shape). The interactive
 //! pages (map, Sankey, trace explorer, scenario runner) come next.
@@ -97,6 +97,30 @@ pub const ROUTES: &[Route] = &[
             "date YYYY-MM-DD (default: the latest event date)",
         )],
         responses: &[(200, "rules"), (400, "malformed date")],
+        media: "application/json",
+    },
+    Route {
+        path: "/api/trace",
+        summary: "Where the content of a node's output comes from: per tag (mined:, separated:, metal:, magnet:, tech:, facility:) the content per t REO of output and in total, with the supply paths behind the largest share",
+        params: &[
+            (
+                "node",
+                "query",
+                "node id: FACILITY/material, a facility id or an ISO3 market, e.g. jl_mag/sintered_ndfeb (required)",
+            ),
+            (
+                "tag",
+                "query",
+                "tag pattern, `*` a wildcard (default `*`), e.g. mined:*",
+            ),
+            ("custody", "query", "mass_balance (default) or segregated"),
+            ("year", "query", "flow year (default 2024)"),
+        ],
+        responses: &[
+            (200, "content rows and paths"),
+            (400, "missing or malformed parameter, or no tag matches"),
+            (404, "unknown node"),
+        ],
         media: "application/json",
     },
     Route {
@@ -324,6 +348,82 @@ fn query_year(q: &std::collections::HashMap<String, String>) -> Result<i64, Box<
     }
 }
 
+/// Origin content of one node: the trace explorer's data.
+async fn trace_node(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let year = match query_year(&q) {
+        Ok(y) => y,
+        Err(r) => return *r,
+    };
+    let Some(node) = q.get("node").cloned() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the 'node' parameter is required".into(),
+            vec!["node=FACILITY/material, e.g. jl_mag/sintered_ndfeb".into()],
+        );
+    };
+    let model = match q.get("custody").map_or("mass_balance", String::as_str) {
+        "mass_balance" => CustodyModel::MassBalance,
+        "segregated" => CustodyModel::Segregated,
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("custody '{other}' is not a custody model"),
+                vec!["mass_balance".into(), "segregated".into()],
+            );
+        }
+    };
+    let pattern = q.get("tag").cloned().unwrap_or_else(|| "*".into());
+    let state = s.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let p = Screening::prepare(&state.ds, year, model)
+            .map_err(|e| (StatusCode::BAD_REQUEST, e, YEAR_HINT))?;
+        let i = p
+            .node(&node)
+            .map_err(|e| (StatusCode::NOT_FOUND, e.0, NODE_HINT))?;
+        let net = &p.low.network;
+        let tags = net.tags_matching(&pattern);
+        if tags.is_empty() {
+            let families: std::collections::BTreeSet<&str> = net
+                .tags
+                .iter()
+                .filter_map(|t| t.split_once(':').map(|(f, _)| f))
+                .collect();
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "no tag matches '{pattern}'; tags are FAMILY:VALUE with families {}",
+                    families.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+                "a tag pattern such as mined:*, separated:CHN or *:MYS",
+            ));
+        }
+        let mut rows: Vec<(usize, f64, f64)> = tags
+            .into_iter()
+            .map(|g| (g, p.trace.per_unit(i, g), p.trace.total(i, g)))
+            .filter(|r| r.1 != 0.0)
+            .collect();
+        rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let paths = rows
+            .first()
+            .map_or(serde_json::json!([]), |r| p.paths_json(i, &net.tags[r.0]));
+        Ok(serde_json::json!({
+            "node": node, "year": year, "custody": p.custody,
+            "unit": "per_unit: t of tagged content per t REO of the node's output; total: t REO/yr",
+            "sources": p.low.nodes[i].sources,
+            "rows": rows.iter().map(|(g, per_unit, total)| serde_json::json!({
+                "tag": net.tags[*g], "per_unit": per_unit, "total": total,
+            })).collect::<Vec<_>>(),
+            "paths_for": rows.first().map(|r| net.tags[r.0].clone()),
+            "paths": paths,
+        }))
+    })
+    .await;
+    finish(work)
+}
+
 /// Rule screening of one product node, as `lodestone rules check --node` prints it in JSON.
 async fn rules_check(
     State(s): State<Arc<AppState>>,
@@ -389,8 +489,10 @@ async fn rules_check(
         let mut rows = Vec::new();
         for model in models {
             let p = Screening::prepare(&state.ds, year, model)
-                .map_err(|e| (StatusCode::BAD_REQUEST, e))?;
-            let i = p.node(&node).map_err(|e| (StatusCode::NOT_FOUND, e.0))?;
+                .map_err(|e| (StatusCode::BAD_REQUEST, e, YEAR_HINT))?;
+            let i = p
+                .node(&node)
+                .map_err(|e| (StatusCode::NOT_FOUND, e.0, NODE_HINT))?;
             let product = p.product(&state.ds, i);
             for d in evaluate_all(
                 &state.ds.rules,
@@ -402,7 +504,7 @@ async fn rules_check(
                 rows.push(p.determination_json(&state.ds, i, &d, true));
             }
         }
-        Ok::<_, (StatusCode, String)>(serde_json::json!({
+        Ok::<_, Failed>(serde_json::json!({
             "node": node, "destination": destination, "as_of": date.to_string(), "year": year,
             "determinations": rows,
         }))
@@ -411,20 +513,19 @@ async fn rules_check(
     finish(work)
 }
 
+/// A failed computation: status, message, and what would be valid.
+type Failed = (StatusCode, String, &'static str);
+/// What to ask for when a year cannot be lowered.
+const YEAR_HINT: &str = "a year with flows in the dataset, e.g. 2024";
+/// What to ask for when a node is unknown.
+const NODE_HINT: &str =
+    "a product node FACILITY/material (see the flows table), e.g. jl_mag/sintered_ndfeb";
+
 /// Turns the result of a blocking computation into a response.
-fn finish(
-    work: Result<Result<serde_json::Value, (StatusCode, String)>, tokio::task::JoinError>,
-) -> Response {
+fn finish(work: Result<Result<serde_json::Value, Failed>, tokio::task::JoinError>) -> Response {
     match work {
         Ok(Ok(v)) => json(v),
-        Ok(Err((status, message))) => {
-            let hint = if status == StatusCode::NOT_FOUND {
-                "a product node FACILITY/material listed in /api/tables/facilities"
-            } else {
-                "a year with flows in the dataset, e.g. 2024"
-            };
-            error(status, message, vec![hint.into()])
-        }
+        Ok(Err((status, message, hint))) => error(status, message, vec![hint.into()]),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the computation failed: {e}"),
@@ -453,7 +554,7 @@ async fn risk_dependency(
     };
     let state = s.clone();
     let work = tokio::task::spawn_blocking(move || {
-        let fail = |e: String| (StatusCode::BAD_REQUEST, e);
+        let fail = |e: String| (StatusCode::BAD_REQUEST, e, YEAR_HINT);
         let low = lower_dataset(&state.ds, year).map_err(fail)?;
         let t = trace(&low.network, CustodyModel::MassBalance).map_err(|e| fail(e.to_string()))?;
         let view = risk_inputs::dependency_view(
@@ -476,7 +577,7 @@ async fn risk_dependency(
                 })
             })
             .collect();
-        Ok::<_, (StatusCode, String)>(serde_json::json!({
+        Ok::<_, Failed>(serde_json::json!({
             "country": country, "members": members, "year": year, "unit": "t REO/yr",
             "headline": view.headline, "rows": rows,
             "method": "direct = share of receipts shipped from the origin; traced = share of their REO content that passed the stage there (mass-balance trace)",
@@ -609,6 +710,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/tables/{kind}/{id}", get(table_record))
         .route("/api/check", get(check))
         .route("/api/rules", get(rules))
+        .route("/api/trace", get(trace_node))
         .route("/api/rules/check", get(rules_check))
         .route("/api/risk/dependency/{country}", get(risk_dependency))
         .route("/api/openapi.json", get(openapi_doc))

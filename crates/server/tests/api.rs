@@ -70,6 +70,7 @@ fn every_route_answers_with_its_media_type_and_security_headers() {
             .replace("{kind}", "facilities")
             .replace("{id}", "lynas_lamp_kuantan")
             .replace("{country}", "MYS")
+            .replace("/api/trace", "/api/trace?node=jl_mag/sintered_ndfeb")
             .replace(
                 "/api/rules/check",
                 "/api/rules/check?node=jl_mag/sintered_ndfeb&destination=USA",
@@ -310,6 +311,63 @@ fn screening_rejects_bad_arguments_with_located_errors() {
             "/api/rules/check?node=jl_mag/sintered_ndfeb&destination=USA&year=1800",
             400,
             "2024",
+        ),
+    ] {
+        let r = get(path);
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+        let v = json(&r);
+        assert!(
+            v["error"]["valid"].to_string().contains(hint),
+            "{path}: {v}"
+        );
+    }
+}
+
+#[test]
+fn a_traced_node_accounts_for_its_content_and_explains_the_largest_share() {
+    let v = json(&get("/api/trace?node=jl_mag/sintered_ndfeb&tag=mined:*"));
+    let rows = v["rows"].as_array().expect("rows");
+    assert!(!rows.is_empty(), "{v}");
+    // Mining origins of the content add up to at most one per unit (REO from recycling or
+    // untraced stock carries no mining tag), largest first.
+    let shares: Vec<f64> = rows
+        .iter()
+        .map(|r| r["per_unit"].as_f64().unwrap())
+        .collect();
+    let sum: f64 = shares.iter().sum();
+    assert!(sum <= 1.0 + 1e-9 && sum > 0.5, "{sum}");
+    assert!(shares.windows(2).all(|w| w[0] >= w[1]), "{shares:?}");
+    assert!(
+        rows.iter()
+            .all(|r| r["tag"].as_str().unwrap().starts_with("mined:"))
+    );
+    // The paths explain the top tag and end at the node.
+    assert_eq!(v["paths_for"], rows[0]["tag"]);
+    let paths = v["paths"].as_array().expect("paths");
+    assert!(!paths.is_empty());
+    for p in paths {
+        let nodes = p["nodes"].as_array().unwrap();
+        assert_eq!(nodes.last().unwrap(), "jl_mag/sintered_ndfeb", "{p}");
+        let share = p["share"].as_f64().unwrap();
+        assert!(share > 0.0 && share <= 1.0 + 1e-9, "{p}");
+    }
+    assert!(!v["sources"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn trace_rejects_bad_arguments_with_located_errors() {
+    for (path, status, hint) in [
+        ("/api/trace", 400, "FACILITY/material"),
+        ("/api/trace?node=nope/x", 404, "FACILITY/material"),
+        (
+            "/api/trace?node=jl_mag/sintered_ndfeb&tag=zzz:*",
+            400,
+            "mined:*",
+        ),
+        (
+            "/api/trace?node=jl_mag/sintered_ndfeb&custody=compare",
+            400,
+            "segregated",
         ),
     ] {
         let r = get(path);

@@ -32,7 +32,7 @@ pub mod segregate;
 mod solve;
 
 pub use explain::{Path, PathStep, explain};
-pub use network::{Addition, Flow, Line, Network, NetworkError};
+pub use network::{Addition, Flow, Line, Network, NetworkError, tag_matches};
 pub use solve::{Structure, Trace, ValueTrace, trace, trace_with};
 
 /// The chain-of-custody model: how a node's inputs are attributed to its outputs.

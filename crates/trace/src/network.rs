@@ -156,6 +156,13 @@ impl Network {
         self.tags.iter().position(|t| t == tag)
     }
 
+    /// Indices of the tags that match `pattern` (see [`tag_matches`]), in tag order.
+    pub fn tags_matching(&self, pattern: &str) -> Vec<usize> {
+        (0..self.tags.len())
+            .filter(|&t| tag_matches(pattern, &self.tags[t]))
+            .collect()
+    }
+
     /// Sum of each node's outgoing flows.
     pub fn outflows(&self) -> Vec<f64> {
         let mut out = vec![0.0; self.len()];
@@ -252,5 +259,56 @@ impl Network {
             }
         }
         Ok(())
+    }
+}
+
+/// A tag pattern: `*` matches any run of characters (`mined:*`, `*:CHN`), otherwise exact.
+pub fn tag_matches(pattern: &str, tag: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == tag;
+    }
+    let mut rest = tag;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            let Some(at) = rest.find(part) else {
+                return false;
+            };
+            rest = &rest[at + part.len()..];
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tag_pattern_tests {
+    use super::tag_matches;
+
+    #[test]
+    fn wildcards_match_runs_and_exact_patterns_match_exactly() {
+        let cases = [
+            ("mined:*", "mined:CHN", true),
+            ("mined:*", "separated:CHN", false),
+            ("*:CHN", "separated:CHN", true),
+            ("*:CHN", "separated:CHNX", false),
+            ("*", "anything", true),
+            ("mined:CHN", "mined:CHN", true),
+            ("mined:CH", "mined:CHN", false),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "acb", false),
+            // The prefix and suffix may not overlap.
+            ("ab*ba", "aba", false),
+            ("ab*ba", "abba", true),
+        ];
+        for (pattern, tag, expected) in cases {
+            assert_eq!(tag_matches(pattern, tag), expected, "{pattern} vs {tag}");
+        }
     }
 }
