@@ -3,12 +3,12 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use lodestone_dataset::Dataset;
 use lodestone_dataset::lower::lower_dataset;
 use lodestone_dataset::sim_inputs::{ScenarioFile, parse_scenario, scenario_year, sim_network};
-use lodestone_sim::{SimNetwork, Stats, run};
+use lodestone_sim::{Headline, SimNetwork, Stats, run_batch};
 
 use crate::{Failure, ShowFormat, text};
 
@@ -52,78 +52,41 @@ fn prepare(
     Ok((ds, net, sf))
 }
 
-/// Runs `a..b` on all cores; statistics merge exactly, so the split does not matter.
-fn simulate(net: &SimNetwork, sf: &ScenarioFile, a: u64, b: u64) -> Stats {
-    let sc = &sf.scenario;
-    let probe = run(
-        net,
-        &lodestone_sim::Scenario {
-            months: 1,
-            ..sc.clone()
-        },
-        0,
-    );
-    let stock: Vec<f64> = probe
-        .countries
-        .iter()
-        .map(|c| {
-            // End-use series (`JPN:ev`) report their country's stockpile.
-            let country = c.split(':').next().unwrap_or(c);
-            sc.stockpiles
-                .iter()
-                .filter(|s| s.country == country)
-                .map(|s| s.initial)
-                .sum()
-        })
-        .collect();
-    let empty = || {
-        Stats::new(
-            &sc.name,
-            sc.seed,
-            sc.months,
-            sf.shortfall_level,
-            probe.countries.clone(),
-            stock.clone(),
-        )
-    };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min((b - a) as usize)
-        .max(1) as u64;
+/// Runs `a..b` on all cores (statistics merge exactly, so the split does not matter), with a
+/// progress line on a terminal.
+fn simulate(net: &SimNetwork, sf: &ScenarioFile, a: u64, b: u64) -> Result<Stats, Failure> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let done = AtomicU64::new(0);
+    let never = AtomicBool::new(false);
     let show = std::io::stderr().is_terminal() && b - a >= 200;
-    let parts: Vec<Stats> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (lo, hi) = (a + (b - a) * t / threads, a + (b - a) * (t + 1) / threads);
-                let done = &done;
-                let empty = &empty;
-                scope.spawn(move || {
-                    let mut s = empty();
-                    for i in lo..hi {
-                        s.add(&run(net, sc, i));
-                        done.fetch_add(1, Ordering::Relaxed);
-                    }
-                    s.cover(lo, hi);
-                    s
-                })
-            })
-            .collect();
-        while show && handles.iter().any(|h| !h.is_finished()) {
+    std::thread::scope(|scope| {
+        let batch = scope.spawn(|| {
+            run_batch(
+                net,
+                &sf.scenario,
+                sf.shortfall_level,
+                (a, b),
+                threads,
+                &done,
+                &never,
+            )
+        });
+        while show && !batch.is_finished() {
             eprint!("\r{} / {} runs", done.load(Ordering::Relaxed), b - a);
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
         if show {
             eprintln!("\r{} / {} runs", b - a, b - a);
         }
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
-    let mut total = empty();
-    for p in &parts {
-        // Same scenario and disjoint ranges by construction: merging cannot fail.
-        let _ = total.merge(p);
-    }
-    total
+        // Never cancelled, so the batch completes unless a thread panicked (a bug).
+        match batch.join() {
+            Ok(Some(stats)) => Ok(stats),
+            _ => Err(Failure::new(
+                1,
+                "the simulation threads failed; this is a bug, please report it".into(),
+            )),
+        }
+    })
 }
 
 fn write_outputs(stats: &Stats, dir: &Path) -> Result<(), Failure> {
@@ -142,44 +105,25 @@ fn write_outputs(stats: &Stats, dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Per country: peak mean shortfall share, its month, p95 at that month, total mean shortfall
-/// (t REO), months to recovery (p50), probability of exceeding the level.
-type HeadlineRow = (String, f64, usize, f64, f64, f64, f64);
-
 /// A scenario's name, headline rows and stated level, for comparisons.
-type Column = (String, Vec<HeadlineRow>, f64);
-
-/// The headline rows of a batch.
-fn headline(stats: &Stats) -> Vec<HeadlineRow> {
-    let s = stats.summary();
-    s.countries
-        .iter()
-        .map(|(c, _, rec50, _, p)| {
-            let rows: Vec<_> = s.rows.iter().filter(|r| r.country == *c).collect();
-            let peak = rows
-                .iter()
-                .max_by(|a, b| a.pressure_mean.total_cmp(&b.pressure_mean));
-            let total: f64 = rows.iter().map(|r| r.shortfall_mean).sum();
-            (
-                c.clone(),
-                peak.map_or(0.0, |r| r.pressure_mean),
-                peak.map_or(0, |r| r.month),
-                peak.map_or(0.0, |r| r.pressure_p95),
-                total,
-                *rec50,
-                *p,
-            )
-        })
-        .collect()
-}
+type Column = (String, Vec<Headline>, f64);
 
 fn print_headline(stats: &Stats, format: ShowFormat, title: &str) -> Result<(), Failure> {
-    let rows = headline(stats);
+    let rows = stats.headline();
     let out = match format {
         ShowFormat::Json => {
             let arr: Vec<serde_json::Value> = rows
                 .iter()
-                .map(|(c, peak, month, p95, total, rec, p)| {
+                .map(|h| {
+                    let (c, peak, month, p95, total, rec, p) = (
+                        &h.country,
+                        h.peak_shortfall_share_mean,
+                        h.peak_month,
+                        h.peak_shortfall_share_p95,
+                        h.total_shortfall_t_reo_mean,
+                        h.recovery_months_p50,
+                        h.probability_shortfall_above_level,
+                    );
                     serde_json::json!({"country": c, "peak_shortfall_share_mean": peak, "peak_month": month, "peak_shortfall_share_p95": p95,
                         "total_shortfall_t_reo_mean": total, "recovery_months_p50": rec, "probability_shortfall_above_level": p})
                 })
@@ -189,15 +133,26 @@ fn print_headline(stats: &Stats, format: ShowFormat, title: &str) -> Result<(), 
         _ => {
             let body: Vec<Vec<String>> = rows
                 .iter()
-                .filter(|r| r.4 > 0.0 || r.6 > 0.0)
-                .map(|(c, peak, month, p95, total, rec, p)| {
+                .filter(|h| {
+                    h.total_shortfall_t_reo_mean > 0.0 || h.probability_shortfall_above_level > 0.0
+                })
+                .map(|h| {
+                    let (c, peak, month, p95, total, rec, p) = (
+                        &h.country,
+                        h.peak_shortfall_share_mean,
+                        h.peak_month,
+                        h.peak_shortfall_share_p95,
+                        h.total_shortfall_t_reo_mean,
+                        h.recovery_months_p50,
+                        h.probability_shortfall_above_level,
+                    );
                     vec![
                         c.clone(),
                         format!("{:.1} %", peak * 100.0),
                         month.to_string(),
                         format!("{:.1} %", p95 * 100.0),
                         format!("{total:.0}"),
-                        if *rec as usize > stats.months {
+                        if rec as usize > stats.months {
                             "not within horizon".into()
                         } else {
                             format!("{rec:.0}")
@@ -249,7 +204,7 @@ pub fn simulate_cmd(
     if let Some(s) = seed {
         sf.scenario.seed = s;
     }
-    let stats = simulate(&net, &sf, runs.0, runs.1);
+    let stats = simulate(&net, &sf, runs.0, runs.1)?;
     if let Some(dir) = out {
         write_outputs(&stats, dir)?;
     }
@@ -277,16 +232,16 @@ pub fn compare_cmd(
     let mut columns = Vec::new();
     for path in scenarios {
         let (_, net, sf) = prepare(data.clone(), path)?;
-        let stats = simulate(&net, &sf, runs.0, runs.1);
-        columns.push((sf.scenario.name.clone(), headline(&stats), stats.level));
+        let stats = simulate(&net, &sf, runs.0, runs.1)?;
+        columns.push((sf.scenario.name.clone(), stats.headline(), stats.level));
     }
     let mut countries: Vec<String> = columns
         .iter()
-        .flat_map(|c| c.1.iter().map(|r| r.0.clone()))
+        .flat_map(|c| c.1.iter().map(|r| r.country.clone()))
         .collect();
     countries.sort();
     countries.dedup();
-    let cell = |col: &Column, c: &str| col.1.iter().find(|r| r.0 == c).cloned();
+    let cell = |col: &Column, c: &str| col.1.iter().find(|r| r.country == c).cloned();
     let out = match format {
         ShowFormat::Json => {
             let arr: Vec<serde_json::Value> = countries
@@ -295,9 +250,9 @@ pub fn compare_cmd(
                     columns.iter().map(move |col| {
                         let r = cell(col, c);
                         serde_json::json!({"scenario": col.0, "country": c,
-                            "total_shortfall_t_reo_mean": r.as_ref().map(|r| r.4),
-                            "peak_shortfall_share_mean": r.as_ref().map(|r| r.1),
-                            "probability_shortfall_above_level": r.as_ref().map(|r| r.6)})
+                            "total_shortfall_t_reo_mean": r.as_ref().map(|r| r.total_shortfall_t_reo_mean),
+                            "peak_shortfall_share_mean": r.as_ref().map(|r| r.peak_shortfall_share_mean),
+                            "probability_shortfall_above_level": r.as_ref().map(|r| r.probability_shortfall_above_level)})
                     })
                 })
                 .collect();
@@ -315,11 +270,12 @@ pub fn compare_cmd(
                     let mut row = vec![c.clone()];
                     for col in &columns {
                         let r = cell(col, c);
-                        row.push(r.as_ref().map_or("–".into(), |r| format!("{:.0}", r.4)));
-                        row.push(
-                            r.as_ref()
-                                .map_or("–".into(), |r| format!("{:.1} %", r.1 * 100.0)),
-                        );
+                        row.push(r.as_ref().map_or("–".into(), |r| {
+                            format!("{:.0}", r.total_shortfall_t_reo_mean)
+                        }));
+                        row.push(r.as_ref().map_or("–".into(), |r| {
+                            format!("{:.1} %", r.peak_shortfall_share_mean * 100.0)
+                        }));
                     }
                     row
                 })

@@ -10,10 +10,12 @@
 //!
 //! Run *i* draws from a generator seeded by (scenario seed, i) only.
 
+mod batch;
 mod lp;
 mod model;
 mod stats;
 
+pub use batch::{Headline, run_batch};
 pub use model::{
     Allocation, Dist, EndUse, Event, EventKind, MonthRecord, Restriction, RunResult, Scenario,
     SimNetwork, SimNode, SimRoute, Stockpile, run,

@@ -457,3 +457,38 @@ fn shortfalls_are_reported_by_final_use_material() {
     assert!(short(1, 4).abs() < 1e-12, "recovered");
     assert!(r.max_imbalance < 1e-9);
 }
+
+#[test]
+fn batches_do_not_depend_on_the_thread_count_and_can_be_cancelled() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let net = chain();
+    let sc = uncertain();
+    let go = AtomicBool::new(false);
+    let batch = |threads: usize, progress: &AtomicU64| {
+        run_batch(&net, &sc, 0.2, (10, 310), threads, progress, &go).expect("not cancelled")
+    };
+    let (p1, p3) = (AtomicU64::new(0), AtomicU64::new(0));
+    let one = batch(1, &p1);
+    let three = batch(3, &p3);
+    assert_eq!(one.to_text(), three.to_text());
+    assert_eq!(one.runs(), 300);
+    assert_eq!(p1.load(Ordering::Relaxed), 300);
+    assert_eq!(p3.load(Ordering::Relaxed), 300);
+    // The headline agrees with the summary it condenses.
+    let h = one.headline();
+    let s = one.summary();
+    let jpn = h.iter().find(|r| r.country == "JPN").expect("JPN series");
+    let total: f64 = s
+        .rows
+        .iter()
+        .filter(|r| r.country == "JPN")
+        .map(|r| r.shortfall_mean)
+        .sum();
+    assert!((jpn.total_shortfall_t_reo_mean - total).abs() < 1e-9);
+    assert!((0.0..=1.0).contains(&jpn.probability_shortfall_above_level));
+    // A cancelled batch stops and reports nothing.
+    let stop = AtomicBool::new(true);
+    let p = AtomicU64::new(0);
+    assert!(run_batch(&net, &sc, 0.2, (0, 1000), 2, &p, &stop).is_none());
+    assert_eq!(p.load(Ordering::Relaxed), 0);
+}
