@@ -3,10 +3,13 @@
 //!
 //! **Status:** the API foundation of the web dashboard (issue 8): tables, records with their
 //! sources and referrers, validation, rules on a date, a country's direct against traced
-//! dependency, the origin trace of a node, rule screening, the briefs, and the safety rules every page
+//! dependency, the origin trace of a node, rule screening, scenario runs as jobs with progress and
+//! cancellation (`jobs`), the briefs, and the safety rules every page
 //! must follow (loopback by default, security headers with a CSP that forbids inline script,
 //! request size and time limits, escaped output, JSON errors with stable shape). The interactive
 //! pages (map, Sankey, trace explorer, scenario runner) come next.
+
+mod jobs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,6 +48,8 @@ pub struct Route {
     pub responses: &'static [(u16, &'static str)],
     /// Media type of a successful response.
     pub media: &'static str,
+    /// HTTP method: `get`, `post` or `delete`.
+    pub method: &'static str,
 }
 
 /// The routes. The OpenAPI document is generated from this table, and a test checks that every
@@ -56,6 +61,7 @@ pub const ROUTES: &[Route] = &[
         params: &[],
         responses: &[(200, "status")],
         media: "application/json",
+        method: "get",
     },
     Route {
         path: "/api/tables",
@@ -63,6 +69,7 @@ pub const ROUTES: &[Route] = &[
         params: &[],
         responses: &[(200, "tables")],
         media: "application/json",
+        method: "get",
     },
     Route {
         path: "/api/tables/{kind}",
@@ -70,6 +77,7 @@ pub const ROUTES: &[Route] = &[
         params: &[("kind", "path", "table name, e.g. facilities")],
         responses: &[(200, "array of records"), (404, "unknown table")],
         media: "application/json",
+        method: "get",
     },
     Route {
         path: "/api/tables/{kind}/{id}",
@@ -80,6 +88,7 @@ pub const ROUTES: &[Route] = &[
             (404, "unknown table or id"),
         ],
         media: "application/json",
+        method: "get",
     },
     Route {
         path: "/api/check",
@@ -87,6 +96,7 @@ pub const ROUTES: &[Route] = &[
         params: &[],
         responses: &[(200, "errors and warnings")],
         media: "application/json",
+        method: "get",
     },
     Route {
         path: "/api/rules",
@@ -98,6 +108,7 @@ pub const ROUTES: &[Route] = &[
         )],
         responses: &[(200, "rules"), (400, "malformed date")],
         media: "application/json",
+        method: "get",
     },
     Route {
         path: "/api/trace",
@@ -122,6 +133,7 @@ pub const ROUTES: &[Route] = &[
             (404, "unknown node"),
         ],
         media: "application/json",
+        method: "get",
     },
     Route {
         path: "/api/rules/check",
@@ -152,6 +164,7 @@ pub const ROUTES: &[Route] = &[
             (404, "unknown node or destination"),
         ],
         media: "application/json",
+        method: "get",
     },
     Route {
         path: "/api/risk/dependency/{country}",
@@ -176,6 +189,48 @@ pub const ROUTES: &[Route] = &[
             (404, "unknown country or group"),
         ],
         media: "application/json",
+        method: "get",
+    },
+    Route {
+        path: "/api/simulations",
+        summary: "Start a scenario batch as a job. Body: {\"scenario\": NAME} (a bundled scenario) or {\"scenario_toml\": TEXT}, optional \"runs\" (default 1000, at most 20000) and \"seed\". One job runs at a time",
+        params: &[],
+        responses: &[
+            (202, "the job, with its URL (also in Location)"),
+            (400, "malformed body or scenario (located messages)"),
+            (404, "unknown bundled scenario"),
+            (429, "a job is running"),
+        ],
+        media: "application/json",
+        method: "post",
+    },
+    Route {
+        path: "/api/simulations",
+        summary: "The remembered jobs and the bundled scenarios",
+        params: &[],
+        responses: &[(200, "jobs and scenarios")],
+        media: "application/json",
+        method: "get",
+    },
+    Route {
+        path: "/api/simulations/{job}",
+        summary: "A job's status and progress; when done, per country the peak and total shortfall, its p95, months to recovery and the probability of exceeding the stated level",
+        params: &[("job", "path", "job id")],
+        responses: &[(200, "the job"), (404, "unknown job")],
+        media: "application/json",
+        method: "get",
+    },
+    Route {
+        path: "/api/simulations/{job}",
+        summary: "Cancel a running job (its threads stop after their current run)",
+        params: &[("job", "path", "job id")],
+        responses: &[
+            (202, "cancelling"),
+            (404, "unknown job"),
+            (409, "the job has already ended"),
+        ],
+        media: "application/json",
+        method: "delete",
     },
     Route {
         path: "/api/openapi.json",
@@ -183,6 +238,7 @@ pub const ROUTES: &[Route] = &[
         params: &[],
         responses: &[(200, "OpenAPI document")],
         media: "application/json",
+        method: "get",
     },
     Route {
         path: "/",
@@ -190,6 +246,7 @@ pub const ROUTES: &[Route] = &[
         params: &[],
         responses: &[(200, "HTML page")],
         media: "text/html",
+        method: "get",
     },
     Route {
         path: "/briefs/{country}",
@@ -197,24 +254,38 @@ pub const ROUTES: &[Route] = &[
         params: &[("country", "path", "ISO3 code, e.g. MYS")],
         responses: &[(200, "HTML page"), (404, "unknown country")],
         media: "text/html",
+        method: "get",
     },
 ];
 
-/// Shared state: the dataset, loaded once, and its validation report.
+/// Shared state: the dataset, loaded once, its validation report, and the simulation jobs.
 pub struct AppState {
     /// The dataset (loaded without errors).
     pub ds: Dataset,
     /// Its validation report (warnings only).
     pub report: lodestone_dataset::Report,
+    /// Scenario jobs started over the API.
+    jobs: std::sync::Mutex<jobs::Jobs>,
+}
+
+impl AppState {
+    /// The state of a server over `ds`, with no jobs yet.
+    pub fn new(ds: Dataset, report: lodestone_dataset::Report) -> Self {
+        AppState {
+            ds,
+            report,
+            jobs: Default::default(),
+        }
+    }
 }
 
 /// A JSON error with a stable shape: `{"error": {"status", "message", "valid"}}`.
-fn error(status: StatusCode, message: String, valid: Vec<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: String, valid: Vec<String>) -> Response {
     let body = serde_json::json!({"error": {"status": status.as_u16(), "message": message, "valid": valid}});
     (status, axum::Json(body)).into_response()
 }
 
-fn json(v: serde_json::Value) -> Response {
+pub(crate) fn json(v: serde_json::Value) -> Response {
     axum::Json(v).into_response()
 }
 
@@ -600,7 +671,7 @@ pub fn openapi() -> serde_json::Value {
             .collect();
         let mut responses = serde_json::Map::new();
         for (code, desc) in r.responses {
-            let media = if *code == 200 {
+            let media = if *code < 300 {
                 r.media
             } else {
                 "application/json"
@@ -610,7 +681,11 @@ pub fn openapi() -> serde_json::Value {
                 serde_json::json!({"description": desc, "content": {media: {}}}),
             );
         }
-        paths.insert(r.path.to_string(), serde_json::json!({"get": {"summary": r.summary, "parameters": params, "responses": responses}}));
+        let operations = paths
+            .entry(r.path.to_string())
+            .or_insert_with(|| serde_json::json!({}));
+        operations[r.method] =
+            serde_json::json!({"summary": r.summary, "parameters": params, "responses": responses});
     }
     serde_json::json!({
         "openapi": "3.0.3",
@@ -713,6 +788,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/trace", get(trace_node))
         .route("/api/rules/check", get(rules_check))
         .route("/api/risk/dependency/{country}", get(risk_dependency))
+        .route("/api/simulations", get(jobs::list).post(jobs::start))
+        .route(
+            "/api/simulations/{job}",
+            get(jobs::show).delete(jobs::cancel),
+        )
         .route("/api/openapi.json", get(openapi_doc))
         .route("/", get(index))
         .route("/briefs/{country}", get(brief))
@@ -734,7 +814,7 @@ pub async fn serve(
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     ready(bound);
-    axum::serve(listener, router(Arc::new(AppState { ds, report })))
+    axum::serve(listener, router(Arc::new(AppState::new(ds, report))))
         .await
         .map_err(|e| e.to_string())
 }

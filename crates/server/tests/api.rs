@@ -35,10 +35,15 @@ struct Reply {
 }
 
 fn get(path: &str) -> Reply {
+    request("GET", path, "")
+}
+
+fn request(method: &str, path: &str, body: &str) -> Reply {
     let mut s = TcpStream::connect(server()).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -64,7 +69,11 @@ fn json(r: &Reply) -> serde_json::Value {
 
 #[test]
 fn every_route_answers_with_its_media_type_and_security_headers() {
-    for route in lodestone_server::ROUTES {
+    // Jobs (POST, DELETE and job ids) are exercised by `scenario_jobs_…` below.
+    for route in lodestone_server::ROUTES
+        .iter()
+        .filter(|r| r.method == "get" && !r.path.contains("{job}"))
+    {
         let path = route
             .path
             .replace("{kind}", "facilities")
@@ -171,12 +180,15 @@ fn the_openapi_document_lists_every_route() {
     let v = json(&get("/api/openapi.json"));
     assert_eq!(v["openapi"], "3.0.3");
     let paths = v["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), lodestone_server::ROUTES.len());
+    let operations: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(operations, lodestone_server::ROUTES.len());
     for r in lodestone_server::ROUTES {
-        let op = &paths[r.path]["get"];
+        let op = &paths[r.path][r.method];
+        let success = if r.method == "get" { "200" } else { "202" };
         assert!(
-            op["summary"].is_string() && op["responses"]["200"].is_object(),
-            "{}",
+            op["summary"].is_string() && op["responses"][success].is_object(),
+            "{} {}",
+            r.method,
             r.path
         );
         let declared = op["parameters"].as_array().unwrap().len();
@@ -378,4 +390,128 @@ fn trace_rejects_bad_arguments_with_located_errors() {
             "{path}: {v}"
         );
     }
+}
+
+fn wait_for_end(url: &str) -> serde_json::Value {
+    let started = std::time::Instant::now();
+    loop {
+        let v = json(&get(url));
+        let status = v["status"].as_str().unwrap_or("").to_string();
+        if status != "running" && status != "cancelling" {
+            return v;
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "job did not end in 120 s: {v}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn scenario_jobs_report_progress_can_be_cancelled_and_give_reproducible_results() {
+    // A long LP batch, cancelled: it stops well before its end.
+    let r = request(
+        "POST",
+        "/api/simulations",
+        r#"{"scenario": "malaysia_new_separation_lp", "runs": 20000}"#,
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let job = json(&r);
+    let url = job["url"].as_str().unwrap().to_string();
+    assert!(r.headers.contains(&format!("location: {url}")));
+    // One job at a time.
+    let busy = request("POST", "/api/simulations", r#"{"scenario": "baseline"}"#);
+    assert_eq!(busy.status, 429, "{}", busy.body);
+    assert!(json(&busy)["error"]["valid"].to_string().contains("DELETE"));
+    let c = request("DELETE", &url, "");
+    assert_eq!(c.status, 202, "{}", c.body);
+    let ended = wait_for_end(&url);
+    assert_eq!(ended["status"], "cancelled", "{ended}");
+    assert!(ended["done"].as_u64().unwrap() < 20000);
+    assert!(ended.get("results").is_none());
+    assert_eq!(request("DELETE", &url, "").status, 409);
+
+    // A short batch runs to the end; the same seed gives the same figures.
+    let mut results = Vec::new();
+    for _ in 0..2 {
+        let r = request(
+            "POST",
+            "/api/simulations",
+            r#"{"scenario": "kuantan_outage", "runs": 200, "seed": 7}"#,
+        );
+        assert_eq!(r.status, 202, "{}", r.body);
+        let url = json(&r)["url"].as_str().unwrap().to_string();
+        let done = wait_for_end(&url);
+        assert_eq!(done["status"], "done", "{done}");
+        assert_eq!(done["done"], 200);
+        assert_eq!(done["progress"], 1.0);
+        assert_eq!(done["seed"], 7);
+        results.push(done["results"].clone());
+    }
+    assert_eq!(results[0], results[1]);
+    let countries = results[0]["countries"].as_array().unwrap();
+    assert!(!countries.is_empty());
+    for c in countries {
+        let p = c["probability_shortfall_above_level"].as_f64().unwrap();
+        let peak = c["peak_shortfall_share_mean"].as_f64().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&p) && (0.0..=1.0).contains(&peak),
+            "{c}"
+        );
+        assert!(
+            c["total_shortfall_t_reo_mean"].as_f64().unwrap() >= 0.0,
+            "{c}"
+        );
+    }
+    // A Kuantan outage leaves someone short.
+    assert!(
+        countries
+            .iter()
+            .any(|c| c["total_shortfall_t_reo_mean"].as_f64().unwrap() > 0.0)
+    );
+    let list = json(&get("/api/simulations"));
+    assert!(list["jobs"].as_array().unwrap().len() >= 3);
+    assert!(list["scenarios"].to_string().contains("kuantan_outage"));
+}
+
+#[test]
+fn scenario_jobs_reject_bad_requests_with_located_errors() {
+    for (body, status, hint) in [
+        ("not json", 400, "kuantan_outage"),
+        ("[1]", 400, "kuantan_outage"),
+        (r#"{"scenario": "nope"}"#, 404, "kuantan_outage"),
+        (r#"{}"#, 400, "baseline"),
+        (r#"{"scenario": "baseline", "runs": 0}"#, 400, "20000"),
+        (r#"{"scenario": "baseline", "runs": 1e9}"#, 400, "20000"),
+        (r#"{"scenario": "baseline", "seed": -1}"#, 400, "0..="),
+        (
+            r#"{"scenario_toml": "name = \"x\"\nmonths = \"twelve\"\n"}"#,
+            400,
+            "simulation.md",
+        ),
+    ] {
+        let r = request("POST", "/api/simulations", body);
+        assert_eq!(r.status, status, "{body}: {}", r.body);
+        let v = json(&r);
+        assert!(
+            v["error"]["valid"].to_string().contains(hint),
+            "{body}: {v}"
+        );
+    }
+    let bad = json(&request(
+        "POST",
+        "/api/simulations",
+        r#"{"scenario_toml": "name = \"x\"\nmonths = \"twelve\"\n"}"#,
+    ));
+    // The scenario's problems are located in the submitted text.
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("scenario_toml:"),
+        "{bad}"
+    );
+    assert_eq!(get("/api/simulations/999999").status, 404);
+    assert_eq!(get("/api/simulations/abc").status, 404);
 }
