@@ -4,12 +4,13 @@
 //! A batch of Monte Carlo runs takes seconds to minutes and uses every core, so at most one job
 //! runs at a time (a second request is answered 429 with what to do), runs per job are capped at
 //! [`MAX_RUNS`], and only the newest [`JOBS_KEPT`] jobs are remembered. The job runs on tokio's
-//! blocking pool; cancellation is cooperative (threads stop after their current run).
+//! blocking pool; cancellation is cooperative (threads stop after their current run), on request
+//! or when no client has asked about a running job for [`ABANDON_AFTER`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -27,6 +28,9 @@ pub const MAX_RUNS: u64 = 20_000;
 pub const DEFAULT_RUNS: u64 = 1_000;
 /// Finished jobs remembered (oldest forgotten first).
 pub const JOBS_KEPT: usize = 16;
+/// A running job that nobody has asked about for this long is cancelled: a client that went away
+/// must not leave every core busy.
+pub const ABANDON_AFTER: Duration = Duration::from_secs(30);
 
 /// How a job ended.
 enum Outcome {
@@ -48,6 +52,10 @@ pub struct Job {
     started: Instant,
     done: AtomicU64,
     cancel: AtomicBool,
+    /// Milliseconds after `started` at which a client last asked about the job.
+    last_seen_ms: AtomicU64,
+    /// Set when the job was cancelled because nobody asked about it.
+    abandoned: AtomicBool,
     /// `None` while running.
     outcome: Mutex<Option<(Outcome, f64)>>,
 }
@@ -80,6 +88,12 @@ impl Job {
         lock(&self.outcome).is_none()
     }
 
+    /// Notes that a client asked about the job.
+    fn seen(&self) {
+        let ms = self.started.elapsed().as_millis().min(u64::MAX as u128) as u64;
+        self.last_seen_ms.store(ms, Ordering::Relaxed);
+    }
+
     /// The job as JSON; with `results`, the results of a finished job.
     fn to_json(&self, results: bool) -> serde_json::Value {
         let outcome = lock(&self.outcome);
@@ -105,6 +119,13 @@ impl Job {
             match o {
                 Outcome::Done(r) if results => v["results"] = r.clone(),
                 Outcome::Failed(m) => v["error"] = m.clone().into(),
+                Outcome::Cancelled if self.abandoned.load(Ordering::Relaxed) => {
+                    v["error"] = format!(
+                        "cancelled: no client asked about the job for {} s",
+                        ABANDON_AFTER.as_secs()
+                    )
+                    .into()
+                }
                 _ => {}
             }
         }
@@ -239,6 +260,8 @@ pub async fn start(State(s): State<Arc<AppState>>, body: String) -> Response {
             started: Instant::now(),
             done: AtomicU64::new(0),
             cancel: AtomicBool::new(false),
+            last_seen_ms: AtomicU64::new(0),
+            abandoned: AtomicBool::new(false),
             outcome: Mutex::new(None),
         });
         jobs.jobs.insert(job.id, job.clone());
@@ -286,6 +309,21 @@ pub async fn start(State(s): State<Arc<AppState>>, body: String) -> Response {
         };
         *lock(&worker.outcome) = Some((outcome, worker.started.elapsed().as_secs_f64()));
     });
+    // The watchdog: cancels the job once no client has asked about it for `abandon_after`.
+    let watched = job.clone();
+    let abandon_after = s.abandon_after;
+    tokio::spawn(async move {
+        let tick = (abandon_after / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        while watched.running() {
+            tokio::time::sleep(tick).await;
+            let seen = Duration::from_millis(watched.last_seen_ms.load(Ordering::Relaxed));
+            if watched.started.elapsed().saturating_sub(seen) > abandon_after {
+                watched.abandoned.store(true, Ordering::Relaxed);
+                watched.cancel.store(true, Ordering::Relaxed);
+                break;
+            }
+        }
+    });
     let body = job.to_json(false);
     let mut res = (StatusCode::ACCEPTED, axum::Json(body)).into_response();
     if let Ok(loc) = format!("/api/simulations/{}", job.id).parse() {
@@ -299,7 +337,10 @@ pub async fn list(State(s): State<Arc<AppState>>) -> Response {
     let jobs: Vec<serde_json::Value> = lock(&s.jobs)
         .jobs
         .values()
-        .map(|j| j.to_json(false))
+        .map(|j| {
+            j.seen();
+            j.to_json(false)
+        })
         .collect();
     json(serde_json::json!({
         "jobs": jobs,
@@ -325,7 +366,10 @@ fn find(s: &AppState, id: &str) -> Result<Arc<Job>, Box<Response>> {
 /// `GET /api/simulations/{id}`: progress, and the results once done.
 pub async fn show(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
     match find(&s, &id) {
-        Ok(job) => json(job.to_json(true)),
+        Ok(job) => {
+            job.seen();
+            json(job.to_json(true))
+        }
         Err(r) => *r,
     }
 }

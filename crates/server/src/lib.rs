@@ -9,7 +9,7 @@
 //! request size and time limits, escaped output, JSON errors with stable shape). The interactive
 //! pages (map, Sankey, trace explorer, scenario runner) come next.
 
-mod jobs;
+pub mod jobs;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -266,6 +266,8 @@ pub struct AppState {
     pub report: lodestone_dataset::Report,
     /// Scenario jobs started over the API.
     jobs: std::sync::Mutex<jobs::Jobs>,
+    /// How long a running job may go unpolled before it is cancelled.
+    abandon_after: Duration,
 }
 
 impl AppState {
@@ -275,7 +277,15 @@ impl AppState {
             ds,
             report,
             jobs: Default::default(),
+            abandon_after: jobs::ABANDON_AFTER,
         }
+    }
+
+    /// Sets how long a running job may go unpolled before it is cancelled (default
+    /// [`ABANDON_AFTER`](jobs::ABANDON_AFTER)).
+    pub fn with_abandon_after(mut self, after: Duration) -> Self {
+        self.abandon_after = after;
+        self
     }
 }
 
@@ -809,12 +819,21 @@ pub async fn serve(
     addr: SocketAddr,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
+    serve_state(AppState::new(ds, report), addr, ready).await
+}
+
+/// [`serve`] with a prepared state.
+pub async fn serve_state(
+    state: AppState,
+    addr: SocketAddr,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     ready(bound);
-    axum::serve(listener, router(Arc::new(AppState::new(ds, report))))
+    axum::serve(listener, router(Arc::new(state)))
         .await
         .map_err(|e| e.to_string())
 }

@@ -20,7 +20,10 @@ fn server() -> SocketAddr {
                 .build()
                 .unwrap();
             let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-            let _ = rt.block_on(lodestone_server::serve(ds, report, addr, move |bound| {
+            // Jobs unpolled for 2 s are cancelled (30 s in production), so the test can wait.
+            let state = lodestone_server::AppState::new(ds, report)
+                .with_abandon_after(std::time::Duration::from_secs(2));
+            let _ = rt.block_on(lodestone_server::serve_state(state, addr, move |bound| {
                 tx.send(bound).unwrap()
             }));
         });
@@ -470,8 +473,23 @@ fn scenario_jobs_report_progress_can_be_cancelled_and_give_reproducible_results(
             .iter()
             .any(|c| c["total_shortfall_t_reo_mean"].as_f64().unwrap() > 0.0)
     );
+    // A job nobody asks about is cancelled: the client went away.
+    let r = request(
+        "POST",
+        "/api/simulations",
+        r#"{"scenario": "malaysia_new_separation_lp", "runs": 20000}"#,
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let url = json(&r)["url"].as_str().unwrap().to_string();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let abandoned = wait_for_end(&url);
+    assert_eq!(abandoned["status"], "cancelled", "{abandoned}");
+    assert!(
+        abandoned["error"].as_str().unwrap().contains("no client"),
+        "{abandoned}"
+    );
     let list = json(&get("/api/simulations"));
-    assert!(list["jobs"].as_array().unwrap().len() >= 3);
+    assert!(list["jobs"].as_array().unwrap().len() >= 4);
     assert!(list["scenarios"].to_string().contains("kuantan_outage"));
 }
 
