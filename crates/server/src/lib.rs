@@ -10,6 +10,7 @@
 //! pages (map, Sankey, trace explorer, scenario runner) come next.
 
 pub mod jobs;
+pub mod pages;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -245,6 +246,30 @@ pub const ROUTES: &[Route] = &[
         summary: "Index page: the countries with a brief",
         params: &[],
         responses: &[(200, "HTML page")],
+        media: "text/html",
+        method: "get",
+    },
+    Route {
+        path: "/records",
+        summary: "Page: every table of the dataset",
+        params: &[],
+        responses: &[(200, "HTML page")],
+        media: "text/html",
+        method: "get",
+    },
+    Route {
+        path: "/records/{kind}",
+        summary: "Page: the records of a table, each linked to its page",
+        params: &[("kind", "path", "table name, e.g. facilities")],
+        responses: &[(200, "HTML page"), (404, "unknown table")],
+        media: "text/html",
+        method: "get",
+    },
+    Route {
+        path: "/records/{kind}/{id}",
+        summary: "Page: one record — every field with its unit and description, references as links, its sources, and the records that refer to it",
+        params: &[("kind", "path", "table name"), ("id", "path", "record id")],
+        responses: &[(200, "HTML page"), (404, "unknown table or id")],
         media: "text/html",
         method: "get",
     },
@@ -724,10 +749,43 @@ async fn index(State(s): State<Arc<AppState>>) -> Response {
         None => Vec::new(),
     };
     Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Lodestone</title><style>body{{font-family:Georgia,serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}ul{{columns:3}}</style></head><body><h1>Lodestone</h1><p>Country briefs on the rare-earth supply chain. The JSON API is described at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p><ul>{}</ul></body></html>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Lodestone</title><style>body{{font-family:Georgia,serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}ul{{columns:3}}</style></head><body><h1>Lodestone</h1><p>Country briefs on the rare-earth supply chain. Every record of the dataset, with its sources: <a href=\"/records\">records</a>. The JSON API is described at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p><ul>{}</ul></body></html>",
         countries.join("")
     ))
     .into_response()
+}
+
+async fn records_index(State(s): State<Arc<AppState>>) -> Response {
+    Html(pages::tables_page(&s.ds)).into_response()
+}
+
+async fn records_table(State(s): State<Arc<AppState>>, Path(kind): Path<String>) -> Response {
+    match pages::table_page(&s.ds, &kind) {
+        Some(html) => Html(html).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no table '{kind}'"),
+            table_names(&s.ds),
+        ),
+    }
+}
+
+async fn record(
+    State(s): State<Arc<AppState>>,
+    Path((kind, id)): Path<(String, String)>,
+) -> Response {
+    if let Some(html) = pages::record_page(&s.ds, &kind, &id) {
+        return Html(html).into_response();
+    }
+    let valid = match s.ds.table(&kind) {
+        None => table_names(&s.ds),
+        Some(t) => t.rows.iter().filter_map(|r| t.key_of(r)).take(20).collect(),
+    };
+    error(
+        StatusCode::NOT_FOUND,
+        format!("no record '{id}' in '{kind}'"),
+        valid,
+    )
 }
 
 async fn brief(State(s): State<Arc<AppState>>, Path(country): Path<String>) -> Response {
@@ -805,6 +863,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/openapi.json", get(openapi_doc))
         .route("/", get(index))
+        .route("/records", get(records_index))
+        .route("/records/{kind}", get(records_table))
+        .route("/records/{kind}/{id}", get(record))
         .route("/briefs/{country}", get(brief))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -219,6 +219,69 @@ fn pages_escape_and_run_no_script() {
     }
 }
 
+/// The `href`s of a page that start with `prefix`.
+fn links(page: &str, prefix: &str) -> Vec<String> {
+    page.split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|h| h.starts_with(prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn record_pages_click_through_from_a_country_to_a_facility_to_its_source() {
+    let index = get("/");
+    assert!(links(&index.body, "/records").contains(&"/records".to_string()));
+    let tables = get("/records");
+    assert!(links(&tables.body, "/records/").contains(&"/records/facilities".to_string()));
+    let country = get("/records/countries/MYS");
+    assert_eq!(country.status, 200);
+    let facility_url = "/records/facilities/lynas_lamp_kuantan".to_string();
+    assert!(links(&country.body, "/records/facilities/").contains(&facility_url));
+    let facility = get(&facility_url);
+    assert_eq!(facility.status, 200);
+    // Fields carry their units; references link to their records.
+    assert!(
+        facility.body.contains("10500 t/yr"),
+        "capacity with its unit"
+    );
+    assert!(
+        links(&facility.body, "/records/companies/")
+            .contains(&"/records/companies/lynas_malaysia".to_string())
+    );
+    assert!(
+        !links(&facility.body, "/records/flows/").is_empty(),
+        "its flows"
+    );
+    let sources = links(&facility.body, "/records/sources/");
+    assert!(sources.contains(&"/records/sources/fastmarkets_2024_06_27".to_string()));
+    let source = get(&sources[0]);
+    assert_eq!(source.status, 200);
+    assert!(
+        links(&source.body, "https://")
+            .iter()
+            .any(|u| u.contains("fastmarkets.com")),
+        "the source page links to the original"
+    );
+    // The source page lists what cites it.
+    assert!(links(&source.body, "/records/facilities/").contains(&facility_url));
+    for page in [&tables.body, &country.body, &facility.body, &source.body] {
+        assert!(!page.contains("<script"), "no script in pages");
+    }
+    // Unknown records are JSON 404s (never HTML, so input is not reflected into a page) that
+    // say what exists.
+    let r = get("/records/facilities/%3Cb%3Ex");
+    assert_eq!(r.status, 404);
+    assert!(r.headers.contains("content-type: application/json"));
+    assert!(
+        json(&r)["error"]["valid"]
+            .to_string()
+            .contains("lynas_lamp_kuantan")
+    );
+    assert_eq!(get("/records/plants").status, 404);
+}
+
 #[test]
 fn dependency_shares_are_consistent_and_cited() {
     let v = json(&get("/api/risk/dependency/USA?year=2024"));
