@@ -9,6 +9,7 @@
 //! request size and time limits, escaped output, JSON errors with stable shape). The interactive
 //! pages (map, Sankey, trace explorer, scenario runner) come next.
 
+pub mod explore;
 pub mod jobs;
 pub mod pages;
 
@@ -21,7 +22,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use lodestone_dataset::Dataset;
 use lodestone_dataset::export::{record_json, rows_json};
 use lodestone_dataset::lower::lower_dataset;
@@ -274,6 +275,75 @@ pub const ROUTES: &[Route] = &[
         method: "get",
     },
     Route {
+        path: "/explore/trace",
+        summary: "Page: trace explorer (the /api/trace form)",
+        params: &[
+            ("node", "query", "product node"),
+            ("tag", "query", "tag pattern (default mined:*)"),
+            ("custody", "query", "mass_balance or segregated"),
+        ],
+        responses: &[
+            (200, "HTML page"),
+            (400, "HTML page with the problem"),
+            (404, "HTML page with the problem"),
+        ],
+        media: "text/html",
+        method: "get",
+    },
+    Route {
+        path: "/explore/rules",
+        summary: "Page: rule screening (the /api/rules/check form)",
+        params: &[
+            ("node", "query", "product node"),
+            ("destination", "query", "ISO3 (default USA)"),
+            ("as_of", "query", "date YYYY-MM-DD (default today)"),
+            ("end_use", "query", "declared end use"),
+        ],
+        responses: &[
+            (200, "HTML page"),
+            (400, "HTML page with the problem"),
+            (404, "HTML page with the problem"),
+        ],
+        media: "text/html",
+        method: "get",
+    },
+    Route {
+        path: "/explore/simulate",
+        summary: "Page: scenario runner — the bundled scenarios, a form to run one, the recent jobs",
+        params: &[],
+        responses: &[(200, "HTML page")],
+        media: "text/html",
+        method: "get",
+    },
+    Route {
+        path: "/explore/simulate",
+        summary: "Form: start a job (scenario, runs) and go to its page (303)",
+        params: &[],
+        responses: &[
+            (303, "to the job page"),
+            (400, "HTML page with the problem"),
+            (429, "HTML page: a job is running"),
+        ],
+        media: "text/html",
+        method: "post",
+    },
+    Route {
+        path: "/explore/simulate/{job}",
+        summary: "Page: a job's progress (reloading every second while it runs), cancel button, results",
+        params: &[("job", "path", "job id")],
+        responses: &[(200, "HTML page"), (404, "HTML page with the problem")],
+        media: "text/html",
+        method: "get",
+    },
+    Route {
+        path: "/explore/simulate/{job}/cancel",
+        summary: "Form: cancel a job and return to its page (303)",
+        params: &[("job", "path", "job id")],
+        responses: &[(303, "to the job page")],
+        media: "text/html",
+        method: "post",
+    },
+    Route {
         path: "/briefs/{country}",
         summary: "The self-contained country brief",
         params: &[("country", "path", "ISO3 code, e.g. MYS")],
@@ -455,7 +525,7 @@ fn query_year(q: &std::collections::HashMap<String, String>) -> Result<i64, Box<
 }
 
 /// Origin content of one node: the trace explorer's data.
-async fn trace_node(
+pub(crate) async fn trace_node(
     State(s): State<Arc<AppState>>,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
@@ -531,7 +601,7 @@ async fn trace_node(
 }
 
 /// Rule screening of one product node, as `lodestone rules check --node` prints it in JSON.
-async fn rules_check(
+pub(crate) async fn rules_check(
     State(s): State<Arc<AppState>>,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
@@ -733,7 +803,7 @@ async fn openapi_doc() -> Response {
     json(openapi())
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     lodestone_report::esc(s)
 }
 
@@ -749,7 +819,7 @@ async fn index(State(s): State<Arc<AppState>>) -> Response {
         None => Vec::new(),
     };
     Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Lodestone</title><style>body{{font-family:Georgia,serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}ul{{columns:3}}</style></head><body><h1>Lodestone</h1><p>Country briefs on the rare-earth supply chain. Every record of the dataset, with its sources: <a href=\"/records\">records</a>. The JSON API is described at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p><ul>{}</ul></body></html>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Lodestone</title><style>body{{font-family:Georgia,serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}ul{{columns:3}}</style></head><body><h1>Lodestone</h1><p>Country briefs on the rare-earth supply chain. Every record of the dataset, with its sources: <a href=\"/records\">records</a>. Explore: <a href=\"/explore/trace\">trace explorer</a>, <a href=\"/explore/rules\">rule screening</a>, <a href=\"/explore/simulate\">scenario runner</a>. The JSON API is described at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p><ul>{}</ul></body></html>",
         countries.join("")
     ))
     .into_response()
@@ -830,7 +900,7 @@ async fn guard(req: Request, next: Next) -> Response {
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -863,6 +933,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/openapi.json", get(openapi_doc))
         .route("/", get(index))
+        .route("/explore/trace", get(explore::trace_page))
+        .route("/explore/rules", get(explore::rules_page))
+        .route(
+            "/explore/simulate",
+            get(explore::simulate_page).post(explore::simulate_start),
+        )
+        .route("/explore/simulate/{job}", get(explore::job_page))
+        .route("/explore/simulate/{job}/cancel", post(explore::job_cancel))
         .route("/records", get(records_index))
         .route("/records/{kind}", get(records_table))
         .route("/records/{kind}/{id}", get(record))

@@ -42,10 +42,14 @@ fn get(path: &str) -> Reply {
 }
 
 fn request(method: &str, path: &str, body: &str) -> Reply {
+    request_as(method, path, "application/json", body)
+}
+
+fn request_as(method: &str, path: &str, content_type: &str, body: &str) -> Reply {
     let mut s = TcpStream::connect(server()).unwrap();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -63,6 +67,10 @@ fn request(method: &str, path: &str, body: &str) -> Reply {
         headers: head.to_ascii_lowercase(),
         body: body.to_string(),
     }
+}
+
+fn request_form(path: &str, body: &str) -> Reply {
+    request_as("POST", path, "application/x-www-form-urlencoded", body)
 }
 
 fn json(r: &Reply) -> serde_json::Value {
@@ -187,9 +195,9 @@ fn the_openapi_document_lists_every_route() {
     assert_eq!(operations, lodestone_server::ROUTES.len());
     for r in lodestone_server::ROUTES {
         let op = &paths[r.path][r.method];
-        let success = if r.method == "get" { "200" } else { "202" };
+        let success = r.responses[0].0.to_string();
         assert!(
-            op["summary"].is_string() && op["responses"][success].is_object(),
+            op["summary"].is_string() && op["responses"][&success].is_object(),
             "{} {}",
             r.method,
             r.path
@@ -553,6 +561,55 @@ fn scenario_jobs_report_progress_can_be_cancelled_and_give_reproducible_results(
     );
     let list = json(&get("/api/simulations"));
     assert!(list["jobs"].as_array().unwrap().len() >= 4);
+
+    // The scenario runner page: the form posts, redirects to the job page, which reloads itself
+    // while the job runs and shows the results when done.
+    let runner = get("/explore/simulate");
+    assert!(runner.body.contains("<option value=\"kuantan_outage\">"));
+    let r = request_form("/explore/simulate", "scenario=kuantan_outage&runs=300");
+    assert_eq!(r.status, 303, "{}", r.body);
+    let location = r
+        .headers
+        .lines()
+        .find_map(|l| l.strip_prefix("location: "))
+        .expect("location")
+        .trim()
+        .to_string();
+    assert!(location.starts_with("/explore/simulate/"), "{location}");
+    let id = location.rsplit('/').next().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let page = loop {
+        let p = get(&location);
+        assert_eq!(p.status, 200);
+        if !p.body.contains("http-equiv=\"refresh\"") {
+            break p;
+        }
+        assert!(p.body.contains("<progress"), "a running job shows progress");
+        assert!(started.elapsed().as_secs() < 120);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(page.body.contains("Shortfall by country"), "{}", page.body);
+    assert!(page.body.contains("300 of 300 runs"));
+    // The page shows the API's figures.
+    let api = json(&get(&format!("/api/simulations/{id}")));
+    let jpn = api["results"]["countries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["country"] == "JPN")
+        .unwrap()
+        .clone();
+    let total = format!("{:.0}", jpn["total_shortfall_t_reo_mean"].as_f64().unwrap());
+    assert!(
+        page.body
+            .contains(&format!("<td class=\"num\">{total}</td>")),
+        "JPN total {total}"
+    );
+    assert!(!page.body.contains("<script"));
+    // A bad form answers with the problem, as a page.
+    let bad = request_form("/explore/simulate", "scenario=nope&runs=10");
+    assert_eq!(bad.status, 404);
+    assert!(bad.body.contains("role=\"alert\""));
     assert!(list["scenarios"].to_string().contains("kuantan_outage"));
 }
 
@@ -595,4 +652,45 @@ fn scenario_jobs_reject_bad_requests_with_located_errors() {
     );
     assert_eq!(get("/api/simulations/999999").status, 404);
     assert_eq!(get("/api/simulations/abc").status, 404);
+}
+
+#[test]
+fn the_trace_and_rule_pages_show_what_the_api_computes() {
+    let page = get("/explore/trace?node=jl_mag/sintered_ndfeb&tag=mined:*");
+    assert_eq!(page.status, 200);
+    let api = json(&get("/api/trace?node=jl_mag/sintered_ndfeb&tag=mined:*"));
+    let top = &api["rows"][0];
+    let shown = format!(
+        "<td>{}</td><td class=\"num\">{:.2} %</td>",
+        top["tag"].as_str().unwrap(),
+        top["per_unit"].as_f64().unwrap() * 100.0
+    );
+    assert!(page.body.contains(&shown), "{shown}");
+    assert!(page.body.contains("Paths carrying"));
+    assert!(page.body.contains("/records/sources/"));
+    let missing = get("/explore/trace?node=nope/x");
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("role=\"alert\"") && missing.body.contains("nope/x"));
+    // Input is escaped where it is shown.
+    let hostile = get("/explore/trace?node=%3Cscript%3Ex");
+    assert!(!hostile.body.contains("<script"), "{}", hostile.body);
+    assert!(hostile.body.contains("&lt;script&gt;x"));
+
+    let rules = get("/explore/rules?node=jl_mag/sintered_ndfeb&destination=USA&as_of=2025-12-01");
+    assert_eq!(rules.status, 200);
+    assert!(
+        rules
+            .body
+            .contains("china_mofcom_18_2025 — LICENCE REQUIRED"),
+        "{}",
+        rules.body
+    );
+    assert!(rules.body.contains("<option value=\"USA\" selected>"));
+    let bad_date =
+        get("/explore/rules?node=jl_mag/sintered_ndfeb&destination=USA&as_of=2025-13-01");
+    assert_eq!(bad_date.status, 400);
+    assert!(bad_date.body.contains("YYYY-MM-DD"));
+    for p in [&page.body, &rules.body, &missing.body] {
+        assert!(!p.contains("<script"));
+    }
 }
