@@ -21,6 +21,8 @@ pub struct Screening {
     pub trace: Trace,
     /// Network and structure for explanations (the segregated lowering when segregated).
     explain_net: Network,
+    /// `explain_net` traced under mass balance (segregation is built into it).
+    explain_trace: Trace,
     structure: Structure,
     /// Customs origin of every node (see [`customs_origins`]).
     pub origins: Vec<(Option<String>, String)>,
@@ -42,6 +44,14 @@ impl Screening {
             CustodyModel::Segregated => segregate::lower(&low.network).map_err(fail)?.0,
         };
         let structure = Structure::build(&explain_net).map_err(fail)?;
+        // The explanation network may be the segregated lowering, whose node indices extend
+        // the original ones; trace it under mass balance (segregation is already built in).
+        let explain_trace = match model {
+            CustodyModel::MassBalance => trace_result.clone(),
+            CustodyModel::Segregated => {
+                trace(&explain_net, CustodyModel::MassBalance).map_err(fail)?
+            }
+        };
         let origins = customs_origins(ds, &low);
         let custody = if model == CustodyModel::MassBalance {
             "mass_balance"
@@ -53,6 +63,7 @@ impl Screening {
             custody,
             trace: trace_result,
             explain_net,
+            explain_trace,
             structure,
             origins,
         })
@@ -103,12 +114,15 @@ impl Screening {
         let Some(t) = self.explain_net.tag_index(tag) else {
             return serde_json::json!([]);
         };
-        // The explanation network may be the segregated lowering, whose node indices extend
-        // the original ones; trace it under mass balance (segregation is already built in).
-        let Ok(tr) = trace(&self.explain_net, CustodyModel::MassBalance) else {
-            return serde_json::json!([]);
-        };
-        let paths = explain(&self.explain_net, &self.structure, &tr, node, t, 3, 200_000);
+        let paths = explain(
+            &self.explain_net,
+            &self.structure,
+            &self.explain_trace,
+            node,
+            t,
+            3,
+            200_000,
+        );
         serde_json::Value::Array(
             paths
                 .iter()

@@ -25,12 +25,11 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use lodestone_dataset::Dataset;
 use lodestone_dataset::export::{record_json, rows_json};
-use lodestone_dataset::lower::lower_dataset;
 use lodestone_dataset::risk_inputs;
 use lodestone_dataset::screening::Screening;
 use lodestone_model::Date;
 use lodestone_rules::evaluate_all;
-use lodestone_trace::{CustodyModel, trace};
+use lodestone_trace::CustodyModel;
 
 /// How long a request may take before the server answers 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -363,6 +362,9 @@ pub struct AppState {
     jobs: std::sync::Mutex<jobs::Jobs>,
     /// How long a running job may go unpolled before it is cancelled.
     abandon_after: Duration,
+    /// Prepared screenings (lowering, trace, origins) per (year, segregated): the dataset does
+    /// not change while the server runs, so each is computed once.
+    screenings: std::sync::Mutex<std::collections::HashMap<(i64, bool), Arc<Screening>>>,
 }
 
 impl AppState {
@@ -373,7 +375,25 @@ impl AppState {
             report,
             jobs: Default::default(),
             abandon_after: jobs::ABANDON_AFTER,
+            screenings: Default::default(),
         }
+    }
+
+    /// The screening of `year` under `model`, computed on first use and kept.
+    fn screening(&self, year: i64, model: CustodyModel) -> Result<Arc<Screening>, String> {
+        let key = (year, model == CustodyModel::Segregated);
+        let lock = || {
+            self.screenings
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
+        if let Some(p) = lock().get(&key) {
+            return Ok(p.clone());
+        }
+        // Computed outside the lock; two first requests may both compute, with equal results.
+        let p = Arc::new(Screening::prepare(&self.ds, year, model)?);
+        lock().insert(key, p.clone());
+        Ok(p)
     }
 
     /// Sets how long a running job may go unpolled before it is cancelled (default
@@ -554,7 +574,8 @@ pub(crate) async fn trace_node(
     let pattern = q.get("tag").cloned().unwrap_or_else(|| "*".into());
     let state = s.clone();
     let work = tokio::task::spawn_blocking(move || {
-        let p = Screening::prepare(&state.ds, year, model)
+        let p = state
+            .screening(year, model)
             .map_err(|e| (StatusCode::BAD_REQUEST, e, YEAR_HINT))?;
         let i = p
             .node(&node)
@@ -664,7 +685,8 @@ pub(crate) async fn rules_check(
     let work = tokio::task::spawn_blocking(move || {
         let mut rows = Vec::new();
         for model in models {
-            let p = Screening::prepare(&state.ds, year, model)
+            let p = state
+                .screening(year, model)
                 .map_err(|e| (StatusCode::BAD_REQUEST, e, YEAR_HINT))?;
             let i = p
                 .node(&node)
@@ -731,12 +753,14 @@ async fn risk_dependency(
     let state = s.clone();
     let work = tokio::task::spawn_blocking(move || {
         let fail = |e: String| (StatusCode::BAD_REQUEST, e, YEAR_HINT);
-        let low = lower_dataset(&state.ds, year).map_err(fail)?;
-        let t = trace(&low.network, CustodyModel::MassBalance).map_err(|e| fail(e.to_string()))?;
+        let p = state
+            .screening(year, CustodyModel::MassBalance)
+            .map_err(fail)?;
+        let (low, t) = (&p.low, &p.trace);
         let view = risk_inputs::dependency_view(
             &state.ds,
-            &low,
-            &t,
+            low,
+            t,
             &country,
             &members,
             q.get("material").map(String::as_str),
