@@ -5,6 +5,7 @@
 //! typed tables with a [`Report`] of every problem, each located by file, line and column.
 //! Nothing here panics on input: malformed bytes become diagnostics.
 
+pub mod chain;
 pub mod diag;
 pub mod docs;
 pub mod export;

@@ -410,3 +410,29 @@ pub async fn job_cancel(State(s): State<Arc<AppState>>, Path(id): Path<String>) 
     let _ = jobs::cancel(State(s.clone()), Path(id.clone())).await;
     Redirect::to(&format!("/explore/simulate/{}", urlencode(&id))).into_response()
 }
+
+/// `GET /explore/sankey`: the chain as a Sankey diagram, drawn in the browser from /api/sankey.
+pub async fn sankey_page(Query(q): Params) -> Response {
+    let material = get(&q, "material");
+    let year = if get(&q, "year").is_empty() {
+        "2024"
+    } else {
+        get(&q, "year")
+    };
+    let api = format!(
+        "/api/sankey?year={}&material={}",
+        urlencode(year),
+        urlencode(material)
+    );
+    let body = format!(
+        "<h1>The chain</h1><p class=\"sub\">Rare earths (t REO per year) from mining through cracking, separation, metal and magnet making to use, by country. Most flows are estimates: hover a link for its materials and sources, and open a flow's record for its method.</p>\
+         <form method=\"get\" action=\"/explore/sankey\"><label>Material contains <input name=\"material\" value=\"{}\" placeholder=\"e.g. ndpr, dy, tb\"></label> <label>Year <input name=\"year\" value=\"{}\" size=\"5\"></label> <button>Show</button></form>\
+         <div id=\"sankey\" data-api=\"{}\" style=\"width:100%;height:46rem\"></div><p id=\"sankey-status\" class=\"sub\">Loading…</p><p><small><a href=\"{}\">JSON</a></small></p>\
+         <script src=\"/assets/echarts.min.js\"></script><script src=\"/assets/sankey.js\"></script>",
+        esc(material),
+        esc(year),
+        esc(&api),
+        esc(&api)
+    );
+    Html(page("The chain", &body)).into_response()
+}

@@ -137,6 +137,24 @@ pub const ROUTES: &[Route] = &[
         method: "get",
     },
     Route {
+        path: "/api/sankey",
+        summary: "The chain of a year as a layered flow diagram: nodes per (country, stage: mining, cracking, separation, metal, magnet, component, use), links with t REO, materials and sources",
+        params: &[
+            ("year", "query", "flow year (default 2024)"),
+            (
+                "material",
+                "query",
+                "only materials whose id contains this, e.g. ndpr, dy, tb",
+            ),
+        ],
+        responses: &[
+            (200, "nodes and links"),
+            (400, "malformed year or no flows in it"),
+        ],
+        media: "application/json",
+        method: "get",
+    },
+    Route {
         path: "/api/rules/check",
         summary: "Screen one product node against every rule: determination, state, shares, explanation, the supply paths behind the deciding share, and sources",
         params: &[
@@ -271,6 +289,25 @@ pub const ROUTES: &[Route] = &[
         params: &[("kind", "path", "table name"), ("id", "path", "record id")],
         responses: &[(200, "HTML page"), (404, "unknown table or id")],
         media: "text/html",
+        method: "get",
+    },
+    Route {
+        path: "/explore/sankey",
+        summary: "Page: the chain as a Sankey diagram (ECharts, served from this server)",
+        params: &[
+            ("material", "query", "material filter, e.g. ndpr"),
+            ("year", "query", "flow year"),
+        ],
+        responses: &[(200, "HTML page")],
+        media: "text/html",
+        method: "get",
+    },
+    Route {
+        path: "/assets/{name}",
+        summary: "Embedded static assets: sankey.js and the vendored echarts.min.js",
+        params: &[("name", "path", "asset file name")],
+        responses: &[(200, "the file"), (404, "unknown asset")],
+        media: "text/javascript",
         method: "get",
     },
     Route {
@@ -732,6 +769,66 @@ fn finish(work: Result<Result<serde_json::Value, Failed>, tokio::task::JoinError
     }
 }
 
+/// The chain Sankey's data.
+async fn sankey(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let year = match query_year(&q) {
+        Ok(y) => y,
+        Err(r) => return *r,
+    };
+    let state = s.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let p = state
+            .screening(year, CustodyModel::MassBalance)
+            .map_err(|e| (StatusCode::BAD_REQUEST, e, YEAR_HINT))?;
+        let material = q.get("material").map(String::as_str).filter(|m| !m.is_empty());
+        let c = lodestone_dataset::chain::chain(&state.ds, &p.low, material);
+        Ok(serde_json::json!({
+            "year": year, "unit": "t REO/yr", "material": material,
+            "layers": lodestone_dataset::chain::LAYERS,
+            "estimate": "most flows are estimates; see each flow's record",
+            "nodes": c.nodes.iter().map(|n| serde_json::json!({"name": n.name, "country": n.country, "layer": n.layer})).collect::<Vec<_>>(),
+            "links": c.links.iter().map(|l| serde_json::json!({"source": l.source, "target": l.target, "value": l.value, "materials": l.materials, "sources": l.sources})).collect::<Vec<_>>(),
+        }))
+    })
+    .await;
+    finish(work)
+}
+
+/// Embedded assets: (name, media type, bytes).
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "sankey.js",
+        "text/javascript",
+        include_bytes!("../assets/sankey.js"),
+    ),
+    (
+        "echarts.min.js",
+        "text/javascript",
+        include_bytes!("../assets/vendor/echarts/echarts.min.js"),
+    ),
+];
+
+async fn asset(Path(name): Path<String>) -> Response {
+    match ASSETS.iter().find(|(n, _, _)| *n == name) {
+        Some((_, media, bytes)) => (
+            [
+                (header::CONTENT_TYPE, *media),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no asset '{name}'"),
+            ASSETS.iter().map(|(n, _, _)| n.to_string()).collect(),
+        ),
+    }
+}
+
 /// Direct against traced dependency. The dataset is lowered and traced per request: on the
 /// bundled dataset that takes a few milliseconds, run off the async workers.
 async fn risk_dependency(
@@ -843,7 +940,7 @@ async fn index(State(s): State<Arc<AppState>>) -> Response {
         None => Vec::new(),
     };
     Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Lodestone</title><style>body{{font-family:Georgia,serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}ul{{columns:3}}</style></head><body><h1>Lodestone</h1><p>Country briefs on the rare-earth supply chain. Every record of the dataset, with its sources: <a href=\"/records\">records</a>. Explore: <a href=\"/explore/trace\">trace explorer</a>, <a href=\"/explore/rules\">rule screening</a>, <a href=\"/explore/simulate\">scenario runner</a>. The JSON API is described at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p><ul>{}</ul></body></html>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Lodestone</title><style>body{{font-family:Georgia,serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}ul{{columns:3}}</style></head><body><h1>Lodestone</h1><p>Country briefs on the rare-earth supply chain. Every record of the dataset, with its sources: <a href=\"/records\">records</a>. Explore: <a href=\"/explore/sankey\">the chain (Sankey)</a>, <a href=\"/explore/trace\">trace explorer</a>, <a href=\"/explore/rules\">rule screening</a>, <a href=\"/explore/simulate\">scenario runner</a>. The JSON API is described at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p><ul>{}</ul></body></html>",
         countries.join("")
     ))
     .into_response()
@@ -924,7 +1021,7 @@ async fn guard(req: Request, next: Next) -> Response {
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -949,6 +1046,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/rules", get(rules))
         .route("/api/trace", get(trace_node))
         .route("/api/rules/check", get(rules_check))
+        .route("/api/sankey", get(sankey))
+        .route("/assets/{name}", get(asset))
+        .route("/explore/sankey", get(explore::sankey_page))
         .route("/api/risk/dependency/{country}", get(risk_dependency))
         .route("/api/simulations", get(jobs::list).post(jobs::start))
         .route(

@@ -1,0 +1,149 @@
+//! The supply chain of a year as a layered flow diagram (a Sankey): a node per (country, chain
+//! stage), a link per pair of them with the t REO shipped between.
+//!
+//! Layers: mining (ore, concentrate), cracking (intermediates), separation (oxides), metal
+//! (metals, alloys), magnet, component, and use (markets and plants that ship nothing further).
+//! A flow of material *m* from a facility in country A to one in country B links (A, stage of
+//! *m*) to (B, the first stage after *m*'s that B's facility ships, or `use`). Links therefore
+//! always go to a later layer: the diagram has no cycles even where the network has loops.
+
+use std::collections::BTreeMap;
+
+use crate::load::Dataset;
+use crate::lower::Lowering;
+use crate::risk_inputs::chain_stage;
+
+/// The layers, in order.
+pub const LAYERS: [&str; 7] = [
+    "mining",
+    "cracking",
+    "separation",
+    "metal",
+    "magnet",
+    "component",
+    "use",
+];
+
+/// One (country, stage) node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainNode {
+    /// `COUNTRY stage`, e.g. `MYS separation`.
+    pub name: String,
+    /// ISO3 code (or `unknown`).
+    pub country: String,
+    /// Index into [`LAYERS`].
+    pub layer: usize,
+}
+
+/// The t REO shipped from one node to another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainLink {
+    /// Index of the source node.
+    pub source: usize,
+    /// Index of the target node.
+    pub target: usize,
+    /// t REO per year.
+    pub value: f64,
+    /// Materials carried.
+    pub materials: Vec<String>,
+    /// Source ids of the flows aggregated.
+    pub sources: Vec<String>,
+}
+
+/// The layered diagram.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Chain {
+    /// Nodes, ordered by layer and country.
+    pub nodes: Vec<ChainNode>,
+    /// Links, ordered by source and target.
+    pub links: Vec<ChainLink>,
+}
+
+fn layer_of(material_stage: &str) -> usize {
+    let stage = chain_stage(material_stage);
+    LAYERS.iter().position(|l| *l == stage).unwrap_or(5)
+}
+
+/// The chain of a lowered year; with `material`, only flows whose material id contains it (e.g.
+/// `ndpr`, `dy`, `concentrate`).
+pub fn chain(ds: &Dataset, low: &Lowering, material: Option<&str>) -> Chain {
+    let stages: BTreeMap<&str, &str> = ds
+        .table("materials")
+        .map(|t| {
+            t.rows
+                .iter()
+                .filter_map(|r| Some((t.text(r, "id")?, t.text(r, "stage").unwrap_or(""))))
+                .collect()
+        })
+        .unwrap_or_default();
+    let layer = |m: &str| layer_of(stages.get(m).copied().unwrap_or(""));
+    // Layers each hub ships (its product nodes).
+    let mut ships: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for n in &low.nodes {
+        if let Some(m) = &n.material {
+            ships.entry(n.hub.as_str()).or_default().push(layer(m));
+        }
+    }
+    /// (layer, country).
+    type Key = (usize, String);
+    /// t REO, materials, source ids.
+    type Carried = (f64, Vec<String>, Vec<String>);
+    let mut links: BTreeMap<(Key, Key), Carried> = BTreeMap::new();
+    for f in &low.network.flows {
+        let (from, to) = (&low.nodes[f.from as usize], &low.nodes[f.to as usize]);
+        let Some(m) = &from.material else { continue };
+        if to.material.is_some() || from.hub == to.hub || f.quantity <= 0.0 {
+            continue; // product → another hub only: a shipment
+        }
+        if material.is_some_and(|x| !m.contains(x)) {
+            continue;
+        }
+        let l = layer(m);
+        let next = ships
+            .get(to.hub.as_str())
+            .and_then(|ls| ls.iter().copied().filter(|&x| x > l).min())
+            .unwrap_or(LAYERS.len() - 1);
+        let unknown = || "unknown".to_string();
+        let key = (
+            (l, from.country.clone().unwrap_or_else(unknown)),
+            (next, to.country.clone().unwrap_or_else(unknown)),
+        );
+        let e = links.entry(key).or_default();
+        e.0 += f.quantity;
+        e.1.push(m.clone());
+        e.2.extend(from.sources.iter().cloned());
+    }
+    let mut keys: Vec<Key> = links
+        .keys()
+        .flat_map(|(a, b)| [a.clone(), b.clone()])
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let index = |k: &Key| keys.binary_search(k).unwrap_or(0);
+    Chain {
+        nodes: keys
+            .iter()
+            .map(|(l, c)| ChainNode {
+                name: format!("{c} {}", LAYERS[*l]),
+                country: c.clone(),
+                layer: *l,
+            })
+            .collect(),
+        links: links
+            .into_iter()
+            .map(|((a, b), (value, mut materials, mut sources))| {
+                materials.sort();
+                materials.dedup();
+                sources.sort();
+                sources.dedup();
+                ChainLink {
+                    source: index(&a),
+                    target: index(&b),
+                    value,
+                    materials,
+                    sources,
+                }
+            })
+            .collect(),
+    }
+}
