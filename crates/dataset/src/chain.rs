@@ -147,3 +147,77 @@ pub fn chain(ds: &Dataset, low: &Lowering, material: Option<&str>) -> Chain {
             .collect(),
     }
 }
+
+/// The t REO shipped from one country to another in a year.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeLink {
+    /// Shipper country (ISO3).
+    pub from: String,
+    /// Receiver country (ISO3).
+    pub to: String,
+    /// t REO per year.
+    pub value: f64,
+    /// Chain stages of the materials shipped (see [`LAYERS`]).
+    pub stages: Vec<String>,
+    /// Materials carried.
+    pub materials: Vec<String>,
+    /// Source ids of the flows aggregated.
+    pub sources: Vec<String>,
+}
+
+/// Cross-border shipments of a lowered year by country pair; with `material`, only materials
+/// whose id contains it; with `stage`, only materials of that chain stage.
+pub fn trade(
+    ds: &Dataset,
+    low: &Lowering,
+    material: Option<&str>,
+    stage: Option<&str>,
+) -> Vec<TradeLink> {
+    let stages: BTreeMap<&str, &str> = ds
+        .table("materials")
+        .map(|t| {
+            t.rows
+                .iter()
+                .filter_map(|r| Some((t.text(r, "id")?, t.text(r, "stage").unwrap_or(""))))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out: BTreeMap<(String, String), TradeLink> = BTreeMap::new();
+    for f in &low.network.flows {
+        let (from, to) = (&low.nodes[f.from as usize], &low.nodes[f.to as usize]);
+        let Some(m) = &from.material else { continue };
+        let (Some(a), Some(b)) = (&from.country, &to.country) else {
+            continue;
+        };
+        if to.material.is_some() || a == b || f.quantity <= 0.0 {
+            continue;
+        }
+        let s = chain_stage(stages.get(m.as_str()).copied().unwrap_or(""));
+        if material.is_some_and(|x| !m.contains(x)) || stage.is_some_and(|x| x != s) {
+            continue;
+        }
+        let e = out
+            .entry((a.clone(), b.clone()))
+            .or_insert_with(|| TradeLink {
+                from: a.clone(),
+                to: b.clone(),
+                value: 0.0,
+                stages: Vec::new(),
+                materials: Vec::new(),
+                sources: Vec::new(),
+            });
+        e.value += f.quantity;
+        e.stages.push(s.to_string());
+        e.materials.push(m.clone());
+        e.sources.extend(from.sources.iter().cloned());
+    }
+    out.into_values()
+        .map(|mut l| {
+            for v in [&mut l.stages, &mut l.materials, &mut l.sources] {
+                v.sort();
+                v.dedup();
+            }
+            l
+        })
+        .collect()
+}

@@ -436,3 +436,50 @@ pub async fn sankey_page(Query(q): Params) -> Response {
     );
     Html(page("The chain", &body)).into_response()
 }
+
+/// `GET /explore/map`: the world map of flows, drawn in the browser from /api/map.
+pub async fn map_page(Query(q): Params) -> Response {
+    let (material, stage) = (get(&q, "material"), get(&q, "stage"));
+    let year = if get(&q, "year").is_empty() {
+        "2024"
+    } else {
+        get(&q, "year")
+    };
+    let api = format!(
+        "/api/map?year={}&material={}&stage={}",
+        urlencode(year),
+        urlencode(material),
+        urlencode(stage)
+    );
+    let stages: String = [
+        "",
+        "mining",
+        "cracking",
+        "separation",
+        "metal",
+        "magnet",
+        "component",
+    ]
+    .iter()
+    .map(|st| {
+        format!(
+            "<option value=\"{0}\"{1}>{2}</option>",
+            st,
+            if *st == stage { " selected" } else { "" },
+            if st.is_empty() { "all stages" } else { st }
+        )
+    })
+    .collect();
+    let body = format!(
+        "<h1>Who ships what to whom</h1><p class=\"sub\">Rare earths shipped between countries (t REO per year; line width by quantity). Most flows are estimates: hover a route for its stages, materials and sources.</p>\
+         <form method=\"get\" action=\"/explore/map\"><label>Material contains <input name=\"material\" value=\"{}\" placeholder=\"e.g. ndpr\"></label> <label>Stage <select name=\"stage\">{}</select></label> <label>Year <input name=\"year\" value=\"{}\" size=\"5\"></label> <button>Show</button></form>\
+         <div id=\"map\" data-api=\"{}\" style=\"width:100%;height:34rem\"></div><p id=\"map-status\" class=\"sub\">Loading…</p><p><small><a href=\"{}\">JSON</a> · Natural Earth 1:110m via world-atlas</small></p>\
+         <script src=\"/assets/echarts.min.js\"></script><script src=\"/assets/topojson-client.min.js\"></script><script src=\"/assets/map.js\"></script>",
+        esc(material),
+        stages,
+        esc(year),
+        esc(&api),
+        esc(&api)
+    );
+    Html(page("World map of flows", &body)).into_response()
+}

@@ -137,6 +137,26 @@ pub const ROUTES: &[Route] = &[
         method: "get",
     },
     Route {
+        path: "/api/map",
+        summary: "Cross-border shipments of a year by country pair (t REO), with the stages and materials shipped and their sources",
+        params: &[
+            ("year", "query", "flow year (default 2024)"),
+            (
+                "material",
+                "query",
+                "only materials whose id contains this, e.g. ndpr",
+            ),
+            (
+                "stage",
+                "query",
+                "only materials of this chain stage: mining, cracking, separation, metal, magnet, component",
+            ),
+        ],
+        responses: &[(200, "links"), (400, "malformed year or no flows in it")],
+        media: "application/json",
+        method: "get",
+    },
+    Route {
         path: "/api/sankey",
         summary: "The chain of a year as a layered flow diagram: nodes per (country, stage: mining, cracking, separation, metal, magnet, component, use), links with t REO, materials and sources",
         params: &[
@@ -292,6 +312,18 @@ pub const ROUTES: &[Route] = &[
         method: "get",
     },
     Route {
+        path: "/explore/map",
+        summary: "Page: world map of the flows between countries (ECharts over the vendored Natural Earth atlas)",
+        params: &[
+            ("material", "query", "material filter, e.g. ndpr"),
+            ("stage", "query", "chain stage filter"),
+            ("year", "query", "flow year"),
+        ],
+        responses: &[(200, "HTML page")],
+        media: "text/html",
+        method: "get",
+    },
+    Route {
         path: "/explore/sankey",
         summary: "Page: the chain as a Sankey diagram (ECharts, served from this server)",
         params: &[
@@ -304,7 +336,7 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         path: "/assets/{name}",
-        summary: "Embedded static assets: sankey.js and the vendored echarts.min.js",
+        summary: "Embedded static assets: sankey.js, map.js and the vendored echarts.min.js, topojson-client.min.js, countries-110m.json, iso3166-numeric.json",
         params: &[("name", "path", "asset file name")],
         responses: &[(200, "the file"), (404, "unknown asset")],
         media: "text/javascript",
@@ -769,6 +801,32 @@ fn finish(work: Result<Result<serde_json::Value, Failed>, tokio::task::JoinError
     }
 }
 
+/// The world map's data: shipments between countries.
+async fn map_links(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let year = match query_year(&q) {
+        Ok(y) => y,
+        Err(r) => return *r,
+    };
+    let state = s.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let p = state
+            .screening(year, CustodyModel::MassBalance)
+            .map_err(|e| (StatusCode::BAD_REQUEST, e, YEAR_HINT))?;
+        let filter = |k: &str| q.get(k).map(String::as_str).filter(|m| !m.is_empty());
+        let links = lodestone_dataset::chain::trade(&state.ds, &p.low, filter("material"), filter("stage"));
+        Ok(serde_json::json!({
+            "year": year, "unit": "t REO/yr", "material": filter("material"), "stage": filter("stage"),
+            "estimate": "most flows are estimates; see each flow's record",
+            "links": links.iter().map(|l| serde_json::json!({"from": l.from, "to": l.to, "value": l.value, "stages": l.stages, "materials": l.materials, "sources": l.sources})).collect::<Vec<_>>(),
+        }))
+    })
+    .await;
+    finish(work)
+}
+
 /// The chain Sankey's data.
 async fn sankey(
     State(s): State<Arc<AppState>>,
@@ -803,6 +861,26 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "sankey.js",
         "text/javascript",
         include_bytes!("../assets/sankey.js"),
+    ),
+    (
+        "map.js",
+        "text/javascript",
+        include_bytes!("../assets/map.js"),
+    ),
+    (
+        "topojson-client.min.js",
+        "text/javascript",
+        include_bytes!("../assets/vendor/topojson-client/topojson-client.min.js"),
+    ),
+    (
+        "countries-110m.json",
+        "application/json",
+        include_bytes!("../assets/vendor/world-atlas/countries-110m.json"),
+    ),
+    (
+        "iso3166-numeric.json",
+        "application/json",
+        include_bytes!("../assets/vendor/iso3166-numeric.json"),
     ),
     (
         "echarts.min.js",
@@ -940,7 +1018,7 @@ async fn index(State(s): State<Arc<AppState>>) -> Response {
         None => Vec::new(),
     };
     Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Lodestone</title><style>body{{font-family:Georgia,serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}ul{{columns:3}}</style></head><body><h1>Lodestone</h1><p>Country briefs on the rare-earth supply chain. Every record of the dataset, with its sources: <a href=\"/records\">records</a>. Explore: <a href=\"/explore/sankey\">the chain (Sankey)</a>, <a href=\"/explore/trace\">trace explorer</a>, <a href=\"/explore/rules\">rule screening</a>, <a href=\"/explore/simulate\">scenario runner</a>. The JSON API is described at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p><ul>{}</ul></body></html>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Lodestone</title><style>body{{font-family:Georgia,serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}ul{{columns:3}}</style></head><body><h1>Lodestone</h1><p>Country briefs on the rare-earth supply chain. Every record of the dataset, with its sources: <a href=\"/records\">records</a>. Explore: <a href=\"/explore/map\">world map of flows</a>, <a href=\"/explore/sankey\">the chain (Sankey)</a>, <a href=\"/explore/trace\">trace explorer</a>, <a href=\"/explore/rules\">rule screening</a>, <a href=\"/explore/simulate\">scenario runner</a>. The JSON API is described at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p><ul>{}</ul></body></html>",
         countries.join("")
     ))
     .into_response()
@@ -1047,6 +1125,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/trace", get(trace_node))
         .route("/api/rules/check", get(rules_check))
         .route("/api/sankey", get(sankey))
+        .route("/api/map", get(map_links))
+        .route("/explore/map", get(explore::map_page))
         .route("/assets/{name}", get(asset))
         .route("/explore/sankey", get(explore::sankey_page))
         .route("/api/risk/dependency/{country}", get(risk_dependency))

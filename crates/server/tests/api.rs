@@ -763,6 +763,12 @@ fn pages_render_in_a_real_browser_without_console_errors() {
     std::fs::create_dir_all(&shots).unwrap();
     let pages = [
         ("/", "index", "Country briefs"),
+        ("/explore/map", "map", "data-rendered=\"true\""),
+        (
+            "/explore/map?stage=separation",
+            "map-separation",
+            "data-rendered=\"true\"",
+        ),
         ("/explore/sankey", "sankey", "data-rendered=\"true\""),
         (
             "/explore/sankey?material=ndpr",
@@ -857,4 +863,55 @@ fn the_sankey_is_layered_and_conserves_what_the_flows_carry() {
     assert_eq!(get("/assets/nope.js").status, 404);
     let js = get("/assets/sankey.js");
     assert!(js.headers.contains("content-type: text/javascript"));
+}
+
+#[test]
+fn the_map_links_countries_and_splits_by_stage() {
+    let all = json(&get("/api/map"));
+    let links = all["links"].as_array().unwrap();
+    assert!(!links.is_empty());
+    for l in links {
+        assert_ne!(l["from"], l["to"], "{l}");
+        assert!(l["value"].as_f64().unwrap() > 0.0);
+        assert!(!l["sources"].as_array().unwrap().is_empty(), "{l}");
+    }
+    let total = |v: &serde_json::Value| -> f64 {
+        v["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["value"].as_f64().unwrap())
+            .sum()
+    };
+    // The stages partition the shipments: their totals add up to the whole.
+    let by_stage: f64 = [
+        "mining",
+        "cracking",
+        "separation",
+        "metal",
+        "magnet",
+        "component",
+    ]
+    .iter()
+    .map(|st| total(&json(&get(&format!("/api/map?stage={st}")))))
+    .sum();
+    assert!(
+        (by_stage - total(&all)).abs() < 1e-6 * total(&all),
+        "{by_stage} vs {}",
+        total(&all)
+    );
+    // Malaysia ships separated rare earths (Lynas Kuantan) abroad.
+    let sep = json(&get("/api/map?stage=separation"));
+    assert!(
+        sep["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["from"] == "MYS")
+    );
+    for asset in ["countries-110m.json", "iso3166-numeric.json"] {
+        let r = get(&format!("/assets/{asset}"));
+        assert_eq!(r.status, 200);
+        assert!(r.headers.contains("content-type: application/json"));
+    }
 }
