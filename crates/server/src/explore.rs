@@ -372,6 +372,10 @@ pub async fn job_page(State(s): State<Arc<AppState>>, Path(id): Path<String>) ->
     let r = &v["results"];
     if r.is_object() {
         body.push_str(&format!(
+            "<h2>Percentile bands over time</h2><p><label>Series <select id=\"bands-series\"></select></label></p><div id=\"bands\" data-api=\"/api/simulations/{}\" style=\"width:100%;height:24rem\"></div><p id=\"bands-status\" class=\"sub\">Loading…</p><script src=\"/assets/echarts.min.js\"></script><script src=\"/assets/bands.js\"></script>",
+            v["id"]
+        ));
+        body.push_str(&format!(
             "<h2>Shortfall by country</h2><p><small>{} months{}; shares are of demand; t REO. {}</small></p><table><tr><th>country</th><th>peak shortfall (mean)</th><th>month</th><th>peak p95</th><th>total shortfall t REO (mean)</th><th>recovery months (p50)</th><th>P(shortfall &gt; {})</th></tr>",
             r["months"],
             r["month_0"].as_str().map_or(String::new(), |m| format!(", month 0 = {}", esc(m))),

@@ -288,7 +288,25 @@ pub async fn start(State(s): State<Arc<AppState>>, body: String) -> Response {
             )
         }));
         let outcome = match batch {
-            Ok(Some(stats)) => Outcome::Done(serde_json::json!({
+            Ok(Some(stats)) => Outcome::Done({
+                // Monthly bands of the shortfall share for every series that is ever short.
+                let summary = stats.summary();
+                let mut series: Vec<serde_json::Value> = Vec::new();
+                for (c, ..) in &summary.countries {
+                    let rows: Vec<_> = summary.rows.iter().filter(|r| r.country == *c).collect();
+                    if rows.iter().all(|r| r.shortfall_mean <= 0.0) {
+                        continue;
+                    }
+                    series.push(serde_json::json!({
+                        "country": c,
+                        "month": rows.iter().map(|r| r.month).collect::<Vec<_>>(),
+                        "p5": rows.iter().map(|r| r.pressure_p5).collect::<Vec<_>>(),
+                        "p50": rows.iter().map(|r| r.pressure_p50).collect::<Vec<_>>(),
+                        "p95": rows.iter().map(|r| r.pressure_p95).collect::<Vec<_>>(),
+                        "mean": rows.iter().map(|r| r.pressure_mean).collect::<Vec<_>>(),
+                    }));
+                }
+                let mut v = serde_json::json!({
                 "months": stats.months,
                 "month_0": sf.start,
                 "shortfall_level": stats.level,
@@ -303,7 +321,10 @@ pub async fn start(State(s): State<Arc<AppState>>, body: String) -> Response {
                     "recovery_months_p50": h.recovery_months_p50,
                     "probability_shortfall_above_level": h.probability_shortfall_above_level,
                 })).collect::<Vec<_>>(),
-            })),
+                });
+                v["series"] = series.into();
+                v
+            }),
             Ok(None) if worker.cancel.load(Ordering::Relaxed) => Outcome::Cancelled,
             _ => Outcome::Failed("the simulation failed; this is a bug, please report it".into()),
         };

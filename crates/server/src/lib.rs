@@ -336,7 +336,7 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         path: "/assets/{name}",
-        summary: "Embedded static assets: sankey.js, map.js and the vendored echarts.min.js, topojson-client.min.js, countries-110m.json, iso3166-numeric.json",
+        summary: "Embedded static assets: sankey.js, map.js, bands.js and the vendored echarts.min.js, topojson-client.min.js, countries-110m.json, iso3166-numeric.json",
         params: &[("name", "path", "asset file name")],
         responses: &[(200, "the file"), (404, "unknown asset")],
         media: "text/javascript",
@@ -866,6 +866,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "map.js",
         "text/javascript",
         include_bytes!("../assets/map.js"),
+    ),
+    (
+        "bands.js",
+        "text/javascript",
+        include_bytes!("../assets/bands.js"),
     ),
     (
         "topojson-client.min.js",

@@ -468,6 +468,9 @@ fn trace_rejects_bad_arguments_with_located_errors() {
     }
 }
 
+/// Tests that start jobs take turns: the server runs one job at a time.
+static JOBS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn wait_for_end(url: &str) -> serde_json::Value {
     let started = std::time::Instant::now();
     loop {
@@ -486,6 +489,7 @@ fn wait_for_end(url: &str) -> serde_json::Value {
 
 #[test]
 fn scenario_jobs_report_progress_can_be_cancelled_and_give_reproducible_results() {
+    let _one_job_at_a_time = JOBS.lock().unwrap_or_else(|e| e.into_inner());
     // A long LP batch, cancelled: it stops well before its end.
     let r = request(
         "POST",
@@ -526,6 +530,26 @@ fn scenario_jobs_report_progress_can_be_cancelled_and_give_reproducible_results(
         results.push(done["results"].clone());
     }
     assert_eq!(results[0], results[1]);
+    // Monthly bands for every series that is ever short, ordered p5 ≤ p50 ≤ p95.
+    for s in results[0]["series"].as_array().unwrap() {
+        let band = |k: &str| -> Vec<f64> {
+            s[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        };
+        let (p5, p50, p95) = (band("p5"), band("p50"), band("p95"));
+        assert_eq!(p5.len(), results[0]["months"].as_u64().unwrap() as usize);
+        for m in 0..p5.len() {
+            assert!(
+                p5[m] <= p50[m] && p50[m] <= p95[m],
+                "{}: month {m}",
+                s["country"]
+            );
+        }
+    }
+    assert!(!results[0]["series"].as_array().unwrap().is_empty());
     let countries = results[0]["countries"].as_array().unwrap();
     assert!(!countries.is_empty());
     for c in countries {
@@ -607,7 +631,14 @@ fn scenario_jobs_report_progress_can_be_cancelled_and_give_reproducible_results(
             .contains(&format!("<td class=\"num\">{total}</td>")),
         "JPN total {total}"
     );
-    assert!(!page.body.contains("<script"));
+    // Scripts only from this server's assets, never inline.
+    assert!(
+        page.body
+            .split("<script")
+            .skip(1)
+            .all(|tag| tag.starts_with(" src=\"/assets/")),
+        "inline script on the job page"
+    );
     // A bad form answers with the problem, as a page.
     let bad = request_form("/explore/simulate", "scenario=nope&runs=10");
     assert_eq!(bad.status, 404);
@@ -805,6 +836,34 @@ fn pages_render_in_a_real_browser_without_console_errors() {
         assert!(
             std::fs::metadata(shots.join(format!("{name}.png"))).is_ok_and(|m| m.len() > 10_000),
             "{path}: no screenshot"
+        );
+    }
+    // A finished scenario job draws its percentile bands.
+    {
+        let _one_job_at_a_time = JOBS.lock().unwrap_or_else(|e| e.into_inner());
+        let r = request(
+            "POST",
+            "/api/simulations",
+            r#"{"scenario": "myanmar_supply_shock", "runs": 200}"#,
+        );
+        assert_eq!(r.status, 202, "{}", r.body);
+        let id = json(&r)["id"].clone();
+        assert_eq!(
+            wait_for_end(&format!("/api/simulations/{id}"))["status"],
+            "done"
+        );
+        let (dom, console) = browse(
+            bin,
+            &format!("/explore/simulate/{id}"),
+            &shots.join("job.png"),
+        );
+        assert!(
+            dom.contains("id=\"bands\"") && dom.contains("data-rendered=\"true\""),
+            "bands not drawn"
+        );
+        assert!(
+            console.is_empty(),
+            "job page: console messages: {console:#?}"
         );
     }
     // The Sankey is drawn, not just loaded: ECharts put an SVG with a path per link and node.
