@@ -469,8 +469,8 @@ pub struct DependencyViewRow {
 pub struct DependencyView {
     /// Rows with a non-zero direct or traced share.
     pub rows: Vec<DependencyViewRow>,
-    /// The origin with the largest hidden dependency at separation, as a sentence; `None` if
-    /// there is no such origin outside the members.
+    /// The origin with the largest positive hidden dependency at separation, as a sentence;
+    /// `None` if there is no such origin outside the members.
     pub headline: Option<String>,
 }
 
@@ -508,7 +508,9 @@ pub fn dependency_view(
     all_sources.dedup();
     let headline = deps
         .iter()
-        .filter(|(f, _, r)| f == "separated" && !members.contains(&r.origin))
+        // Only a positive hidden dependency is news; a shipper that did not separate what it
+        // shipped (Australia's concentrate to Malaysia) has a negative one.
+        .filter(|(f, _, r)| f == "separated" && !members.contains(&r.origin) && r.hidden > 0.0)
         .max_by(|x, y| x.2.hidden.total_cmp(&y.2.hidden))
         .map(|(_, _, r)| {
             format!(

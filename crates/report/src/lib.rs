@@ -2,7 +2,7 @@
 //! resources) that a policy analyst can hand on. Every figure links to its sources in the list at
 //! the end. Pure: takes a loaded dataset and returns the HTML text.
 
-mod svg;
+pub mod svg;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -487,3 +487,149 @@ pub async fn map_page(Query(q): Params) -> Response {
     );
     Html(page("World map of flows", &body)).into_response()
 }
+
+/// `GET /explore/risk`: concentration of a stage (world and outside China) and a country's
+/// dependency, as tables and server-drawn bar charts.
+pub async fn risk_page(State(s): State<Arc<AppState>>, Query(q): Params) -> Response {
+    let or = |k: &str, d: &'static str| -> String {
+        let v = get(&q, k);
+        if v.is_empty() {
+            d.to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    let (country, stage, basis) = (
+        or("country", "MYS"),
+        or("stage", "separation"),
+        or("basis", "flow"),
+    );
+    let mut body = format!(
+        "<h1>Risk</h1><p class=\"sub\">Who supplies a stage of the chain, with and without China, and how a country's direct suppliers differ from the traced origin of what it receives. Shares are computed over sourced records; flows are mostly estimates.</p>\
+         <form method=\"get\" action=\"/explore/risk\"><label>Country or group <input name=\"country\" value=\"{}\" size=\"6\"></label> <label>Stage <input name=\"stage\" value=\"{}\" size=\"10\"></label> <label>Basis <select name=\"basis\">{}</select></label> <button>Show</button></form>",
+        esc(&country),
+        esc(&stage),
+        ["flow", "capacity", "production"]
+            .iter()
+            .map(|b| format!(
+                "<option{}>{b}</option>",
+                if *b == basis { " selected" } else { "" }
+            ))
+            .collect::<String>()
+    );
+    let mut status = StatusCode::OK;
+    for scope in ["world", "outside_china"] {
+        let mut params = HashMap::new();
+        params.insert("basis".to_string(), basis.clone());
+        params.insert("stage".to_string(), stage.clone());
+        params.insert("scope".to_string(), scope.to_string());
+        params.insert("year".to_string(), or("year", "2024"));
+        match answer(crate::risk_concentration(State(s.clone()), Query(params)).await).await {
+            Ok(v) => {
+                let rows: Vec<&serde_json::Value> = v["rows"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    // The whole stage (`all`) when the basis has it, else the first material.
+                    .filter(|r| r["material"] == "all")
+                    .collect();
+                let rows = if rows.is_empty() {
+                    v["rows"]
+                        .as_array()
+                        .map(|a| a.iter().collect())
+                        .unwrap_or_default()
+                } else {
+                    rows
+                };
+                let first = rows.first();
+                body.push_str(&format!(
+                    "<h2>{} — {}{}</h2>",
+                    esc(&stage),
+                    if scope == "world" {
+                        "world"
+                    } else {
+                        "outside China"
+                    },
+                    first.map_or(String::new(), |r| format!(
+                        " <small>({}: HHI {:.0}, top 3 {})</small>",
+                        esc(r["material"].as_str().unwrap_or("")),
+                        r["hhi"].as_f64().unwrap_or(0.0),
+                        pct(&r["top3"])
+                    ))
+                ));
+                let material = first.and_then(|r| r["material"].as_str()).unwrap_or("");
+                let mine: Vec<&&serde_json::Value> =
+                    rows.iter().filter(|r| r["material"] == material).collect();
+                let bars: Vec<(String, f64, bool)> = mine
+                    .iter()
+                    .take(12)
+                    .map(|r| {
+                        let c = r["country"].as_str().unwrap_or("").to_string();
+                        let hl = c == country;
+                        (c, r["share"].as_f64().unwrap_or(0.0), hl)
+                    })
+                    .collect();
+                if bars.is_empty() {
+                    body.push_str("<p>No rows for this stage and basis.</p>");
+                } else {
+                    body.push_str(&lodestone_report::svg::bar_chart(
+                        &format!("{stage} shares ({scope})"),
+                        &bars,
+                        "share",
+                    ));
+                    body.push_str("<table><tr><th>country</th><th>quantity</th><th>share</th><th>sources</th></tr>");
+                    for r in mine.iter().take(12) {
+                        body.push_str(&format!(
+                            "<tr><td>{}</td><td class=\"num\">{} {}</td><td class=\"num\">{}</td><td><small>{}</small></td></tr>",
+                            esc(r["country"].as_str().unwrap_or("")),
+                            num(&r["quantity"], 0),
+                            esc(r["unit"].as_str().unwrap_or("")),
+                            pct(&r["share"]),
+                            source_links(&r["sources"])
+                        ));
+                    }
+                    body.push_str("</table>");
+                }
+            }
+            Err((code, message)) => {
+                status = code;
+                body.push_str(&problem(&message));
+            }
+        }
+    }
+    match answer(
+        crate::risk_dependency(
+            State(s.clone()),
+            Path(country.clone()),
+            Query(HashMap::new()),
+        )
+        .await,
+    )
+    .await
+    {
+        Ok(v) => {
+            body.push_str(&format!(
+                "<h2>Dependency of {}</h2><p>{}</p><table><tr><th>traced stage</th><th>origin</th><th>direct</th><th>traced</th><th>hidden</th><th>sources</th></tr>",
+                esc(&country),
+                esc(v["headline"].as_str().unwrap_or(""))
+            ));
+            for r in v["rows"].as_array().into_iter().flatten() {
+                body.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td><small>{}</small></td></tr>",
+                    esc(r["traced_stage"].as_str().unwrap_or("")),
+                    esc(r["origin"].as_str().unwrap_or("")),
+                    pct(&r["direct"]),
+                    pct(&r["traced"]),
+                    pct(&r["hidden"]),
+                    source_links(&r["sources"])
+                ));
+            }
+            body.push_str("</table>");
+        }
+        Err((code, message)) => {
+            status = code;
+            body.push_str(&problem(&message));
+        }
+    }
+    (status, Html(page("Risk", &body))).into_response()
+}

@@ -137,6 +137,29 @@ pub const ROUTES: &[Route] = &[
         method: "get",
     },
     Route {
+        path: "/api/risk/concentration",
+        summary: "Supply concentration per material and stage: shares by country (or owner country), HHI (0–10,000), top-1 and top-3 shares, with sources",
+        params: &[
+            ("basis", "query", "flow (default), capacity or production"),
+            (
+                "stage",
+                "query",
+                "chain stage, e.g. separation (default: all)",
+            ),
+            (
+                "material",
+                "query",
+                "material id, or `all` for the whole stage",
+            ),
+            ("scope", "query", "world (default) or outside_china"),
+            ("view", "query", "location (default) or ownership"),
+            ("year", "query", "flow or production year (default 2024)"),
+        ],
+        responses: &[(200, "rows"), (400, "malformed parameter")],
+        media: "application/json",
+        method: "get",
+    },
+    Route {
         path: "/api/map",
         summary: "Cross-border shipments of a year by country pair (t REO), with the stages and materials shipped and their sources",
         params: &[
@@ -308,6 +331,22 @@ pub const ROUTES: &[Route] = &[
         summary: "Page: one record — every field with its unit and description, references as links, its sources, and the records that refer to it",
         params: &[("kind", "path", "table name"), ("id", "path", "record id")],
         responses: &[(200, "HTML page"), (404, "unknown table or id")],
+        media: "text/html",
+        method: "get",
+    },
+    Route {
+        path: "/explore/risk",
+        summary: "Page: risk — who supplies a stage (shares, HHI, with and without China) and a country's direct against traced dependency",
+        params: &[
+            ("country", "query", "ISO3 or group (default MYS)"),
+            ("stage", "query", "chain stage (default separation)"),
+            ("basis", "query", "flow (default), capacity or production"),
+        ],
+        responses: &[
+            (200, "HTML page"),
+            (400, "HTML page with the problem"),
+            (404, "HTML page with the problem"),
+        ],
         media: "text/html",
         method: "get",
     },
@@ -801,6 +840,61 @@ fn finish(work: Result<Result<serde_json::Value, Failed>, tokio::task::JoinError
     }
 }
 
+/// Concentration rows, filtered as `lodestone risk concentration` filters them.
+pub(crate) async fn risk_concentration(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let year = match query_year(&q) {
+        Ok(y) => y,
+        Err(r) => return *r,
+    };
+    let pick =
+        |k: &str, default: &'static str, valid: &[&'static str]| -> Result<String, Box<Response>> {
+            let v = q.get(k).map_or(default, String::as_str);
+            if valid.contains(&v) {
+                Ok(v.to_string())
+            } else {
+                Err(Box::new(error(
+                    StatusCode::BAD_REQUEST,
+                    format!("{k} '{v}' is not one of {}", valid.join(", ")),
+                    valid.iter().map(|x| x.to_string()).collect(),
+                )))
+            }
+        };
+    let (basis, scope, view) = match (
+        pick("basis", "flow", &["flow", "capacity", "production"]),
+        pick("scope", "world", &["world", "outside_china"]),
+        pick("view", "location", &["location", "ownership"]),
+    ) {
+        (Ok(b), Ok(s), Ok(v)) => (b, s, v),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return *e,
+    };
+    let state = s.clone();
+    let work = tokio::task::spawn_blocking(move || {
+        let p = state
+            .screening(year, CustodyModel::MassBalance)
+            .map_err(|e| (StatusCode::BAD_REQUEST, e, YEAR_HINT))?;
+        let filter = |k: &str| q.get(k).map(String::as_str).filter(|m| !m.is_empty());
+        let rows: Vec<serde_json::Value> = risk_inputs::concentration_rows(&state.ds, &p.low, year)
+            .into_iter()
+            .filter(|r| r.basis == basis && r.scope == scope && r.view == view)
+            .filter(|r| r.basis != "production" || r.year == year)
+            .filter(|r| filter("stage").is_none_or(|s| s == r.stage))
+            .filter(|r| filter("material").is_none_or(|m| m == r.material))
+            .map(|r| serde_json::json!({
+                "material": r.material, "stage": r.stage, "basis": r.basis, "year": r.year,
+                "scope": r.scope, "view": r.view, "country": r.country, "quantity": r.quantity,
+                "unit": r.unit, "share": r.share, "hhi": r.hhi, "top1": r.top1, "top3": r.top3,
+                "sources": r.sources,
+            }))
+            .collect();
+        Ok(serde_json::json!({"year": year, "basis": basis, "scope": scope, "view": view, "rows": rows}))
+    })
+    .await;
+    finish(work)
+}
+
 /// The world map's data: shipments between countries.
 async fn map_links(
     State(s): State<Arc<AppState>>,
@@ -914,7 +1008,7 @@ async fn asset(Path(name): Path<String>) -> Response {
 
 /// Direct against traced dependency. The dataset is lowered and traced per request: on the
 /// bundled dataset that takes a few milliseconds, run off the async workers.
-async fn risk_dependency(
+pub(crate) async fn risk_dependency(
     State(s): State<Arc<AppState>>,
     Path(country): Path<String>,
     Query(q): Query<std::collections::HashMap<String, String>>,
@@ -1023,7 +1117,7 @@ async fn index(State(s): State<Arc<AppState>>) -> Response {
         None => Vec::new(),
     };
     Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Lodestone</title><style>body{{font-family:Georgia,serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}ul{{columns:3}}</style></head><body><h1>Lodestone</h1><p>Country briefs on the rare-earth supply chain. Every record of the dataset, with its sources: <a href=\"/records\">records</a>. Explore: <a href=\"/explore/map\">world map of flows</a>, <a href=\"/explore/sankey\">the chain (Sankey)</a>, <a href=\"/explore/trace\">trace explorer</a>, <a href=\"/explore/rules\">rule screening</a>, <a href=\"/explore/simulate\">scenario runner</a>. The JSON API is described at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p><ul>{}</ul></body></html>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Lodestone</title><style>body{{font-family:Georgia,serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}ul{{columns:3}}</style></head><body><h1>Lodestone</h1><p>Country briefs on the rare-earth supply chain. Every record of the dataset, with its sources: <a href=\"/records\">records</a>. Explore: <a href=\"/explore/map\">world map of flows</a>, <a href=\"/explore/risk\">risk</a>, <a href=\"/explore/sankey\">the chain (Sankey)</a>, <a href=\"/explore/trace\">trace explorer</a>, <a href=\"/explore/rules\">rule screening</a>, <a href=\"/explore/simulate\">scenario runner</a>. The JSON API is described at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p><ul>{}</ul></body></html>",
         countries.join("")
     ))
     .into_response()
@@ -1131,6 +1225,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/rules/check", get(rules_check))
         .route("/api/sankey", get(sankey))
         .route("/api/map", get(map_links))
+        .route("/api/risk/concentration", get(risk_concentration))
+        .route("/explore/risk", get(explore::risk_page))
         .route("/explore/map", get(explore::map_page))
         .route("/assets/{name}", get(asset))
         .route("/explore/sankey", get(explore::sankey_page))

@@ -22,7 +22,7 @@ pub fn page(title: &str, body: &str) -> String {
 /// A whole page around `body`, with extra (trusted) `head` elements.
 pub fn page_with_head(title: &str, head: &str, body: &str) -> String {
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">{head}<title>{} — Lodestone</title><style>{CSS}</style></head><body><header><a href=\"/\">Lodestone</a><a href=\"/records\">Records</a><a href=\"/explore/map\">Map</a><a href=\"/explore/sankey\">Chain</a><a href=\"/explore/trace\">Trace</a><a href=\"/explore/rules\">Rules</a><a href=\"/explore/simulate\">Scenarios</a><a href=\"/api/openapi.json\">API</a></header>{body}</body></html>",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">{head}<title>{} — Lodestone</title><style>{CSS}</style></head><body><header><a href=\"/\">Lodestone</a><a href=\"/records\">Records</a><a href=\"/explore/map\">Map</a><a href=\"/explore/risk\">Risk</a><a href=\"/explore/sankey\">Chain</a><a href=\"/explore/trace\">Trace</a><a href=\"/explore/rules\">Rules</a><a href=\"/explore/simulate\">Scenarios</a><a href=\"/api/openapi.json\">API</a></header>{body}</body></html>",
         esc(title)
     )
 }

@@ -795,6 +795,7 @@ fn pages_render_in_a_real_browser_without_console_errors() {
     let pages = [
         ("/", "index", "Country briefs"),
         ("/explore/map", "map", "data-rendered=\"true\""),
+        ("/explore/risk?country=JPN", "risk", "Dependency of JPN"),
         (
             "/explore/map?stage=separation",
             "map-separation",
@@ -973,4 +974,42 @@ fn the_map_links_countries_and_splits_by_stage() {
         assert_eq!(r.status, 200);
         assert!(r.headers.contains("content-type: application/json"));
     }
+}
+
+#[test]
+fn concentration_shares_add_up_and_the_risk_page_shows_them() {
+    let v = json(&get(
+        "/api/risk/concentration?stage=separation&scope=outside_china",
+    ));
+    let rows = v["rows"].as_array().unwrap();
+    let all: Vec<_> = rows.iter().filter(|r| r["material"] == "all").collect();
+    assert!(!all.is_empty());
+    let sum: f64 = all.iter().map(|r| r["share"].as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-9, "shares sum to {sum}");
+    assert!(
+        all.iter().all(|r| r["country"] != "CHN"),
+        "outside China excludes China"
+    );
+    // HHI from the shares, in percentage points squared.
+    let hhi: f64 = all
+        .iter()
+        .map(|r| (100.0 * r["share"].as_f64().unwrap()).powi(2))
+        .sum();
+    assert!(
+        (hhi - all[0]["hhi"].as_f64().unwrap()).abs() < 1e-6,
+        "{hhi}"
+    );
+    let mys = all
+        .iter()
+        .find(|r| r["country"] == "MYS")
+        .expect("Malaysia separates");
+    let page = get("/explore/risk?country=MYS&stage=separation");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains(&format!("{:.2} %", mys["share"].as_f64().unwrap() * 100.0))
+    );
+    assert!(page.body.contains("<svg"), "bar chart drawn on the server");
+    assert_eq!(get("/api/risk/concentration?basis=guess").status, 400);
+    assert_eq!(get("/explore/risk?country=XYZ").status, 404);
 }
