@@ -229,6 +229,24 @@ pub async fn rules_page(State(s): State<Arc<AppState>>, Query(q): Params) -> Res
                     esc(destination),
                     esc(v["as_of"].as_str().unwrap_or(""))
                 ));
+                let mut steps = String::new();
+                for e in v["timeline"].as_array().into_iter().flatten() {
+                    for c in e["changes"].as_array().into_iter().flatten() {
+                        steps.push_str(&format!(
+                            "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td><small>{}</small></td></tr>",
+                            esc(e["date"].as_str().unwrap_or("")),
+                            esc(c["rule"].as_str().unwrap_or("")),
+                            esc(c["from"].as_str().unwrap_or("")),
+                            esc(c["to"].as_str().unwrap_or("")),
+                            esc(c["explanation"].as_str().unwrap_or(""))
+                        ));
+                    }
+                }
+                if !steps.is_empty() {
+                    body.push_str(&format!(
+                        "<h3>Timeline: when the answer changes</h3><table><tr><th>date</th><th>rule</th><th>change</th><th>why</th></tr>{steps}</table>"
+                    ));
+                }
                 for d in v["determinations"].as_array().into_iter().flatten() {
                     let outcome = match d["rate"].as_f64() {
                         Some(rate) => format!("tariff {:.0} %", rate * 100.0),
@@ -632,4 +650,55 @@ pub async fn risk_page(State(s): State<Arc<AppState>>, Query(q): Params) -> Resp
         }
     }
     (status, Html(page("Risk", &body))).into_response()
+}
+
+/// The overview's headline figures: the largest supplier of each stage, worldwide and outside
+/// China, on the flow basis (t REO that first reached the stage in the year), with sources.
+pub async fn headlines(s: &Arc<AppState>) -> String {
+    let mut rows = String::new();
+    for stage in ["mining", "separation", "metal", "magnet"] {
+        let mut cells = Vec::new();
+        for scope in ["world", "outside_china"] {
+            let params: HashMap<String, String> = [
+                ("stage", stage),
+                ("scope", scope),
+                ("material", "all"),
+                ("basis", "flow"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            let top = answer(crate::risk_concentration(State(s.clone()), Query(params)).await)
+                .await
+                .ok()
+                .and_then(|v| {
+                    v["rows"].as_array().and_then(|r| {
+                        r.iter()
+                            .max_by(|a, b| {
+                                a["share"]
+                                    .as_f64()
+                                    .unwrap_or(0.0)
+                                    .total_cmp(&b["share"].as_f64().unwrap_or(0.0))
+                            })
+                            .cloned()
+                    })
+                });
+            cells.push(top.map_or("<td>–</td>".to_string(), |r| {
+                format!(
+                    "<td><strong>{}</strong> {} <small>(HHI {:.0}; {})</small></td>",
+                    esc(r["country"].as_str().unwrap_or("")),
+                    pct(&r["share"]),
+                    r["hhi"].as_f64().unwrap_or(0.0),
+                    source_links(&r["sources"])
+                )
+            }));
+        }
+        rows.push_str(&format!(
+            "<tr><th><a href=\"/explore/risk?stage={stage}\">{stage}</a></th>{}</tr>",
+            cells.join("")
+        ));
+    }
+    format!(
+        "<h2>Who leads each stage (2024, t REO on the flow basis)</h2><table><tr><th>stage</th><th>worldwide</th><th>outside China</th></tr>{rows}</table>"
+    )
 }

@@ -28,7 +28,7 @@ use lodestone_dataset::export::{record_json, rows_json};
 use lodestone_dataset::risk_inputs;
 use lodestone_dataset::screening::Screening;
 use lodestone_model::Date;
-use lodestone_rules::evaluate_all;
+use lodestone_rules::{evaluate_all, timeline};
 use lodestone_trace::CustodyModel;
 
 /// How long a request may take before the server answers 503.
@@ -199,7 +199,7 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         path: "/api/rules/check",
-        summary: "Screen one product node against every rule: determination, state, shares, explanation, the supply paths behind the deciding share, and sources",
+        summary: "Screen one product node against every rule: determination, state, shares, explanation, the supply paths behind the deciding share, and sources; with the timeline of when the answer changes",
         params: &[
             (
                 "node",
@@ -792,6 +792,7 @@ pub(crate) async fn rules_check(
     let end_use = q.get("end_use").cloned();
     let work = tokio::task::spawn_blocking(move || {
         let mut rows = Vec::new();
+        let mut changes = serde_json::Value::Null;
         for model in models {
             let p = state
                 .screening(year, model)
@@ -800,6 +801,20 @@ pub(crate) async fn rules_check(
                 .node(&node)
                 .map_err(|e| (StatusCode::NOT_FOUND, e.0, NODE_HINT))?;
             let product = p.product(&state.ds, i);
+            if changes.is_null() {
+                // When the answer changes, and why (under the first custody model asked for).
+                changes = timeline(&state.ds.rules, &product, &destination, end_use.as_deref())
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!({
+                            "date": e.date.to_string(),
+                            "changes": e.changes.iter().map(|(rule, from, to, why)| serde_json::json!({
+                                "rule": rule, "from": from, "to": to, "explanation": why,
+                            })).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+            }
             for d in evaluate_all(
                 &state.ds.rules,
                 &product,
@@ -812,7 +827,7 @@ pub(crate) async fn rules_check(
         }
         Ok::<_, Failed>(serde_json::json!({
             "node": node, "destination": destination, "as_of": date.to_string(), "year": year,
-            "determinations": rows,
+            "determinations": rows, "timeline": changes,
         }))
     })
     .await;
@@ -1116,11 +1131,14 @@ async fn index(State(s): State<Arc<AppState>>) -> Response {
             .collect(),
         None => Vec::new(),
     };
-    Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Lodestone</title><style>body{{font-family:Georgia,serif;max-width:50rem;margin:2rem auto;padding:0 1rem}}ul{{columns:3}}</style></head><body><h1>Lodestone</h1><p>Country briefs on the rare-earth supply chain. Every record of the dataset, with its sources: <a href=\"/records\">records</a>. Explore: <a href=\"/explore/map\">world map of flows</a>, <a href=\"/explore/risk\">risk</a>, <a href=\"/explore/sankey\">the chain (Sankey)</a>, <a href=\"/explore/trace\">trace explorer</a>, <a href=\"/explore/rules\">rule screening</a>, <a href=\"/explore/simulate\">scenario runner</a>. The JSON API is described at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p><ul>{}</ul></body></html>",
+    let body = format!(
+        "<h1>Lodestone</h1><p class=\"sub\">Rare-earth supply-chain intelligence over the bundled world dataset: every figure traceable to its sources; most flows are estimates and say so.</p>{}\
+         <h2>Explore</h2><ul><li><a href=\"/explore/map\">World map of flows</a> — who ships what to whom</li><li><a href=\"/explore/sankey\">The chain (Sankey)</a> — mining to use, by country</li><li><a href=\"/explore/risk\">Risk</a> — concentration and dependency</li><li><a href=\"/explore/trace\">Trace explorer</a> — where a product's rare earths come from</li><li><a href=\"/explore/rules\">Rule screening</a> — which trade rules bite, and when</li><li><a href=\"/explore/simulate\">Scenario runner</a> — what a disruption would do</li><li><a href=\"/records\">Records</a> — every country, company, facility, flow and source</li><li><a href=\"/api/openapi.json\">JSON API</a> (OpenAPI)</li></ul>\
+         <h2>Country briefs</h2><ul class=\"cols\">{}</ul>",
+        explore::headlines(&s).await,
         countries.join("")
-    ))
-    .into_response()
+    );
+    Html(pages::page("Overview", &body)).into_response()
 }
 
 async fn records_index(State(s): State<Arc<AppState>>) -> Response {

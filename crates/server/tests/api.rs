@@ -719,6 +719,21 @@ fn the_trace_and_rule_pages_show_what_the_api_computes() {
         rules.body
     );
     assert!(rules.body.contains("<option value=\"USA\" selected>"));
+    // The timeline: MOFCOM announcement No. 18 (April 2025) changed the answer for this magnet.
+    let api = json(&get(
+        "/api/rules/check?node=jl_mag/sintered_ndfeb&destination=USA&as_of=2025-12-01",
+    ));
+    let changes: Vec<&serde_json::Value> = api["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["changes"].as_array().unwrap())
+        .collect();
+    assert!(
+        changes.iter().any(|c| c["rule"] == "china_mofcom_18_2025"),
+        "{changes:?}"
+    );
+    assert!(rules.body.contains("Timeline: when the answer changes"));
     let bad_date =
         get("/explore/rules?node=jl_mag/sintered_ndfeb&destination=USA&as_of=2025-13-01");
     assert_eq!(bad_date.status, 400);
