@@ -1025,6 +1025,22 @@ fn concentration_shares_add_up_and_the_risk_page_shows_them() {
             .contains(&format!("{:.2} %", mys["share"].as_f64().unwrap() * 100.0))
     );
     assert!(page.body.contains("<svg"), "bar chart drawn on the server");
+    // The overview's headline for separation outside China is the largest of these shares.
+    let top = all
+        .iter()
+        .max_by(|a, b| {
+            a["share"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["share"].as_f64().unwrap())
+        })
+        .unwrap();
+    let headline = format!(
+        "<strong>{}</strong> {:.2} %",
+        top["country"].as_str().unwrap(),
+        top["share"].as_f64().unwrap() * 100.0
+    );
+    assert!(get("/").body.contains(&headline), "{headline}");
     assert_eq!(get("/api/risk/concentration?basis=guess").status, 400);
     assert_eq!(get("/explore/risk?country=XYZ").status, 404);
 }
