@@ -854,6 +854,23 @@ fn pages_render_in_a_real_browser_without_console_errors() {
             "{path}: no screenshot"
         );
     }
+    // Click through in the browser: each step follows a link of the DOM the browser built.
+    let (country, _) = browse(bin, "/records/countries/MYS", &shots.join("click-1.png"));
+    let facility_link = links(&country, "/records/facilities/lynas_lamp_kuantan")
+        .into_iter()
+        .next()
+        .expect("the country page links to Kuantan");
+    let (facility, _) = browse(bin, &facility_link, &shots.join("click-2.png"));
+    let source_link = links(&facility, "/records/sources/")
+        .into_iter()
+        .next()
+        .expect("the facility page links to its sources");
+    let (source, console) = browse(bin, &source_link, &shots.join("click-3.png"));
+    assert!(
+        source.contains("original"),
+        "the source page links to the original"
+    );
+    assert!(console.is_empty(), "{console:#?}");
     // A finished scenario job draws its percentile bands.
     {
         let _one_job_at_a_time = JOBS.lock().unwrap_or_else(|e| e.into_inner());
