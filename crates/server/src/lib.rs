@@ -1133,6 +1133,7 @@ async fn index(State(s): State<Arc<AppState>>) -> Response {
     };
     let body = format!(
         "<h1>Lodestone</h1><p class=\"sub\">Rare-earth supply-chain intelligence over the bundled world dataset: every figure traceable to its sources; most flows are estimates and say so.</p>{}\
+         <h2>Who ships what to whom (2024, t REO)</h2><div id=\"map\" data-api=\"/api/map?year=2024\" style=\"width:100%;height:28rem\"></div><p id=\"map-status\" class=\"sub\">Loading…</p><p><small>By material and stage: <a href=\"/explore/map\">the map page</a>.</small></p><script src=\"/assets/echarts.min.js\"></script><script src=\"/assets/topojson-client.min.js\"></script><script src=\"/assets/map.js\"></script>\
          <h2>Explore</h2><ul><li><a href=\"/explore/map\">World map of flows</a> — who ships what to whom</li><li><a href=\"/explore/sankey\">The chain (Sankey)</a> — mining to use, by country</li><li><a href=\"/explore/risk\">Risk</a> — concentration and dependency</li><li><a href=\"/explore/trace\">Trace explorer</a> — where a product's rare earths come from</li><li><a href=\"/explore/rules\">Rule screening</a> — which trade rules bite, and when</li><li><a href=\"/explore/simulate\">Scenario runner</a> — what a disruption would do</li><li><a href=\"/records\">Records</a> — every country, company, facility, flow and source</li><li><a href=\"/api/openapi.json\">JSON API</a> (OpenAPI)</li></ul>\
          <h2>Country briefs</h2><ul class=\"cols\">{}</ul>",
         explore::headlines(&s).await,
