@@ -59,6 +59,18 @@ pub struct Chain {
     pub links: Vec<ChainLink>,
 }
 
+/// Material id → its stage (`ore`, `oxide`, …) from the `materials` table.
+fn material_stages(ds: &Dataset) -> BTreeMap<&str, &str> {
+    ds.table("materials")
+        .map(|t| {
+            t.rows
+                .iter()
+                .filter_map(|r| Some((t.text(r, "id")?, t.text(r, "stage").unwrap_or(""))))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn layer_of(material_stage: &str) -> usize {
     let stage = chain_stage(material_stage);
     LAYERS.iter().position(|l| *l == stage).unwrap_or(5)
@@ -67,15 +79,7 @@ fn layer_of(material_stage: &str) -> usize {
 /// The chain of a lowered year; with `material`, only flows whose material id contains it (e.g.
 /// `ndpr`, `dy`, `concentrate`).
 pub fn chain(ds: &Dataset, low: &Lowering, material: Option<&str>) -> Chain {
-    let stages: BTreeMap<&str, &str> = ds
-        .table("materials")
-        .map(|t| {
-            t.rows
-                .iter()
-                .filter_map(|r| Some((t.text(r, "id")?, t.text(r, "stage").unwrap_or(""))))
-                .collect()
-        })
-        .unwrap_or_default();
+    let stages = material_stages(ds);
     let layer = |m: &str| layer_of(stages.get(m).copied().unwrap_or(""));
     // Layers each hub ships (its product nodes).
     let mut ships: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -173,15 +177,7 @@ pub fn trade(
     material: Option<&str>,
     stage: Option<&str>,
 ) -> Vec<TradeLink> {
-    let stages: BTreeMap<&str, &str> = ds
-        .table("materials")
-        .map(|t| {
-            t.rows
-                .iter()
-                .filter_map(|r| Some((t.text(r, "id")?, t.text(r, "stage").unwrap_or(""))))
-                .collect()
-        })
-        .unwrap_or_default();
+    let stages = material_stages(ds);
     let mut out: BTreeMap<(String, String), TradeLink> = BTreeMap::new();
     for f in &low.network.flows {
         let (from, to) = (&low.nodes[f.from as usize], &low.nodes[f.to as usize]);

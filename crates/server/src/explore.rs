@@ -473,25 +473,19 @@ pub async fn map_page(Query(q): Params) -> Response {
         urlencode(material),
         urlencode(stage)
     );
-    let stages: String = [
-        "",
-        "mining",
-        "cracking",
-        "separation",
-        "metal",
-        "magnet",
-        "component",
-    ]
-    .iter()
-    .map(|st| {
-        format!(
-            "<option value=\"{0}\"{1}>{2}</option>",
-            st,
-            if *st == stage { " selected" } else { "" },
-            if st.is_empty() { "all stages" } else { st }
-        )
-    })
-    .collect();
+    // Every layer a shipment can start from (not `use`), after "all stages".
+    let layers = &lodestone_dataset::chain::LAYERS;
+    let stages: String = std::iter::once(&"")
+        .chain(&layers[..layers.len() - 1])
+        .map(|st| {
+            format!(
+                "<option value=\"{0}\"{1}>{2}</option>",
+                st,
+                if *st == stage { " selected" } else { "" },
+                if st.is_empty() { "all stages" } else { st }
+            )
+        })
+        .collect();
     let body = format!(
         "<h1>Who ships what to whom</h1><p class=\"sub\">Rare earths shipped between countries (t REO per year; line width by quantity). Most flows are estimates: hover a route for its stages, materials and sources.</p>\
          <form method=\"get\" action=\"/explore/map\"><label>Material contains <input name=\"material\" value=\"{}\" placeholder=\"e.g. ndpr\"></label> <label>Stage <select name=\"stage\">{}</select></label> <label>Year <input name=\"year\" value=\"{}\" size=\"5\"></label> <button>Show</button></form>\
