@@ -1,13 +1,14 @@
-//! `lodestone serve`: a JSON API over a loaded dataset, its OpenAPI description generated from
-//! the route table below, and the country briefs as pages.
+//! `lodestone serve`: the web dashboard and the JSON API over a loaded dataset.
 //!
-//! **Status:** the API foundation of the web dashboard (issue 8): tables, records with their
-//! sources and referrers, validation, rules on a date, a country's direct against traced
-//! dependency, the origin trace of a node, rule screening, scenario runs as jobs with progress and
-//! cancellation (`jobs`), the briefs, and the safety rules every page
-//! must follow (loopback by default, security headers with a CSP that forbids inline script,
-//! request size and time limits, escaped output, JSON errors with stable shape). The interactive
-//! pages (map, Sankey, trace explorer, scenario runner) come next.
+//! * The API: tables, records with their sources and referrers, validation, rules on a date,
+//!   rule screening with its timeline, the origin trace of a node, direct against traced
+//!   dependency, concentration, the map and Sankey data, and scenario runs as jobs with progress,
+//!   cancellation and abandonment (`jobs`). Its OpenAPI document is generated from [`ROUTES`].
+//! * The pages: the overview, record pages (`pages`), the explorers (`explore`) and the briefs.
+//!   Pages call the API handlers and render their JSON; charts are drawn by the embedded assets.
+//! * Safety: loopback by default, a CSP that allows scripts from this server only (never inline),
+//!   nosniff and frame denial, request size and time limits, escaped output, JSON errors with a
+//!   stable shape.
 
 pub mod explore;
 pub mod jobs;
