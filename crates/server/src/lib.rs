@@ -600,28 +600,19 @@ async fn rules(
     State(s): State<Arc<AppState>>,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let date = match q.get("as_of") {
-        Some(text) => match Date::parse(text) {
-            Some(d) if d.day.is_some() => d,
-            _ => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!("as_of '{text}' is not a date"),
-                    vec!["YYYY-MM-DD, e.g. 2025-12-01".into()],
-                );
-            }
-        },
-        None => {
-            s.ds.rules
-                .iter()
-                .flat_map(|r| r.lifecycle.events.iter().map(|e| e.date))
-                .max()
-                .unwrap_or(Date {
-                    year: 2025,
-                    month: Some(1),
-                    day: Some(1),
-                })
-        }
+    let latest_event =
+        s.ds.rules
+            .iter()
+            .flat_map(|r| r.lifecycle.events.iter().map(|e| e.date))
+            .max()
+            .unwrap_or(Date {
+                year: 2025,
+                month: Some(1),
+                day: Some(1),
+            });
+    let date = match query_date(&q, latest_event) {
+        Ok(d) => d,
+        Err(r) => return *r,
     };
     let rows: Vec<serde_json::Value> =
         s.ds.rules
@@ -662,23 +653,13 @@ pub(crate) async fn trace_node(
         Ok(y) => y,
         Err(r) => return *r,
     };
-    let Some(node) = q.get("node").cloned() else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "the 'node' parameter is required".into(),
-            vec!["node=FACILITY/material, e.g. jl_mag/sintered_ndfeb".into()],
-        );
+    let node = match required_node(&q) {
+        Ok(n) => n,
+        Err(r) => return *r,
     };
-    let model = match q.get("custody").map_or("mass_balance", String::as_str) {
-        "mass_balance" => CustodyModel::MassBalance,
-        "segregated" => CustodyModel::Segregated,
-        other => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("custody '{other}' is not a custody model"),
-                vec!["mass_balance".into(), "segregated".into()],
-            );
-        }
+    let model = match query_custody(&q, false) {
+        Ok(models) => models[0],
+        Err(r) => return *r,
     };
     let pattern = q.get("tag").cloned().unwrap_or_else(|| "*".into());
     let state = s.clone();
@@ -730,6 +711,59 @@ pub(crate) async fn trace_node(
     finish(work)
 }
 
+/// Parses the optional `as_of` query parameter (a full date), `default` when absent.
+fn query_date(
+    q: &std::collections::HashMap<String, String>,
+    default: Date,
+) -> Result<Date, Box<Response>> {
+    match q.get("as_of") {
+        None => Ok(default),
+        Some(text) => match Date::parse(text) {
+            Some(d) if d.day.is_some() => Ok(d),
+            _ => Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                format!("as_of '{text}' is not a date"),
+                vec!["YYYY-MM-DD, e.g. 2025-12-01".into()],
+            ))),
+        },
+    }
+}
+
+/// The required `node` query parameter.
+fn required_node(q: &std::collections::HashMap<String, String>) -> Result<String, Box<Response>> {
+    q.get("node").cloned().ok_or_else(|| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "the 'node' parameter is required".into(),
+            vec!["node=FACILITY/material, e.g. jl_mag/sintered_ndfeb".into()],
+        ))
+    })
+}
+
+/// Parses the optional `custody` query parameter (default `mass_balance`) into the models to
+/// run; `compare` (both) only where `allow_compare`.
+fn query_custody(
+    q: &std::collections::HashMap<String, String>,
+    allow_compare: bool,
+) -> Result<Vec<CustodyModel>, Box<Response>> {
+    match q.get("custody").map_or("mass_balance", String::as_str) {
+        "mass_balance" => Ok(vec![CustodyModel::MassBalance]),
+        "segregated" => Ok(vec![CustodyModel::Segregated]),
+        "compare" if allow_compare => Ok(vec![CustodyModel::MassBalance, CustodyModel::Segregated]),
+        other => {
+            let mut valid = vec!["mass_balance".to_string(), "segregated".to_string()];
+            if allow_compare {
+                valid.push("compare".into());
+            }
+            Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                format!("custody '{other}' is not a custody model"),
+                valid,
+            )))
+        }
+    }
+}
+
 /// Rule screening of one product node, as `lodestone rules check --node` prints it in JSON.
 pub(crate) async fn rules_check(
     State(s): State<Arc<AppState>>,
@@ -739,12 +773,9 @@ pub(crate) async fn rules_check(
         Ok(y) => y,
         Err(r) => return *r,
     };
-    let Some(node) = q.get("node").cloned() else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "the 'node' parameter is required".into(),
-            vec!["node=FACILITY/material, e.g. jl_mag/sintered_ndfeb".into()],
-        );
+    let node = match required_node(&q) {
+        Ok(n) => n,
+        Err(r) => return *r,
     };
     let Some(destination) = q.get("destination").cloned() else {
         return error(
@@ -764,30 +795,13 @@ pub(crate) async fn rules_check(
             vec!["an ISO3 code such as USA, JPN, DEU".into()],
         );
     }
-    let date = match q.get("as_of") {
-        None => lodestone_dataset::today(),
-        Some(text) => match Date::parse(text) {
-            Some(d) if d.day.is_some() => d,
-            _ => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!("as_of '{text}' is not a date"),
-                    vec!["YYYY-MM-DD, e.g. 2025-12-01".into()],
-                );
-            }
-        },
+    let date = match query_date(&q, lodestone_dataset::today()) {
+        Ok(d) => d,
+        Err(r) => return *r,
     };
-    let models = match q.get("custody").map_or("mass_balance", String::as_str) {
-        "mass_balance" => vec![CustodyModel::MassBalance],
-        "segregated" => vec![CustodyModel::Segregated],
-        "compare" => vec![CustodyModel::MassBalance, CustodyModel::Segregated],
-        other => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("custody '{other}' is not a custody model"),
-                vec!["mass_balance".into(), "segregated".into(), "compare".into()],
-            );
-        }
+    let models = match query_custody(&q, true) {
+        Ok(models) => models,
+        Err(r) => return *r,
     };
     let state = s.clone();
     let end_use = q.get("end_use").cloned();

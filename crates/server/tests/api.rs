@@ -73,6 +73,19 @@ fn request_form(path: &str, body: &str) -> Reply {
     request_as("POST", path, "application/x-www-form-urlencoded", body)
 }
 
+/// Each GET answers with its status and a JSON error whose `valid` list mentions the hint.
+fn assert_errors(cases: &[(&str, u16, &str)]) {
+    for &(path, status, hint) in cases {
+        let r = get(path);
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+        let v = json(&r);
+        assert!(
+            v["error"]["valid"].to_string().contains(hint),
+            "{path}: {v}"
+        );
+    }
+}
+
 fn json(r: &Reply) -> serde_json::Value {
     serde_json::from_str(&r.body)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", &r.body[..r.body.len().min(200)]))
@@ -343,19 +356,11 @@ fn dependency_shares_are_consistent_and_cited() {
 
 #[test]
 fn dependency_rejects_bad_arguments_with_located_errors() {
-    for (path, status, hint) in [
+    assert_errors(&[
         ("/api/risk/dependency/XYZ", 404, "ISO3"),
         ("/api/risk/dependency/MYS?year=twenty", 400, "2024"),
         ("/api/risk/dependency/MYS?year=1800", 400, "2024"),
-    ] {
-        let r = get(path);
-        assert_eq!(r.status, status, "{path}: {}", r.body);
-        let v = json(&r);
-        assert!(
-            v["error"]["valid"].to_string().contains(hint),
-            "{path}: {v}"
-        );
-    }
+    ]);
 }
 
 #[test]
@@ -379,7 +384,7 @@ fn screening_a_chinese_magnet_requires_a_licence_and_cites_its_rule() {
 
 #[test]
 fn screening_rejects_bad_arguments_with_located_errors() {
-    for (path, status, hint) in [
+    assert_errors(&[
         ("/api/rules/check?destination=USA", 400, "FACILITY/material"),
         ("/api/rules/check?node=jl_mag/sintered_ndfeb", 400, "ISO3"),
         (
@@ -407,15 +412,7 @@ fn screening_rejects_bad_arguments_with_located_errors() {
             400,
             "2024",
         ),
-    ] {
-        let r = get(path);
-        assert_eq!(r.status, status, "{path}: {}", r.body);
-        let v = json(&r);
-        assert!(
-            v["error"]["valid"].to_string().contains(hint),
-            "{path}: {v}"
-        );
-    }
+    ]);
 }
 
 #[test]
@@ -451,7 +448,7 @@ fn a_traced_node_accounts_for_its_content_and_explains_the_largest_share() {
 
 #[test]
 fn trace_rejects_bad_arguments_with_located_errors() {
-    for (path, status, hint) in [
+    assert_errors(&[
         ("/api/trace", 400, "FACILITY/material"),
         ("/api/trace?node=nope/x", 404, "FACILITY/material"),
         (
@@ -464,15 +461,7 @@ fn trace_rejects_bad_arguments_with_located_errors() {
             400,
             "segregated",
         ),
-    ] {
-        let r = get(path);
-        assert_eq!(r.status, status, "{path}: {}", r.body);
-        let v = json(&r);
-        assert!(
-            v["error"]["valid"].to_string().contains(hint),
-            "{path}: {v}"
-        );
-    }
+    ]);
 }
 
 /// Tests that start jobs take turns: the server runs one job at a time.
