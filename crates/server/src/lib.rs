@@ -473,7 +473,28 @@ pub struct AppState {
     abandon_after: Duration,
     /// Prepared screenings (lowering, trace, origins) per (year, segregated): the dataset does
     /// not change while the server runs, so each is computed once.
-    screenings: std::sync::Mutex<std::collections::HashMap<(i64, bool), Arc<Screening>>>,
+    screenings: Memo<(i64, bool), Screening>,
+    /// Concentration rows per year (every material, stage, basis, scope and view), computed once.
+    concentration: Memo<i64, Vec<risk_inputs::ConcentrationRow>>,
+}
+
+/// Values computed on first use and kept: the dataset does not change while the server runs.
+type Memo<K, V> = std::sync::Mutex<std::collections::HashMap<K, Arc<V>>>;
+
+/// The value of `key` in `memo`, computing it with `compute` on first use. Computed outside the
+/// lock; two first requests may both compute, with equal results.
+fn memoized<K: std::hash::Hash + Eq, V>(
+    memo: &Memo<K, V>,
+    key: K,
+    compute: impl FnOnce() -> Result<V, String>,
+) -> Result<Arc<V>, String> {
+    let lock = || memo.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(v) = lock().get(&key) {
+        return Ok(v.clone());
+    }
+    let v = Arc::new(compute()?);
+    lock().insert(key, v.clone());
+    Ok(v)
 }
 
 impl AppState {
@@ -485,24 +506,25 @@ impl AppState {
             jobs: Default::default(),
             abandon_after: jobs::ABANDON_AFTER,
             screenings: Default::default(),
+            concentration: Default::default(),
         }
     }
 
     /// The screening of `year` under `model`, computed on first use and kept.
     fn screening(&self, year: i64, model: CustodyModel) -> Result<Arc<Screening>, String> {
-        let key = (year, model == CustodyModel::Segregated);
-        let lock = || {
-            self.screenings
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-        };
-        if let Some(p) = lock().get(&key) {
-            return Ok(p.clone());
-        }
-        // Computed outside the lock; two first requests may both compute, with equal results.
-        let p = Arc::new(Screening::prepare(&self.ds, year, model)?);
-        lock().insert(key, p.clone());
-        Ok(p)
+        memoized(
+            &self.screenings,
+            (year, model == CustodyModel::Segregated),
+            || Screening::prepare(&self.ds, year, model),
+        )
+    }
+
+    /// The concentration rows of `year`, computed on first use and kept.
+    fn concentration(&self, year: i64) -> Result<Arc<Vec<risk_inputs::ConcentrationRow>>, String> {
+        memoized(&self.concentration, year, || {
+            let p = self.screening(year, CustodyModel::MassBalance)?;
+            Ok(risk_inputs::concentration_rows(&self.ds, &p.low, year))
+        })
     }
 
     /// Sets how long a running job may go unpolled before it is cancelled (default
@@ -902,12 +924,12 @@ pub(crate) async fn risk_concentration(
     };
     let state = s.clone();
     let work = tokio::task::spawn_blocking(move || {
-        let p = state
-            .screening(year, CustodyModel::MassBalance)
+        let all = state
+            .concentration(year)
             .map_err(|e| (StatusCode::BAD_REQUEST, e, YEAR_HINT))?;
         let filter = |k: &str| q.get(k).map(String::as_str).filter(|m| !m.is_empty());
-        let rows: Vec<serde_json::Value> = risk_inputs::concentration_rows(&state.ds, &p.low, year)
-            .into_iter()
+        let rows: Vec<serde_json::Value> = all
+            .iter()
             .filter(|r| r.basis == basis && r.scope == scope && r.view == view)
             .filter(|r| r.basis != "production" || r.year == year)
             .filter(|r| filter("stage").is_none_or(|s| s == r.stage))
