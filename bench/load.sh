@@ -13,7 +13,7 @@ sleep 1.5
 for path in /api/health /api/tables/facilities/lynas_lamp_kuantan /api/tables/flows \
   "/api/trace?node=jl_mag/sintered_ndfeb&tag=mined:*" /api/risk/dependency/USA \
   "/api/rules/check?node=jl_mag/sintered_ndfeb&destination=USA&as_of=2025-12-01" \
-  /records/facilities/lynas_lamp_kuantan; do
+  /records/facilities/lynas_lamp_kuantan "/api/risk/concentration?stage=separation" /; do
   printf '%s: ' "$path"
   timeout 20 wrk -t2 -c16 -d8s "http://$ADDR$path" | grep -E "Requests/sec|Non-2xx|Socket errors" | tr '\n' ' '
   echo

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use lodestone_dataset::Dataset;
 use lodestone_dataset::lower::lower_dataset;
-use lodestone_dataset::sim_inputs::{ScenarioFile, parse_scenario, scenario_year, sim_network};
+use lodestone_dataset::sim_inputs::{
+    ScenarioFile, headline_json, parse_scenario, scenario_year, sim_network,
+};
 use lodestone_sim::{Headline, SimNetwork, Stats, run_batch};
 
 use crate::{Failure, ShowFormat, text};
@@ -112,22 +114,7 @@ fn print_headline(stats: &Stats, format: ShowFormat, title: &str) -> Result<(), 
     let rows = stats.headline();
     let out = match format {
         ShowFormat::Json => {
-            let arr: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|h| {
-                    let (c, peak, month, p95, total, rec, p) = (
-                        &h.country,
-                        h.peak_shortfall_share_mean,
-                        h.peak_month,
-                        h.peak_shortfall_share_p95,
-                        h.total_shortfall_t_reo_mean,
-                        h.recovery_months_p50,
-                        h.probability_shortfall_above_level,
-                    );
-                    serde_json::json!({"country": c, "peak_shortfall_share_mean": peak, "peak_month": month, "peak_shortfall_share_p95": p95,
-                        "total_shortfall_t_reo_mean": total, "recovery_months_p50": rec, "probability_shortfall_above_level": p})
-                })
-                .collect();
+            let arr: Vec<serde_json::Value> = rows.iter().map(headline_json).collect();
             serde_json::to_string_pretty(&arr).unwrap_or_default() + "\n"
         }
         _ => {
@@ -137,27 +124,19 @@ fn print_headline(stats: &Stats, format: ShowFormat, title: &str) -> Result<(), 
                     h.total_shortfall_t_reo_mean > 0.0 || h.probability_shortfall_above_level > 0.0
                 })
                 .map(|h| {
-                    let (c, peak, month, p95, total, rec, p) = (
-                        &h.country,
-                        h.peak_shortfall_share_mean,
-                        h.peak_month,
-                        h.peak_shortfall_share_p95,
-                        h.total_shortfall_t_reo_mean,
-                        h.recovery_months_p50,
-                        h.probability_shortfall_above_level,
-                    );
+                    let rec = h.recovery_months_p50;
                     vec![
-                        c.clone(),
-                        format!("{:.1} %", peak * 100.0),
-                        month.to_string(),
-                        format!("{:.1} %", p95 * 100.0),
-                        format!("{total:.0}"),
+                        h.country.clone(),
+                        format!("{:.1} %", h.peak_shortfall_share_mean * 100.0),
+                        h.peak_month.to_string(),
+                        format!("{:.1} %", h.peak_shortfall_share_p95 * 100.0),
+                        format!("{:.0}", h.total_shortfall_t_reo_mean),
                         if rec as usize > stats.months {
                             "not within horizon".into()
                         } else {
                             format!("{rec:.0}")
                         },
-                        format!("{:.1} %", p * 100.0),
+                        format!("{:.1} %", h.probability_shortfall_above_level * 100.0),
                     ]
                 })
                 .collect();

@@ -16,7 +16,9 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lodestone_dataset::lower::lower_dataset;
-use lodestone_dataset::sim_inputs::{ScenarioFile, parse_scenario, scenario_year, sim_network};
+use lodestone_dataset::sim_inputs::{
+    ScenarioFile, headline_json, parse_scenario, scenario_year, sim_network,
+};
 use lodestone_sim::{SimNetwork, run_batch};
 
 use crate::{AppState, error, json};
@@ -312,15 +314,7 @@ pub async fn start(State(s): State<Arc<AppState>>, body: String) -> Response {
                 "shortfall_level": stats.level,
                 "unit": "t REO; shares are of demand",
                 "estimate": "Monte Carlo over the scenario's distributions on a network of mostly estimated flows (see docs/simulation.md)",
-                "countries": stats.headline().iter().map(|h| serde_json::json!({
-                    "country": h.country,
-                    "peak_shortfall_share_mean": h.peak_shortfall_share_mean,
-                    "peak_month": h.peak_month,
-                    "peak_shortfall_share_p95": h.peak_shortfall_share_p95,
-                    "total_shortfall_t_reo_mean": h.total_shortfall_t_reo_mean,
-                    "recovery_months_p50": h.recovery_months_p50,
-                    "probability_shortfall_above_level": h.probability_shortfall_above_level,
-                })).collect::<Vec<_>>(),
+                "countries": stats.headline().iter().map(headline_json).collect::<Vec<_>>(),
                 });
                 v["series"] = series.into();
                 v
