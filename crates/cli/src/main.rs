@@ -414,20 +414,20 @@ pub(crate) fn data_dir(given: Option<PathBuf>) -> PathBuf {
     if let Some(d) = given {
         return d;
     }
-    let local = PathBuf::from(lodestone_dataset::DEFAULT_DATA_DIR);
+    let local = PathBuf::from(lodestone_format::DEFAULT_DATA_DIR);
     if local.is_dir() {
         return local;
     }
     let built = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
-        .join(lodestone_dataset::DEFAULT_DATA_DIR);
+        .join(lodestone_format::DEFAULT_DATA_DIR);
     if built.is_dir() { built } else { local }
 }
 
 /// Loads a dataset that engines may run on: any error makes the command fail with the first few
 /// errors and a pointer to `lodestone check`.
-pub(crate) fn load_valid(dir: &std::path::Path) -> Result<lodestone_dataset::Dataset, String> {
-    let (ds, report) = lodestone_dataset::load_dir(dir)?;
+pub(crate) fn load_valid(dir: &std::path::Path) -> Result<lodestone_world::World, String> {
+    let (ds, report) = lodestone_world::load_dir(dir)?;
     if report.has_errors() {
         let first: Vec<String> = report.errors().take(10).map(ToString::to_string).collect();
         return Err(format!(
@@ -657,7 +657,7 @@ fn main() -> ExitCode {
 
 fn serve(data: Option<PathBuf>, addr: std::net::SocketAddr) -> Result<ExitCode, Failure> {
     let dir = data_dir(data);
-    let (ds, report) = lodestone_dataset::load_dir(&dir)?;
+    let (ds, report) = lodestone_world::load_dir(&dir)?;
     if report.has_errors() {
         return Err(Failure::new(
             1,
@@ -709,7 +709,7 @@ fn report(
 }
 
 fn check(dir: PathBuf, format: CheckFormat) -> Result<ExitCode, String> {
-    let (_, report) = lodestone_dataset::load_dir(&dir)?;
+    let (_, report) = lodestone_world::load_dir(&dir)?;
     let mut out = std::io::stdout().lock();
     let write_err = |e: std::io::Error| format!("cannot write output: {e}");
     match format {

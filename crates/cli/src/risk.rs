@@ -4,13 +4,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use lodestone_dataset::Dataset;
-use lodestone_dataset::lower::{Lowering, lower_dataset};
-use lodestone_dataset::risk_inputs::{
-    concentration_rows, country_members, critical_rows, dependency_rows, dependency_view,
-};
 use lodestone_rules::RuleKind;
 use lodestone_trace::{CustodyModel, Trace, trace};
+use lodestone_world::World;
+use lodestone_world::lower::{Lowering, lower_dataset};
+use lodestone_world::risk_inputs::{
+    concentration_rows, country_members, critical_rows, dependency_rows, dependency_view,
+};
 
 use crate::{Failure, ShowFormat, text};
 
@@ -25,7 +25,7 @@ pub struct RiskArgs {
     pub format: ShowFormat,
 }
 
-fn load(a: &RiskArgs) -> Result<(Dataset, Lowering, Trace), Failure> {
+fn load(a: &RiskArgs) -> Result<(World, Lowering, Trace), Failure> {
     let ds = crate::load_valid(&crate::data_dir(a.data.clone()))?;
     let low = lower_dataset(&ds, a.year).map_err(|e| Failure::new(1, e))?;
     let t = trace(&low.network, CustodyModel::MassBalance)
@@ -34,7 +34,7 @@ fn load(a: &RiskArgs) -> Result<(Dataset, Lowering, Trace), Failure> {
 }
 
 /// Expands `--country`: an ISO3 code or a group id (`eu`, `asean`, …) to member codes.
-fn members(ds: &Dataset, country: &str) -> Result<Vec<String>, Failure> {
+fn members(ds: &World, country: &str) -> Result<Vec<String>, Failure> {
     country_members(ds, country).ok_or_else(|| {
         Failure::new(
             2,

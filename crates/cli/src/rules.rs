@@ -4,18 +4,18 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use lodestone_dataset::Dataset;
-use lodestone_dataset::screening::Screening;
 use lodestone_model::Date;
 use lodestone_rules::{Outcome, Rule, evaluate_all, timeline};
 use lodestone_trace::CustodyModel;
+use lodestone_world::World;
+use lodestone_world::screening::Screening;
 
 use crate::trace::Custody;
 use crate::{Failure, ShowFormat, text};
 
 /// Today's date (UTC), the default `--as-of`.
 pub fn today() -> Date {
-    lodestone_dataset::today()
+    lodestone_server::today()
 }
 
 /// Parses `--as-of`: a full ISO 8601 date.
@@ -28,7 +28,7 @@ pub fn parse_date(s: &str) -> Result<Date, String> {
     }
 }
 
-fn load(data: Option<PathBuf>) -> Result<Dataset, Failure> {
+fn load(data: Option<PathBuf>) -> Result<World, Failure> {
     Ok(crate::load_valid(&crate::data_dir(data))?)
 }
 
@@ -120,7 +120,7 @@ fn models(custody: Custody) -> Vec<CustodyModel> {
     }
 }
 
-fn check_destination(ds: &Dataset, dest: &str) -> Result<(), Failure> {
+fn check_destination(ds: &World, dest: &str) -> Result<(), Failure> {
     let known = ds.table("countries").is_some_and(|t| t.contains(dest));
     if known {
         Ok(())

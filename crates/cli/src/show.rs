@@ -4,14 +4,15 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use lodestone_dataset::export::{cited_source_rows, record_json, referrers, rows_csv, rows_json};
-use lodestone_dataset::{Dataset, Row, Table};
+use lodestone_format::export::{cited_source_rows, record_json, referrers, rows_csv, rows_json};
+use lodestone_format::{Row, Table};
+use lodestone_world::World;
 
 use crate::ShowFormat;
 use crate::text;
 
 /// Finds a table by name, accepting singular forms (`facility`, `country`).
-fn find_table<'a>(ds: &'a Dataset, kind: &str) -> Result<&'a Table, String> {
+fn find_table<'a>(ds: &'a World, kind: &str) -> Result<&'a Table, String> {
     let kind = kind.to_ascii_lowercase();
     let candidates = [
         kind.clone(),
@@ -44,7 +45,7 @@ pub fn run(
     format: ShowFormat,
     filter: Filter,
 ) -> Result<ExitCode, String> {
-    let (ds, report) = lodestone_dataset::load_dir(dir)?;
+    let (ds, report) = lodestone_world::load_dir(dir)?;
     let errors = report.errors().count();
     if errors > 0 {
         eprintln!(
@@ -107,11 +108,11 @@ pub fn run(
         if table.schema.name != "sources" {
             return Err("--unused and --conflicts apply to `show sources` only".into());
         }
-        let cited = lodestone_dataset::validate::cited_sources(&ds);
+        let cited = lodestone_format::validate::cited_sources(&ds);
         rows.into_iter()
             .filter(|r| !filter.unused || table.text(r, "id").is_some_and(|i| !cited.contains(i)))
             .filter(|r| {
-                !filter.conflicts || table.get(r, "conflict") != &lodestone_dataset::Value::Empty
+                !filter.conflicts || table.get(r, "conflict") != &lodestone_format::Value::Empty
             })
             .collect()
     } else {
@@ -169,7 +170,7 @@ fn listing(table: &Table, rows: &[&Row]) -> String {
     s
 }
 
-fn detail(ds: &Dataset, table: &Table, row: &Row) -> String {
+fn detail(ds: &World, table: &Table, row: &Row) -> String {
     let mut s = String::new();
     let key = table.key_of(row).unwrap_or_default();
     s.push_str(&format!(

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use lodestone_dataset::Dataset;
-use lodestone_dataset::lower::lower_dataset;
-use lodestone_dataset::sim_inputs::{
+use lodestone_sim::{Headline, SimNetwork, Stats, run_batch};
+use lodestone_world::World;
+use lodestone_world::lower::lower_dataset;
+use lodestone_world::sim_inputs::{
     ScenarioFile, headline_json, parse_scenario, scenario_year, sim_network,
 };
-use lodestone_sim::{Headline, SimNetwork, Stats, run_batch};
 
 use crate::{Failure, ShowFormat, text};
 
@@ -32,7 +32,7 @@ pub fn parse_runs(s: &str) -> Result<(u64, u64), String> {
 fn prepare(
     data: Option<PathBuf>,
     scenario: &Path,
-) -> Result<(Dataset, SimNetwork, ScenarioFile), Failure> {
+) -> Result<(World, SimNetwork, ScenarioFile), Failure> {
     let ds = crate::load_valid(&crate::data_dir(data))?;
     let text = std::fs::read_to_string(scenario)
         .map_err(|e| Failure::new(1, format!("cannot read {}: {e}", scenario.display())))?;

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use lodestone_dataset::lower::{Lowering, lower_dataset};
-use lodestone_dataset::network::{read_network_dir, write_network_dir};
+use lodestone_network::{read_network_dir, write_network_dir};
 use lodestone_trace::generate::{GenerateOptions, generate};
 use lodestone_trace::{CustodyModel, Network, Structure, Trace, explain, trace};
+use lodestone_world::lower::{Lowering, lower_dataset};
 
 use crate::text;
 use crate::{Failure, ShowFormat};
@@ -58,7 +58,7 @@ fn load(source: &Source) -> Result<(Network, Vec<String>), String> {
 }
 
 fn lower_from(dir: &Path, year: i64) -> Result<Lowering, String> {
-    lower_dataset(&crate::load_valid(dir)?, year)
+    lower_dataset(&crate::load_valid(dir)?.ds, year)
 }
 
 fn fmt(v: f64) -> String {

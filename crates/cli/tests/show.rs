@@ -3,7 +3,8 @@
 mod common;
 
 use common::*;
-use lodestone_dataset::{Schema, load_dir};
+use lodestone_format::Schema;
+use lodestone_world::load_dir;
 
 #[test]
 fn show_csv_of_every_table_reloads_to_the_same_records() {

@@ -21,6 +21,25 @@ pub struct Date {
 }
 
 impl Date {
+    /// The civil (UTC) date of a moment given as seconds since 1970-01-01T00:00:00Z (Howard
+    /// Hinnant's algorithm). Pure: the caller reads the clock.
+    pub fn from_unix_seconds(secs: u64) -> Date {
+        let z = (secs / 86_400) as i64 + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let y = (yoe + era * 400 + i64::from(m <= 2)).clamp(0, i64::from(u16::MAX)) as u16;
+        Date::ymd(y, m, d).unwrap_or(Date {
+            year: y,
+            month: Some(1),
+            day: Some(1),
+        })
+    }
+
     /// A date at day precision; `None` if the day does not exist.
     pub fn ymd(year: u16, month: u8, day: u8) -> Option<Date> {
         let d = Date {
@@ -167,5 +186,25 @@ mod tests {
         assert!(p("2025-01") < p("2025-01-02"));
         assert!(p("2024-12-31") < p("2025"));
         assert_eq!(p("2025-03").latest(), (2025, 3, 31));
+    }
+}
+
+#[cfg(test)]
+mod unix_tests {
+    use super::Date;
+
+    #[test]
+    fn unix_seconds_give_civil_dates() {
+        assert_eq!(Date::from_unix_seconds(0).to_string(), "1970-01-01");
+        // 2026-12-01T08:00:00Z
+        assert_eq!(
+            Date::from_unix_seconds(1_796_112_000).to_string(),
+            "2026-12-01"
+        );
+        // A leap day: 2024-02-29T12:00:00Z
+        assert_eq!(
+            Date::from_unix_seconds(1_709_208_000).to_string(),
+            "2024-02-29"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! measure, plus the typed records of a world rare-earth dataset.
 //!
 //! This crate deliberately knows nothing about files, formats or the network: it is plain data and
-//! the rules that make a value well-formed. Parsing a *file* belongs to `lodestone-dataset`; parsing
+//! the rules that make a value well-formed. Parsing a *file* belongs to `lodestone-format`; parsing
 //! a *value* (a date, a unit, an id) belongs here, because every engine needs the same answer.
 
 pub mod date;

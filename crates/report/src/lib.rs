@@ -6,13 +6,13 @@ pub mod svg;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use lodestone_dataset::Dataset;
-use lodestone_dataset::lower::lower_dataset;
-use lodestone_dataset::products::{customs_origins, product_facts};
-use lodestone_dataset::risk_inputs::{concentration_rows, critical_rows, dependency_rows};
 use lodestone_model::Date;
 use lodestone_rules::{evaluate_all, timeline};
 use lodestone_trace::{CustodyModel, trace};
+use lodestone_world::World;
+use lodestone_world::lower::lower_dataset;
+use lodestone_world::products::{customs_origins, product_facts};
+use lodestone_world::risk_inputs::{concentration_rows, critical_rows, dependency_rows};
 
 /// HTML-escapes text.
 pub fn esc(s: &str) -> String {
@@ -54,7 +54,7 @@ impl Citations {
     }
 }
 
-fn name_of(ds: &Dataset, table: &str, id: &str) -> String {
+fn name_of(ds: &World, table: &str, id: &str) -> String {
     ds.table(table)
         .and_then(|t| {
             t.find(id)
@@ -87,7 +87,7 @@ pub struct ReportOptions {
 }
 
 /// Renders the brief. Errors only if the dataset cannot be lowered or traced.
-pub fn country_brief(ds: &Dataset, o: &ReportOptions) -> Result<String, String> {
+pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
     let c = o.country.as_str();
     let cname = name_of(ds, "countries", c);
     let low = lower_dataset(ds, o.year)?;
@@ -460,7 +460,7 @@ pub fn country_brief(ds: &Dataset, o: &ReportOptions) -> Result<String, String> 
                 .iter()
                 .filter(|r| t.text(r, "country") == Some(c))
                 .filter_map(|r| t.text(r, "operator"))
-                .map(|op| lodestone_dataset::risk_inputs::ultimate_owner(ds, op))
+                .map(|op| lodestone_world::risk_inputs::ultimate_owner(ds, op))
                 .collect()
         })
         .unwrap_or_default();

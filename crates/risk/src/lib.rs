@@ -7,7 +7,7 @@
 //! * [`max_flow`]: the most a capacitated network can deliver, used to measure the supply a
 //!   country loses when a facility stops, with re-routing through spare capacity elsewhere.
 //!
-//! No I/O: `lodestone-dataset` gathers the inputs from a dataset and its trace.
+//! No I/O: `lodestone-format` gathers the inputs from a dataset and its trace.
 
 mod flow;
 

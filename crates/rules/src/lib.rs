@@ -16,7 +16,7 @@
 //! [`evaluate`] takes the facts about one product ([`Product`]: its material, HS code, where it is
 //! shipped from, its customs origin, and the content shares by tag from the tracing engine) and
 //! returns a [`Determination`] with its reasoning. [`timeline`] lists the dates on which any
-//! determination for a product changes. No I/O: rule files are read by `lodestone-dataset`.
+//! determination for a product changes. No I/O: rule files are read by `lodestone-world`.
 
 mod eval;
 

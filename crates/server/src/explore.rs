@@ -474,7 +474,7 @@ pub async fn map_page(Query(q): Params) -> Response {
         urlencode(stage)
     );
     // Every layer a shipment can start from (not `use`), after "all stages".
-    let layers = &lodestone_dataset::chain::LAYERS;
+    let layers = &lodestone_world::chain::LAYERS;
     let stages: String = std::iter::once(&"")
         .chain(&layers[..layers.len() - 1])
         .map(|st| {

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lodestone_dataset::lower::lower_dataset;
-use lodestone_dataset::sim_inputs::{
+use lodestone_sim::{SimNetwork, run_batch};
+use lodestone_world::lower::lower_dataset;
+use lodestone_world::sim_inputs::{
     ScenarioFile, headline_json, parse_scenario, scenario_year, sim_network,
 };
-use lodestone_sim::{SimNetwork, run_batch};
 
 use crate::{AppState, error, json};
 

@@ -24,13 +24,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use lodestone_dataset::Dataset;
-use lodestone_dataset::export::{record_json, rows_json};
-use lodestone_dataset::risk_inputs;
-use lodestone_dataset::screening::Screening;
+use lodestone_format::export::{record_json, rows_json};
 use lodestone_model::Date;
 use lodestone_rules::{evaluate_all, timeline};
 use lodestone_trace::CustodyModel;
+use lodestone_world::World;
+use lodestone_world::risk_inputs;
+use lodestone_world::screening::Screening;
 
 /// How long a request may take before the server answers 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -464,9 +464,9 @@ pub const ROUTES: &[Route] = &[
 /// Shared state: the dataset, loaded once, its validation report, and the simulation jobs.
 pub struct AppState {
     /// The dataset (loaded without errors).
-    pub ds: Dataset,
+    pub ds: World,
     /// Its validation report (warnings only).
-    pub report: lodestone_dataset::Report,
+    pub report: lodestone_format::Report,
     /// Scenario jobs started over the API.
     jobs: std::sync::Mutex<jobs::Jobs>,
     /// How long a running job may go unpolled before it is cancelled.
@@ -499,7 +499,7 @@ fn memoized<K: std::hash::Hash + Eq, V>(
 
 impl AppState {
     /// The state of a server over `ds`, with no jobs yet.
-    pub fn new(ds: Dataset, report: lodestone_dataset::Report) -> Self {
+    pub fn new(ds: World, report: lodestone_format::Report) -> Self {
         AppState {
             ds,
             report,
@@ -535,6 +535,15 @@ impl AppState {
     }
 }
 
+/// Today's date (UTC) from the system clock: the default date of rule screenings and briefs.
+/// The server is an edge of the system, so it reads the clock; the libraries take dates.
+pub fn today() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Date::from_unix_seconds(secs)
+}
+
 /// A JSON error with a stable shape: `{"error": {"status", "message", "valid"}}`.
 pub(crate) fn error(status: StatusCode, message: String, valid: Vec<String>) -> Response {
     let body = serde_json::json!({"error": {"status": status.as_u16(), "message": message, "valid": valid}});
@@ -563,7 +572,7 @@ async fn tables(State(s): State<Arc<AppState>>) -> Response {
     ))
 }
 
-fn table_names(ds: &Dataset) -> Vec<String> {
+fn table_names(ds: &World) -> Vec<String> {
     ds.tables.iter().map(|t| t.schema.name.clone()).collect()
 }
 
@@ -817,7 +826,7 @@ pub(crate) async fn rules_check(
             vec!["an ISO3 code such as USA, JPN, DEU".into()],
         );
     }
-    let date = match query_date(&q, lodestone_dataset::today()) {
+    let date = match query_date(&q, today()) {
         Ok(d) => d,
         Err(r) => return *r,
     };
@@ -962,7 +971,7 @@ async fn map_links(
             .screening(year, CustodyModel::MassBalance)
             .map_err(|e| (StatusCode::BAD_REQUEST, e, YEAR_HINT))?;
         let filter = |k: &str| q.get(k).map(String::as_str).filter(|m| !m.is_empty());
-        let links = lodestone_dataset::chain::trade(&state.ds, &p.low, filter("material"), filter("stage"));
+        let links = lodestone_world::chain::trade(&state.ds, &p.low, filter("material"), filter("stage"));
         Ok(serde_json::json!({
             "year": year, "unit": "t REO/yr", "material": filter("material"), "stage": filter("stage"),
             "estimate": "most flows are estimates; see each flow's record",
@@ -988,10 +997,10 @@ async fn sankey(
             .screening(year, CustodyModel::MassBalance)
             .map_err(|e| (StatusCode::BAD_REQUEST, e, YEAR_HINT))?;
         let material = q.get("material").map(String::as_str).filter(|m| !m.is_empty());
-        let c = lodestone_dataset::chain::chain(&state.ds, &p.low, material);
+        let c = lodestone_world::chain::chain(&state.ds, &p.low, material);
         Ok(serde_json::json!({
             "year": year, "unit": "t REO/yr", "material": material,
-            "layers": lodestone_dataset::chain::LAYERS,
+            "layers": lodestone_world::chain::LAYERS,
             "estimate": "most flows are estimates; see each flow's record",
             "nodes": c.nodes.iter().map(|n| serde_json::json!({"name": n.name, "country": n.country, "layer": n.layer})).collect::<Vec<_>>(),
             "links": c.links.iter().map(|l| serde_json::json!({"source": l.source, "target": l.target, "value": l.value, "materials": l.materials, "sources": l.sources})).collect::<Vec<_>>(),
@@ -1220,7 +1229,7 @@ async fn brief(State(s): State<Arc<AppState>>, Path(country): Path<String>) -> R
             vec!["ISO3 codes of the dataset, e.g. MYS".into()],
         );
     }
-    let today = lodestone_dataset::today();
+    let today = today();
     let options = lodestone_report::ReportOptions {
         country,
         year: 2024,
@@ -1314,8 +1323,8 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// Binds `addr` and serves until the process ends; calls `ready` with the bound address.
 pub async fn serve(
-    ds: Dataset,
-    report: lodestone_dataset::Report,
+    ds: World,
+    report: lodestone_format::Report,
     addr: SocketAddr,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {

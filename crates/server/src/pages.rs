@@ -3,11 +3,11 @@
 //! own pages and to the original), and every record that refers to it. Server-rendered HTML with
 //! no script, so the pages work in any browser and under the strict CSP.
 
-use lodestone_dataset::Dataset;
-use lodestone_dataset::export::{cited_source_rows, referrers};
-use lodestone_dataset::load::{Row, Table};
-use lodestone_dataset::schema::{ColumnSchema, ColumnType};
-use lodestone_dataset::value::Value;
+use lodestone_format::export::{cited_source_rows, referrers};
+use lodestone_format::load::{Row, Table};
+use lodestone_format::schema::{ColumnSchema, ColumnType};
+use lodestone_format::value::Value;
+use lodestone_world::World;
 
 use crate::esc;
 
@@ -28,7 +28,7 @@ pub fn page_with_head(title: &str, head: &str, body: &str) -> String {
 }
 
 /// The link to a record, if `key` is a record of `table`.
-fn record_link(ds: &Dataset, table: &str, key: &str) -> Option<String> {
+fn record_link(ds: &World, table: &str, key: &str) -> Option<String> {
     let t = ds.table(table)?;
     t.contains(key).then(|| {
         format!(
@@ -41,7 +41,7 @@ fn record_link(ds: &Dataset, table: &str, key: &str) -> Option<String> {
 }
 
 /// One cell as HTML: references become links, numbers carry the column's unit.
-fn cell(ds: &Dataset, col: &ColumnSchema, v: &Value) -> String {
+fn cell(ds: &World, col: &ColumnSchema, v: &Value) -> String {
     match v {
         Value::Empty | Value::Invalid => "–".into(),
         Value::Number(n) => {
@@ -100,7 +100,7 @@ fn row_label(t: &Table, r: &Row) -> String {
 }
 
 /// The page of record `id` of table `kind`; `None` if there is no such record.
-pub fn record_page(ds: &Dataset, kind: &str, id: &str) -> Option<String> {
+pub fn record_page(ds: &World, kind: &str, id: &str) -> Option<String> {
     let t = ds.table(kind)?;
     let r = t.find(id)?;
     let estimate = t
@@ -191,7 +191,7 @@ pub fn record_page(ds: &Dataset, kind: &str, id: &str) -> Option<String> {
 }
 
 /// The list of the records of table `kind`; `None` for an unknown table.
-pub fn table_page(ds: &Dataset, kind: &str) -> Option<String> {
+pub fn table_page(ds: &World, kind: &str) -> Option<String> {
     let t = ds.table(kind)?;
     let mut body = format!(
         "<h1>{}</h1><p class=\"sub\">{} · {} records · <a href=\"/api/tables/{}\">JSON</a></p><ul class=\"cols\">",
@@ -217,7 +217,7 @@ pub fn table_page(ds: &Dataset, kind: &str) -> Option<String> {
 }
 
 /// The list of tables.
-pub fn tables_page(ds: &Dataset) -> String {
+pub fn tables_page(ds: &World) -> String {
     let mut body = String::from(
         "<h1>Records</h1><p class=\"sub\">Every table of the dataset; every record has a page with its sources.</p><table>",
     );

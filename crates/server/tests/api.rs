@@ -12,7 +12,7 @@ fn server() -> SocketAddr {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/world");
-            let (ds, report) = lodestone_dataset::load_dir(&dir).unwrap();
+            let (ds, report) = lodestone_world::load_dir(&dir).unwrap();
             assert!(!report.has_errors());
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)

@@ -6,7 +6,8 @@
 
 use std::path::Path;
 
-use lodestone_dataset::{InputFiles, Schema, load, read_dir};
+use lodestone_format::{InputFiles, Schema, read_dir};
+use lodestone_world::load;
 
 /// SplitMix64: tiny, well-distributed, and deterministic across platforms.
 struct Rng(u64);

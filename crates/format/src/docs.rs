@@ -6,7 +6,7 @@ use crate::schema::{ColumnType, Schema, TOML_DIRS};
 pub fn dataset_reference(schema: &Schema) -> String {
     let mut s = String::new();
     s.push_str("# Dataset format reference\n\n");
-    s.push_str("<!-- Generated from crates/dataset/schema/*.csv by `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`. Do not edit by hand. -->\n\n");
+    s.push_str("<!-- Generated from crates/format/schema/*.csv by `UPDATE_EXPECT=1 cargo test -p lodestone-world --test docs`. Do not edit by hand. -->\n\n");
     s.push_str(
         "A Lodestone dataset is a directory of CSV tables (UTF-8, comma-separated, first line the header, \
          columns in any order, optional columns may be left out, lines starting with `#` are comments, \
@@ -132,7 +132,7 @@ pub fn dataset_reference(schema: &Schema) -> String {
 pub fn sources_report(ds: &crate::load::Dataset) -> String {
     let mut s = String::new();
     s.push_str("# Data sources of the bundled dataset\n\n");
-    s.push_str("<!-- Generated from data/world by `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`. Do not edit by hand. -->\n\n");
+    s.push_str("<!-- Generated from data/world by `UPDATE_EXPECT=1 cargo test -p lodestone-world --test docs`. Do not edit by hand. -->\n\n");
     let Some(st) = ds.table("sources") else {
         return s;
     };

@@ -14,10 +14,10 @@ use lodestone_sim::{
     Stockpile,
 };
 
-use crate::diag::Diagnostic;
-use crate::load::{Dataset, suggest};
 use crate::lower::Lowering;
 use crate::rules_file::key_line;
+use lodestone_format::Diagnostic;
+use lodestone_format::{Dataset, suggest};
 
 /// Capacity given to product nodes, which only forward what their hub makes (t REO per month).
 const PRODUCT_CAPACITY: f64 = 1e12;

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use lodestone_trace::{Addition, Flow, Line, Network};
 
-use crate::diag::Diagnostic;
+use lodestone_format::Diagnostic;
 
 /// At most this many diagnostics are kept per file; the rest are counted.
 const MAX_DIAGNOSTICS: usize = 200;

@@ -131,8 +131,6 @@ pub struct Dataset {
     pub tables: Vec<Table>,
     /// TOML files that parsed.
     pub toml_files: Vec<TomlFile>,
-    /// Trade-policy rules from `policies/*.toml` (files with errors are left out and reported).
-    pub rules: Vec<lodestone_rules::Rule>,
 }
 
 impl Dataset {
@@ -211,6 +209,22 @@ pub fn load_dir(dir: &Path) -> Result<(Dataset, Report), String> {
     Ok(load(schema, &input))
 }
 
+/// Sorts diagnostics into the schema's table order, then by file, line and message, and drops
+/// repeats.
+pub fn sort_diagnostics(schema: &Schema, diags: &mut Vec<Diagnostic>) {
+    let order: HashMap<&str, usize> = schema
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.file.as_str(), i))
+        .collect();
+    diags.sort_by(|a, b| {
+        let rank = |d: &Diagnostic| order.get(d.file.as_str()).copied().unwrap_or(usize::MAX);
+        (rank(a), &a.file, a.line, &a.message).cmp(&(rank(b), &b.file, b.line, &b.message))
+    });
+    diags.dedup();
+}
+
 /// Parses and validates the files of a dataset. Never panics, whatever the bytes: every problem
 /// becomes a diagnostic, and every row that parsed is kept.
 pub fn load(schema: Schema, input: &InputFiles) -> (Dataset, Report) {
@@ -249,34 +263,13 @@ pub fn load(schema: Schema, input: &InputFiles) -> (Dataset, Report) {
             toml_files.push(f);
         }
     }
-    let mut dataset = Dataset {
+    let dataset = Dataset {
         schema,
         tables,
         toml_files,
-        rules: Vec::new(),
     };
     validate::cross_checks(&dataset, &mut diags);
-    dataset.rules = crate::rules_file::load_rules(&dataset, &mut diags);
-    // Scenarios name nodes of the simulated network, so they are checked against it — only when
-    // the tables themselves are sound, or every scenario would repeat their errors.
-    if !diags
-        .iter()
-        .any(|d| d.severity == crate::diag::Severity::Error)
-    {
-        crate::sim_inputs::check_scenarios(&dataset, &mut diags);
-    }
-    let order: HashMap<&str, usize> = dataset
-        .schema
-        .tables
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.file.as_str(), i))
-        .collect();
-    diags.sort_by(|a, b| {
-        let rank = |d: &Diagnostic| order.get(d.file.as_str()).copied().unwrap_or(usize::MAX);
-        (rank(a), &a.file, a.line, &a.message).cmp(&(rank(b), &b.file, b.line, &b.message))
-    });
-    diags.dedup();
+    sort_diagnostics(&dataset.schema, &mut diags);
     (dataset, Report { diagnostics: diags })
 }
 
@@ -323,7 +316,7 @@ fn parse_toml(path: &str, bytes: &[u8], diags: &mut Vec<Diagnostic>) -> Option<T
 }
 
 /// 1-based line of a byte offset.
-pub(crate) fn line_of_offset(text: &str, offset: usize) -> u64 {
+pub fn line_of_offset(text: &str, offset: usize) -> u64 {
     let end = offset.min(text.len());
     text.as_bytes()[..end]
         .iter()
@@ -476,7 +469,7 @@ fn csv_error(file: &str, e: &csv::Error) -> Diagnostic {
 }
 
 /// ` (did you mean 'x'?)` for the closest candidate, or nothing.
-pub(crate) fn suggest(word: &str, candidates: &[&str]) -> String {
+pub fn suggest(word: &str, candidates: &[&str]) -> String {
     candidates
         .iter()
         .map(|c| (strsim::levenshtein(word, c), *c))

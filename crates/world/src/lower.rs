@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use lodestone_trace::{Addition, CustodyModel, Flow, Network, trace};
 
-use crate::load::Dataset;
-use crate::value::Value;
+use lodestone_format::Dataset;
+use lodestone_format::Value;
 
 /// What a node of the lowered network stands for.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,4 @@
-//! The dataset schema, read from the CSV files in `crates/dataset/schema/` (embedded at build time).
+//! The dataset schema, read from the CSV files in `crates/format/schema/` (embedded at build time).
 //!
 //! The schema is data, in the spirit of PyPSA's `component_attrs`: each table has a file listing
 //! every column with its type, unit, default, whether it is required, what it references, its

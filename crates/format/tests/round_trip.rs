@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use lodestone_dataset::export::rows_csv;
-use lodestone_dataset::{InputFiles, Row, Schema, load, read_dir};
+use lodestone_format::export::rows_csv;
+use lodestone_format::{InputFiles, Row, Schema, load, read_dir};
 
 fn round_trip(dir: &Path) {
     let schema = Schema::embedded().unwrap();

@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::load::Dataset;
 use crate::lower::Lowering;
 use crate::risk_inputs::chain_stage;
+use lodestone_format::Dataset;
 
 /// The layers, in order.
 pub const LAYERS: [&str; 7] = [

@@ -9,8 +9,8 @@ use lodestone_rules::{
     ProcurementTest, Rule, RuleKind, Scope, State,
 };
 
-use crate::diag::Diagnostic;
-use crate::load::{Dataset, TomlFile, suggest};
+use lodestone_format::Diagnostic;
+use lodestone_format::{Dataset, TomlFile, suggest};
 
 /// Every key of a rule file: (path, type, required, description). The parser checks files
 /// against it and `docs/rules.md` is generated from it.
@@ -252,7 +252,7 @@ fn keys_of(section: &str) -> Vec<&'static str> {
 /// Markdown reference of the rule file format (`docs/rules.md`).
 pub fn rules_reference() -> String {
     let mut s = String::from(
-        "# Rule file reference\n\n<!-- Generated from RULE_KEYS in crates/dataset/src/rules_file.rs by `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`. Do not edit by hand. -->\n\n",
+        "# Rule file reference\n\n<!-- Generated from RULE_KEYS in crates/world/src/rules_file.rs by `UPDATE_EXPECT=1 cargo test -p lodestone-world --test docs`. Do not edit by hand. -->\n\n",
     );
     s.push_str("Trade-policy rules are TOML files in a dataset's `policies/` directory, one rule per file. `lodestone check` validates them with the rest of the dataset and reports problems as `policies/FILE.toml:LINE: message`. Evaluation is described in docs/rules-engine.md.\n\n");
     s.push_str("| key | type | required | description |\n|---|---|---|---|\n");

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use lodestone_rules::{Product, TagShare};
 use lodestone_trace::Trace;
 
-use crate::load::Dataset;
 use crate::lower::Lowering;
+use lodestone_format::Dataset;
 
 /// Material facts: (stage, HS code).
 fn material_facts(ds: &Dataset) -> HashMap<String, (Option<String>, Option<String>)> {

@@ -6,9 +6,9 @@
 use lodestone_rules::{Determination, Outcome};
 use lodestone_trace::{CustodyModel, Network, Structure, Trace, explain, segregate, trace};
 
-use crate::load::Dataset;
 use crate::lower::{Lowering, lower_dataset};
 use crate::products::{customs_origins, product_facts};
+use lodestone_format::Dataset;
 use lodestone_rules::Product;
 
 /// What screening needs: the lowering, traces and origins under one custody model.

@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, HashMap};
 use lodestone_risk::{FlowNetwork, Receipt, concentration, dependency, max_flow};
 use lodestone_trace::Trace;
 
-use crate::load::Dataset;
 use crate::lower::Lowering;
+use lodestone_format::Dataset;
 
 /// The chain stage a material's output belongs to.
 pub fn chain_stage(material_stage: &str) -> &'static str {
@@ -322,7 +322,7 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             ) else {
                 continue;
             };
-            let crate::Value::Integer(y) = pt.get(r, "year") else {
+            let lodestone_format::Value::Integer(y) = pt.get(r, "year") else {
                 continue;
             };
             if !observed || s == "reserves" {

@@ -1,5 +1,5 @@
 //! `docs/dataset.md` is generated from the schema; this test fails when it is stale.
-//! `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs` regenerates it.
+//! `UPDATE_EXPECT=1 cargo test -p lodestone-world --test docs` regenerates it.
 
 use std::path::Path;
 
@@ -15,26 +15,26 @@ fn expect_page(relative: &str, page: &str) {
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         current == page,
-        "{relative} is stale: run `UPDATE_EXPECT=1 cargo test -p lodestone-dataset --test docs`"
+        "{relative} is stale: run `UPDATE_EXPECT=1 cargo test -p lodestone-world --test docs`"
     );
 }
 
 #[test]
 fn dataset_reference_page_is_up_to_date() {
-    let schema = lodestone_dataset::Schema::embedded().unwrap();
+    let schema = lodestone_format::Schema::embedded().unwrap();
     expect_page(
         "docs/dataset.md",
-        &lodestone_dataset::docs::dataset_reference(&schema),
+        &lodestone_format::docs::dataset_reference(&schema),
     );
 }
 
 #[test]
 fn data_sources_page_is_up_to_date() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (ds, _) = lodestone_dataset::load_dir(&root.join("data/world")).unwrap();
+    let (ds, _) = lodestone_world::load_dir(&root.join("data/world")).unwrap();
     expect_page(
         "docs/data-sources.md",
-        &lodestone_dataset::docs::sources_report(&ds),
+        &lodestone_format::docs::sources_report(&ds),
     );
 }
 
@@ -42,6 +42,6 @@ fn data_sources_page_is_up_to_date() {
 fn rules_reference_page_is_up_to_date() {
     expect_page(
         "docs/rules.md",
-        &lodestone_dataset::rules_file::rules_reference(),
+        &lodestone_world::rules_file::rules_reference(),
     );
 }

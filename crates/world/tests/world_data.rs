@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use lodestone_dataset::{Dataset, Report, Value, load_dir};
+use lodestone_format::{Dataset, Report, Value};
+use lodestone_world::{World, load_dir};
 
-fn world() -> (Dataset, Report) {
+fn world() -> (World, Report) {
     load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/world")).unwrap()
 }
 
