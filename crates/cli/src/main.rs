@@ -6,7 +6,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use lodestone_model::{Basis, CustodyChoice, OutputFormat, Scope, Stage, View, Vocabulary};
 use lodestone_trace::generate::GenerateOptions;
+use lodestone_world::views::risk::{
+    BenchmarkQuery, ConcentrationQuery, CriticalQuery, DependencyQuery,
+};
+use lodestone_world::views::rules::{RulesQuery, ScreeningQuery, TimelineQuery};
+use lodestone_world::views::{Analysis, Tabular, ViewError};
 
 mod risk;
 mod rules;
@@ -217,13 +223,13 @@ enum RulesCommand {
         /// Date (YYYY-MM-DD; default: today).
         #[arg(long, value_name = "DATE", value_parser = rules::parse_date)]
         as_of: Option<lodestone_model::Date>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
-        format: ShowFormat,
+        /// Output format: table, json, csv or xlsx.
+        #[arg(long, default_value = "table", value_parser = vocab::<OutputFormat>)]
+        format: OutputFormat,
     },
     /// Evaluate every rule for a product (or all products) to a destination on a date.
     #[command(
-        after_help = "Examples:\n  lodestone rules check --node shinetsu_takefu/sintered_ndfeb --destination USA --as-of 2026-12-01\n  lodestone rules check --node mp_independence/sintered_ndfeb --destination USA --end-use defence --as-of 2027-01-01\n  lodestone rules check --all --destination DEU --format csv\n\nProducts are FACILITY/material nodes of the traced dataset (see `lodestone trace`)."
+        after_help = "Examples:\n  lodestone rules check --node shinetsu_takefu/sintered_ndfeb --destination USA --as-of 2026-12-01\n  lodestone rules check --node mp_independence/sintered_ndfeb --destination 'United States' --end-use defence --as-of 2027-01-01\n  lodestone rules check --all --destination DEU --format csv\n\nProducts are FACILITY/material nodes of the traced dataset (see `lodestone trace`)."
     )]
     Check {
         /// Dataset directory (default: the bundled world dataset).
@@ -238,8 +244,8 @@ enum RulesCommand {
         /// Every product node (not-applicable determinations are left out).
         #[arg(long)]
         all: bool,
-        /// Destination country (ISO3).
-        #[arg(long, value_name = "ISO3")]
+        /// Destination country (ISO3 code or name).
+        #[arg(long, value_name = "COUNTRY")]
         destination: String,
         /// End use (e.g. defence, military, civil).
         #[arg(long, value_name = "USE")]
@@ -247,16 +253,16 @@ enum RulesCommand {
         /// Date (YYYY-MM-DD; default: today).
         #[arg(long, value_name = "DATE", value_parser = rules::parse_date)]
         as_of: Option<lodestone_model::Date>,
-        /// Chain-of-custody model for the content shares.
-        #[arg(long, value_enum, default_value_t = trace::Custody::MassBalance)]
-        custody: trace::Custody,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
-        format: ShowFormat,
+        /// Chain-of-custody model for the content shares: mass_balance, segregated or compare.
+        #[arg(long, default_value = "mass_balance", value_parser = vocab::<CustodyChoice>)]
+        custody: CustodyChoice,
+        /// Output format: table, json, csv or xlsx.
+        #[arg(long, default_value = "table", value_parser = vocab::<OutputFormat>)]
+        format: OutputFormat,
     },
     /// The dates on which any determination for a product changes, and why.
     #[command(
-        after_help = "Example:\n  lodestone rules timeline --node shinetsu_takefu/sintered_ndfeb --destination USA"
+        after_help = "Examples:\n  lodestone rules timeline --node shinetsu_takefu/sintered_ndfeb --destination USA\n  lodestone rules timeline --node jl_mag/sintered_ndfeb --destination DEU --custody compare"
     )]
     Timeline {
         /// Dataset directory (default: the bundled world dataset).
@@ -268,18 +274,18 @@ enum RulesCommand {
         /// The product node, FACILITY/material.
         #[arg(long, value_name = "ID")]
         node: String,
-        /// Destination country (ISO3).
-        #[arg(long, value_name = "ISO3")]
+        /// Destination country (ISO3 code or name).
+        #[arg(long, value_name = "COUNTRY")]
         destination: String,
         /// End use.
         #[arg(long, value_name = "USE")]
         end_use: Option<String>,
-        /// Chain-of-custody model for the content shares.
-        #[arg(long, value_enum, default_value_t = trace::Custody::MassBalance)]
-        custody: trace::Custody,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
-        format: ShowFormat,
+        /// Chain-of-custody model: mass_balance, segregated or compare (both timelines).
+        #[arg(long, default_value = "mass_balance", value_parser = vocab::<CustodyChoice>)]
+        custody: CustodyChoice,
+        /// Output format: table or json.
+        #[arg(long, default_value = "table", value_parser = vocab::<OutputFormat>)]
+        format: OutputFormat,
     },
 }
 
@@ -292,18 +298,9 @@ struct RiskOpts {
     /// Year of the flows (and of production figures).
     #[arg(long, default_value_t = 2024)]
     year: i64,
-    /// Country (ISO3) or group (eu, asean, …).
-    #[arg(long, value_name = "ISO3")]
-    country: Option<String>,
-    /// Only this material (e.g. ndpr_oxide, sintered_ndfeb; `all` for a stage's total).
-    #[arg(long)]
-    material: Option<String>,
-    /// Only this chain stage (mining, separation, metal, magnet, …).
-    #[arg(long)]
-    stage: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
-    format: ShowFormat,
+    /// Output format: table, json, csv or xlsx.
+    #[arg(long, default_value = "table", value_parser = vocab::<OutputFormat>)]
+    format: OutputFormat,
 }
 
 #[derive(Subcommand)]
@@ -316,33 +313,60 @@ enum RiskCommand {
         #[command(flatten)]
         opts: RiskOpts,
         /// capacity (operating facilities), flow (t REO reaching the stage) or production (as published).
+        #[arg(long, default_value = "flow", value_parser = vocab::<Basis>)]
+        basis: Basis,
+        /// Only this chain stage: mining, cracking, separation, metal, magnet or component.
+        #[arg(long, value_parser = vocab::<Stage>)]
+        stage: Option<Stage>,
+        /// Only this material id (e.g. ndpr_oxide; `all` for each stage's total).
         #[arg(long)]
-        basis: Option<String>,
+        material: Option<String>,
         /// world or outside-china.
-        #[arg(long, default_value = "world")]
-        scope: String,
+        #[arg(long, default_value = "world", value_parser = vocab::<Scope>)]
+        scope: Scope,
         /// location (country), ownership (country of the ultimate owner), company (ultimate owner) or facility.
-        #[arg(long, default_value = "location")]
-        view: String,
+        #[arg(long, default_value = "location", value_parser = vocab::<View>)]
+        view: View,
+        /// Only this supplier country (ISO3 code or name).
+        #[arg(long, value_name = "COUNTRY")]
+        country: Option<String>,
     },
     /// A country's supply by shipper (direct) against where its content was mined, separated, … (traced).
     #[command(
-        after_help = "Examples:\n  lodestone risk dependency --country JPN --stage magnet\n  lodestone risk dependency --country eu --format csv"
+        after_help = "Examples:\n  lodestone risk dependency --country JPN --stage magnet\n  lodestone risk dependency --country Japan\n  lodestone risk dependency --country eu --format csv"
     )]
     Dependency {
         #[command(flatten)]
         opts: RiskOpts,
+        /// Country (ISO3 code or name) or group (eu, asean, g7, quad, …).
+        #[arg(long, value_name = "COUNTRY")]
+        country: String,
+        /// Only receipts of this material id.
+        #[arg(long)]
+        material: Option<String>,
+        /// Only receipts at this chain stage: mining, cracking, separation, metal, magnet or component.
+        #[arg(long, value_parser = vocab::<Stage>)]
+        stage: Option<Stage>,
     },
     /// Benchmark rules (EU CRMA) checked on a bloc's traced consumption.
+    #[command(
+        after_help = "Examples:\n  lodestone risk benchmarks\n  lodestone risk benchmarks --country g7"
+    )]
     Benchmarks {
         #[command(flatten)]
         opts: RiskOpts,
+        /// Measure this country or group instead of each benchmark's issuer.
+        #[arg(long, value_name = "COUNTRY")]
+        country: Option<String>,
     },
     /// Facilities a country's supply passes through, and the supply lost if one stops.
     #[command(after_help = "Example:\n  lodestone risk critical --country JPN")]
     Critical {
         #[command(flatten)]
         opts: RiskOpts,
+        /// Country (ISO3 code or name) or group.
+        #[arg(long, value_name = "COUNTRY")]
+        country: String,
     },
 }
 
@@ -457,6 +481,81 @@ impl Failure {
     }
 }
 
+impl From<ViewError> for Failure {
+    fn from(e: ViewError) -> Failure {
+        let code = match e {
+            ViewError::Invalid(_) | ViewError::NotFound(_) => 2,
+            ViewError::NoData(_) => 1,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+/// Parses a vocabulary word for clap: a typo is an error with "did you mean" and the valid
+/// words, and clap exits with status 2.
+pub(crate) fn vocab<V: Vocabulary>(s: &str) -> Result<V, String> {
+    V::parse(s).map_err(|e| e.to_string())
+}
+
+/// The analysis of a valid dataset directory (default: the bundled one).
+pub(crate) fn analysis(data: Option<PathBuf>) -> Result<Analysis, Failure> {
+    Ok(Analysis::new(load_valid(&data_dir(data))?))
+}
+
+/// Writes bytes to standard output.
+pub(crate) fn out(bytes: &[u8]) -> Result<(), Failure> {
+    std::io::stdout()
+        .lock()
+        .write_all(bytes)
+        .map_err(|e| Failure::new(1, format!("cannot write output: {e}")))
+}
+
+/// Writes a view as pretty JSON.
+pub(crate) fn emit_json<V: serde::Serialize>(view: &V) -> Result<ExitCode, Failure> {
+    let text = serde_json::to_string_pretty(view)
+        .map_err(|e| Failure::new(1, format!("cannot write JSON: {e}")))?;
+    out(format!("{text}\n").as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Renders a view: JSON is the whole view struct; table, CSV and XLSX are its rows (the table
+/// with `before` and `after` around it; XLSX as a workbook on standard output, never on a
+/// terminal).
+pub(crate) fn emit<V: serde::Serialize, R: Tabular>(
+    view: &V,
+    rows: &[R],
+    format: OutputFormat,
+    before: &str,
+    after: &str,
+    sheet: &str,
+) -> Result<ExitCode, Failure> {
+    match format {
+        OutputFormat::Json => return emit_json(view),
+        OutputFormat::Csv => out(lodestone_render::csv(rows).as_bytes())?,
+        OutputFormat::Table => {
+            let mut s = String::from(before);
+            s.push_str(&lodestone_render::text_table(rows));
+            if !after.is_empty() {
+                s.push_str(after);
+                s.push('\n');
+            }
+            out(s.as_bytes())?;
+        }
+        OutputFormat::Xlsx => {
+            use std::io::IsTerminal;
+            if std::io::stdout().is_terminal() {
+                return Err(Failure::new(
+                    2,
+                    "--format xlsx writes a workbook to standard output: redirect it, e.g. > table.xlsx".into(),
+                ));
+            }
+            let book = lodestone_render::xlsx(rows, sheet).map_err(|e| Failure::new(1, e))?;
+            out(&book)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 impl From<String> for Failure {
     fn from(message: String) -> Failure {
         Failure { code: 1, message }
@@ -512,7 +611,7 @@ fn main() -> ExitCode {
                 data,
                 as_of,
                 format,
-            } => rules::list(data, as_of, format),
+            } => rules::list(data, RulesQuery { as_of }, format),
             RulesCommand::Check {
                 data,
                 year,
@@ -523,17 +622,19 @@ fn main() -> ExitCode {
                 as_of,
                 custody,
                 format,
-            } => rules::check(rules::CheckArgs {
+            } => rules::check(
                 data,
-                year,
-                node,
-                all,
-                destination,
-                end_use,
-                as_of,
-                custody,
+                ScreeningQuery {
+                    node,
+                    all,
+                    destination,
+                    end_use,
+                    as_of,
+                    custody: Some(custody),
+                    year,
+                },
                 format,
-            }),
+            ),
             RulesCommand::Timeline {
                 data,
                 year,
@@ -544,11 +645,13 @@ fn main() -> ExitCode {
                 format,
             } => rules::timeline_cmd(
                 data,
-                year,
-                &node,
-                &destination,
-                end_use.as_deref(),
-                custody,
+                TimelineQuery {
+                    node,
+                    destination,
+                    end_use,
+                    custody: Some(custody),
+                    year,
+                },
                 format,
             ),
         },
@@ -587,41 +690,60 @@ fn main() -> ExitCode {
             as_of,
             out,
         } => report(data, &country, year, as_of, &out),
-        Command::Risk { what } => {
-            let args = |o: RiskOpts, basis: Option<String>| risk::RiskArgs {
-                data: o.data,
-                year: o.year,
-                country: o.country,
-                material: o.material,
-                stage: o.stage,
+        Command::Risk { what } => match what {
+            RiskCommand::Concentration {
+                opts,
                 basis,
-                format: o.format,
-            };
-            match what {
-                RiskCommand::Concentration {
-                    opts,
-                    basis,
-                    scope,
-                    view,
-                } => {
-                    if !["world", "outside-china"].contains(&scope.as_str())
-                        || !["location", "ownership", "company", "facility"]
-                            .contains(&view.as_str())
-                    {
-                        Err(Failure::new(
-                            2,
-                            "--scope is world or outside-china; --view is location, ownership, company or facility"
-                                .into(),
-                        ))
-                    } else {
-                        risk::concentration(args(opts, basis), &scope, &view)
-                    }
-                }
-                RiskCommand::Dependency { opts } => risk::dependency(args(opts, None)),
-                RiskCommand::Benchmarks { opts } => risk::benchmarks(args(opts, None)),
-                RiskCommand::Critical { opts } => risk::critical(args(opts, None)),
-            }
-        }
+                stage,
+                material,
+                scope,
+                view,
+                country,
+            } => risk::concentration_cmd(
+                opts.data,
+                ConcentrationQuery {
+                    year: opts.year,
+                    basis: Some(basis),
+                    stage,
+                    material,
+                    scope: Some(scope),
+                    view: Some(view),
+                    country,
+                },
+                opts.format,
+            ),
+            RiskCommand::Dependency {
+                opts,
+                country,
+                material,
+                stage,
+            } => risk::dependency_cmd(
+                opts.data,
+                DependencyQuery {
+                    country,
+                    year: opts.year,
+                    material,
+                    stage,
+                },
+                opts.format,
+            ),
+            RiskCommand::Benchmarks { opts, country } => risk::benchmarks_cmd(
+                opts.data,
+                BenchmarkQuery {
+                    year: opts.year,
+                    country,
+                },
+                opts.format,
+            ),
+            RiskCommand::Critical { opts, country } => risk::critical_cmd(
+                opts.data,
+                CriticalQuery {
+                    country,
+                    year: opts.year,
+                },
+                opts.format,
+            ),
+        },
         Command::Export {
             what: Export::Network { data, year, out },
         } => trace::run_export_network(data, year, &out).map_err(Failure::from),

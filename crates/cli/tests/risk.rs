@@ -30,17 +30,23 @@ fn usgs_mining_shares_are_reproduced() {
         "--format",
         "json",
     ]);
-    let chn = rows
+    assert_eq!(rows["basis"], "production");
+    let chn = rows["rows"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["country"] == "CHN")
+        .find(|r| r["supplier"] == "CHN")
         .unwrap();
     assert!((chn["share"].as_f64().unwrap() - 270_000.0 / 390_000.0).abs() < 1e-12);
-    assert_eq!(chn["year"], 2024);
+    assert_eq!(rows["year"], 2024);
     assert_eq!(chn["sources"][0], "usgs_mcs2025_ree");
     for key in [
-        "material", "stage", "basis", "year", "country", "share", "hhi",
+        "material",
+        "stage",
+        "supplier",
+        "supplier_name",
+        "share",
+        "hhi",
     ] {
         assert!(!chn[key].is_null(), "{key}");
     }
@@ -57,7 +63,7 @@ fn shares_of_every_view_sum_to_one() {
         "json",
     ]);
     let mut sums: std::collections::BTreeMap<(String, String), f64> = Default::default();
-    for r in rows.as_array().unwrap() {
+    for r in rows["rows"].as_array().unwrap() {
         *sums
             .entry((
                 r["material"].as_str().unwrap().into(),
@@ -90,7 +96,8 @@ fn critical_facilities_with_and_without_rerouting_by_hand() {
         "json",
     ]);
     let get = |f: &str| {
-        rows.as_array()
+        rows["rows"]
+            .as_array()
             .unwrap()
             .iter()
             .find(|r| r["facility"] == f)
@@ -122,7 +129,8 @@ fn dependency_separates_direct_from_traced() {
         "json",
     ]);
     let row = |stage: &str, origin: &str| {
-        rows.as_array()
+        rows["rows"]
+            .as_array()
             .unwrap()
             .iter()
             .find(|r| r["traced_stage"] == stage && r["origin"] == origin)

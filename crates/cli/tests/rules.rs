@@ -24,7 +24,8 @@ fn json(args: &[&str]) -> serde_json::Value {
 }
 
 fn by_rule<'a>(rows: &'a serde_json::Value, rule: &str, custody: &str) -> &'a serde_json::Value {
-    rows.as_array()
+    rows["determinations"]
+        .as_array()
         .unwrap()
         .iter()
         .find(|r| r["rule"] == rule && r["custody"] == custody)
@@ -142,7 +143,8 @@ fn the_timeline_shows_each_change_and_why() {
         "--format",
         "json",
     ]);
-    let changes: Vec<(String, String, String)> = rows
+    assert_eq!(rows["timelines"][0]["custody"], "mass_balance");
+    let changes: Vec<(String, String, String)> = rows["timelines"][0]["entries"]
         .as_array()
         .unwrap()
         .iter()
@@ -172,7 +174,26 @@ fn the_timeline_shows_each_change_and_why() {
 #[test]
 fn bad_arguments_exit_2_with_what_would_be_valid() {
     let f = fixture();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "rules",
+                "check",
+                "--data",
+                &f,
+                "--node",
+                "vn_magnet_plant/sintered_ndfeb",
+                "--destination",
+                "USA",
+                "--custody",
+                "segregate",
+            ],
+            "did you mean 'segregated'",
+        ),
+        (
+            &["rules", "list", "--data", &f, "--format", "jsn"],
+            "did you mean 'json'",
+        ),
         (
             &[
                 "rules",
@@ -197,7 +218,7 @@ fn bad_arguments_exit_2_with_what_would_be_valid() {
                 "--destination",
                 "XX",
             ],
-            "ISO3",
+            "USA",
         ),
         (
             &[
@@ -245,8 +266,10 @@ fn a_bad_rule_file_is_a_located_error_with_exit_1() {
 #[test]
 fn rules_list_reports_the_state_on_the_date() {
     let rows = json(&["rules", "list", "--as-of", "2025-12-01", "--format", "json"]);
+    assert_eq!(rows["as_of"], "2025-12-01");
     let state = |id: &str| {
-        rows.as_array()
+        rows["rules"]
+            .as_array()
             .unwrap()
             .iter()
             .find(|r| r["id"] == id)
@@ -258,13 +281,13 @@ fn rules_list_reports_the_state_on_the_date() {
     assert_eq!(state("china_mofcom_18_2025"), "in_force");
     assert_eq!(state("china_mofcom_61_2025"), "suspended");
     assert_eq!(state("us_china_tariff_100pct_2025"), "never_implemented");
-    for r in rows.as_array().unwrap() {
+    for r in rows["rules"].as_array().unwrap() {
         for key in ["id", "kind", "issuer", "title", "state"] {
             assert!(r[key].is_string(), "{key} in {r}");
         }
     }
     let before = json(&["rules", "list", "--as-of", "2025-10-08", "--format", "json"]);
-    let s = before
+    let s = before["rules"]
         .as_array()
         .unwrap()
         .iter()

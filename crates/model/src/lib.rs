@@ -1,5 +1,6 @@
 //! Lodestone's domain vocabulary: identifiers, ISO country codes, calendar dates and units of
-//! measure, plus the typed records of a world rare-earth dataset.
+//! measure, and the closed vocabularies (stages, bases, scopes, views, tag families, custody
+//! models, determinations) as enums.
 //!
 //! This crate deliberately knows nothing about files, formats or the network: it is plain data and
 //! the rules that make a value well-formed. Parsing a *file* belongs to `lodestone-format`; parsing
@@ -8,7 +9,12 @@
 pub mod date;
 pub mod ids;
 pub mod units;
+pub mod vocab;
 
 pub use date::Date;
 pub use ids::{is_iso3, is_slug, iso3_name};
 pub use units::{Quantity, Unit, UnitError};
+pub use vocab::{
+    Basis, Custody, CustodyChoice, Determination, OutputFormat, RuleState, Scope, Stage, TagFamily,
+    UnknownValue, View, Vocabulary, closest,
+};

@@ -6,13 +6,15 @@ pub mod svg;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use lodestone_model::Date;
-use lodestone_rules::{evaluate_all, timeline};
+use lodestone_model::{Basis, Date, Scope, Stage, TagFamily, View, Vocabulary};
+use lodestone_rules::{evaluate_all, outcome_text, timeline};
 use lodestone_trace::{CustodyModel, trace};
 use lodestone_world::World;
 use lodestone_world::lower::lower_dataset;
 use lodestone_world::products::{customs_origins, product_facts};
-use lodestone_world::risk_inputs::{concentration_rows, critical_rows, dependency_rows};
+use lodestone_world::risk_inputs::{
+    StageFilter, concentration_rows, critical_rows, dependency_rows,
+};
 
 /// HTML-escapes text.
 pub fn esc(s: &str) -> String {
@@ -169,29 +171,29 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
     // 2. Concentration.
     section(&mut body, "concentration", "Concentration of supply");
     let conc = concentration_rows(ds, &low, o.year);
-    let charts: [(&str, &str, &str, &str, &str, &str); 3] = [
+    let charts: [(Basis, Stage, &str, Scope, View, &str); 3] = [
         (
-            "production",
-            "mining",
+            Basis::Production,
+            Stage::Mining,
             "re_concentrate",
-            "world",
-            "location",
+            Scope::World,
+            View::Location,
             "Mine production by country, {year} (USGS), share of the world total",
         ),
         (
-            "flow",
-            "separation",
+            Basis::Flow,
+            Stage::Separation,
             "all",
-            "world",
-            "location",
+            Scope::World,
+            View::Location,
             "Rare earths separated, by country, {year}, share of t REO",
         ),
         (
-            "flow",
-            "separation",
+            Basis::Flow,
+            Stage::Separation,
             "all",
-            "outside_china",
-            "facility",
+            Scope::OutsideChina,
+            View::Facility,
             "Separation outside China, by facility, {year}, share of t REO",
         ),
     ];
@@ -212,7 +214,7 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
         }
         let label = |k: &str| match k.strip_suffix(" (market)") {
             Some(code) => format!("{} (market)", name_of(ds, "countries", code)),
-            None if view == "facility" => name_of(ds, "facilities", k),
+            None if view == View::Facility => name_of(ds, "facilities", k),
             None => name_of(ds, "countries", k),
         };
         let located_here = |k: &str| {
@@ -225,7 +227,7 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
         let bars: Vec<(String, f64, bool)> = rows
             .iter()
             .take(8)
-            .map(|r| (label(&r.country), r.share, located_here(&r.country)))
+            .map(|r| (label(&r.supplier), r.share, located_here(&r.supplier)))
             .collect();
         let srcs: Vec<&str> = rows
             .iter()
@@ -250,7 +252,7 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
         &format!("What {cname} receives, and where it really comes from"),
     );
     let members = vec![c.to_string()];
-    let deps = dependency_rows(ds, &low, &tr, &members, None, None);
+    let deps = dependency_rows(ds, &low, &tr, &members, None, StageFilter::Any);
     let receipts_total = deps.first().map_or(0.0, |d| d.1);
     if receipts_total > 0.0 {
         let mut srcs: Vec<String> = Vec::new();
@@ -263,15 +265,19 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
         srcs.sort();
         srcs.dedup();
         body.push_str(&format!(
-            "<p>{cname}'s facilities and market received {} t REO of rare-earth materials in {} (estimates included; see sources). <em>Direct</em> is the share shipped from each country; <em>traced</em> is the share of their rare earths mined, or separated, there.</p>\n",
+            "<p>{}'s facilities and market received {} t REO of rare-earth materials in {} (estimates included; see sources). <em>Direct</em> is the share shipped from each country; <em>traced</em> is the share of their rare earths mined, or separated, there.</p>\n",
+            esc(&cname),
             fmt_t(receipts_total),
             o.year
         ));
         let src_links = cites.cite(srcs.iter().map(String::as_str));
-        for (family, what) in [("mined", "mining"), ("separated", "separation")] {
+        for (family, what) in [
+            (TagFamily::Mined, "mining"),
+            (TagFamily::Separated, "separation"),
+        ] {
             let pairs: Vec<(String, f64, f64)> = deps
                 .iter()
-                .filter(|(f, _, r)| f == family && (r.direct > 0.0 || r.traced > 0.0))
+                .filter(|(f, _, r)| *f == family && (r.direct > 0.0 || r.traced > 0.0))
                 .take(8)
                 .map(|(_, _, r)| (name_of(ds, "countries", &r.origin), r.direct, r.traced))
                 .collect();
@@ -342,6 +348,7 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
     body.push_str(&format!("<h3>The rules in the dataset on {}</h3><table><thead><tr><th>Rule</th><th>Issuer</th><th>Kind</th><th>State</th><th>Since</th><th>Sources</th></tr></thead><tbody>\n", o.as_of));
     for r in &ds.rules {
         let ev = r.lifecycle.event_on(o.as_of);
+        let since = r.lifecycle.since(o.as_of);
         let mut srcs: Vec<&str> = r.sources.iter().map(String::as_str).collect();
         if let Some(e) = ev {
             srcs.push(&e.source);
@@ -356,7 +363,7 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
             }),
             esc(&r.kind.name().replace('_', " ")),
             esc(&r.lifecycle.state_on(o.as_of).name().replace('_', " ")),
-            ev.map_or(String::new(), |e| e.date.to_string()),
+            since.map_or(String::new(), |d| d.to_string()),
             cites.cite(srcs)
         ));
     }
@@ -384,14 +391,16 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
                     .flat_map(|e| {
                         e.changes
                             .iter()
-                            .filter(|ch| ch.0 == d.rule)
-                            .map(move |ch| (e.date, ch.2.clone()))
+                            .filter(|ch| ch.rule == d.rule)
+                            .map(move |ch| (e.date, outcome_text(&ch.to)))
                     })
                     .map(|(date, to)| format!("{date}: {}", to.replace('_', " ")))
                     .collect();
-                let ever = tl
-                    .iter()
-                    .any(|e| e.changes.iter().any(|ch| ch.0 == d.rule && bites(&ch.2)));
+                let ever = tl.iter().any(|e| {
+                    e.changes
+                        .iter()
+                        .any(|ch| ch.rule == d.rule && bites(ch.to.name()))
+                });
                 if !ever && !bites(d.outcome.name()) {
                     continue;
                 }
@@ -420,10 +429,12 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
             .filter(|r| r.issuer == c && r.kind.name() == "export_ban")
         {
             body.push_str(&format!(
-                "<p>{cname}'s own {} ({}) covers {}; no such material is recorded leaving {cname} in {}.</p>\n",
+                "<p>{}'s own {} ({}) covers {}; no such material is recorded leaving {} in {}.</p>\n",
+                esc(&cname),
                 esc(&r.title),
                 esc(&r.lifecycle.state_on(o.as_of).name().replace('_', " ")),
                 esc(&r.scope.materials.iter().map(|m| name_of(ds, "materials", m)).collect::<Vec<_>>().join(", ")),
+                esc(&cname),
                 o.year
             ));
         }
@@ -602,12 +613,17 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
         .map(|(id, t)| format!("<li><a href=\"#{id}\">{}</a></li>", esc(t)))
         .collect();
     Ok(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title><style>{css}</style></head><body>\n<header><h1>{title}</h1><p class=\"sub\">Lodestone country brief · flows of {year} · rules as of {as_of} · quantities in tonnes of rare-earth oxide equivalent (t REO) unless stated. Figures marked as estimates in the dataset are estimates; every figure links to its sources.</p><nav><ol>{nav}<li><a href=\"#sources\">Sources</a></li></ol></nav></header>\n<main>\n{body}{list}</main>\n<footer><p>Generated by Lodestone from the bundled dataset. The engines and methods are documented in the project (docs/tracing.md, docs/rules-engine.md).</p></footer>\n</body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title><style>{css}</style></head><body>\n<header><h1>{title}</h1><p class=\"sub\">Lodestone country brief · flows of {year} · rules as of {as_of} · quantities in tonnes of rare-earth oxide equivalent (t REO) unless stated. Figures marked as estimates in the dataset are estimates; every figure links to its sources.</p><nav><ol>{nav}<li><a href=\"#sources\">Sources</a></li></ol></nav></header>\n<main>\n{body}{list}</main>\n<footer><p>Generated by Lodestone from the bundled dataset. The engines and methods are documented in the project (docs/tracing.md, docs/rules-engine.md).</p></footer>\n</body></html>\n",
         title = esc(&format!("{cname} in the rare-earth supply chain")),
         css = CSS,
+        csp = BRIEF_CSP,
         year = o.year,
         as_of = o.as_of,
     ))
 }
+
+/// The brief's content security policy: it is one self-contained document with an inline style
+/// sheet and inline SVG, and no script at all. The server sends it as a header too.
+pub const BRIEF_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 const CSS: &str = "body{font-family:Georgia,'Times New Roman',serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f;line-height:1.45}h1{font-size:1.9rem;margin-bottom:.2rem}h2{border-bottom:2px solid #1d4e89;padding-bottom:.2rem;margin-top:2.5rem;color:#1d4e89}h3{margin-top:1.5rem}.sub{color:#555}table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.8rem 0}th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}th{background:#f3f5f8}td.num{text-align:right;white-space:nowrap}figure{margin:1.2rem 0}figcaption{font-size:.85rem;color:#444}a.cite{font-size:.75rem;text-decoration:none;margin-left:.1rem}small{color:#555}.note{font-size:.85rem;color:#555}article{border-left:3px solid #1d4e89;padding-left:.8rem;margin:1rem 0}nav ol{columns:2;font-size:.9rem}code{font-size:.75rem;color:#777}";

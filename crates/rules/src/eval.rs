@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use lodestone_model::Date;
+use lodestone_model::{Date, Vocabulary};
 
 use crate::{Comparison, Event, Measure, Rule, RuleKind, State};
 
@@ -58,6 +58,27 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The determination word of the outcome.
+    pub fn determination(&self) -> lodestone_model::Determination {
+        use lodestone_model::Determination as D;
+        match self {
+            Outcome::LicenceRequired => D::LicenceRequired,
+            Outcome::NotRequired => D::NotRequired,
+            Outcome::NotApplicable => D::NotApplicable,
+            Outcome::Prohibited => D::Prohibited,
+            Outcome::Tariff(_) => D::Tariff,
+            Outcome::Indeterminate => D::Indeterminate,
+        }
+    }
+
+    /// The ad-valorem rate of a tariff outcome.
+    pub fn rate(&self) -> Option<f64> {
+        match self {
+            Outcome::Tariff(r) => Some(*r),
+            _ => None,
+        }
+    }
+
     /// The name used in output.
     pub fn name(&self) -> &'static str {
         match self {
@@ -183,11 +204,13 @@ pub fn evaluate(
         explanation: String::new(),
         sources,
     };
+    // "Since" is the first day of the current state; the note is the latest event's.
+    let since = rule.lifecycle.since(date);
     let when = match &event {
         Some(e) => format!(
             "{} since {}{}",
-            state.name(),
-            e.date,
+            state.name().replace('_', " "),
+            since.unwrap_or(e.date),
             if e.note.is_empty() {
                 String::new()
             } else {
@@ -491,11 +514,25 @@ pub fn evaluate_all(
 pub struct TimelineEntry {
     /// The first day of the new determinations.
     pub date: Date,
-    /// Rules whose outcome changed: (rule, outcome before, outcome after, explanation after).
-    pub changes: Vec<(String, String, String, String)>,
+    /// Rules whose outcome changed on the date.
+    pub changes: Vec<Change>,
 }
 
-fn outcome_text(o: &Outcome) -> String {
+/// One rule's change of outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// Rule id.
+    pub rule: String,
+    /// The outcome before the date.
+    pub from: Outcome,
+    /// The outcome from the date.
+    pub to: Outcome,
+    /// Why, after the change.
+    pub explanation: String,
+}
+
+/// An outcome in words, with a tariff's rate.
+pub fn outcome_text(o: &Outcome) -> String {
     match o {
         Outcome::Tariff(r) => format!("tariff {}", pct(*r)),
         other => other.name().to_string(),
@@ -519,23 +556,19 @@ pub fn timeline(
     dates.sort();
     dates.dedup();
     let mut out = Vec::new();
-    let mut before: Vec<String> = rules
-        .iter()
-        .map(|_| Outcome::NotApplicable.name().to_string())
-        .collect();
+    let mut before: Vec<Outcome> = rules.iter().map(|_| Outcome::NotApplicable).collect();
     for date in dates {
         let now = evaluate_all(rules, p, destination, end_use, date);
         let mut changes = Vec::new();
         for (i, d) in now.iter().enumerate() {
-            let text = outcome_text(&d.outcome);
-            if text != before[i] {
-                changes.push((
-                    d.rule.clone(),
-                    before[i].clone(),
-                    text.clone(),
-                    d.explanation.clone(),
-                ));
-                before[i] = text;
+            if d.outcome != before[i] {
+                changes.push(Change {
+                    rule: d.rule.clone(),
+                    from: before[i],
+                    to: d.outcome,
+                    explanation: d.explanation.clone(),
+                });
+                before[i] = d.outcome;
             }
         }
         if !changes.is_empty() {

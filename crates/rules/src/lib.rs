@@ -21,58 +21,18 @@
 mod eval;
 
 pub use eval::{
-    Determination, Finding, Outcome, Product, TagShare, TimelineEntry, evaluate, evaluate_all,
-    timeline,
+    Change, Determination, Finding, Outcome, Product, TagShare, TimelineEntry, evaluate,
+    evaluate_all, outcome_text, timeline,
 };
 
 use lodestone_model::Date;
 
-/// The state of a rule on a date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum State {
-    /// No event yet.
-    NotAnnounced,
-    /// Announced, not (yet) in force.
-    Announced,
-    /// In force: the rule applies.
-    InForce,
-    /// Suspended: does not apply until a later event.
-    Suspended,
-    /// Expired.
-    Expired,
-    /// Withdrawn.
-    Withdrawn,
-    /// Announced but never implemented.
-    NeverImplemented,
-}
+pub use lodestone_model::RuleState as State;
 
-impl State {
-    /// The name used in files and output.
-    pub fn name(self) -> &'static str {
-        match self {
-            State::NotAnnounced => "not_announced",
-            State::Announced => "announced",
-            State::InForce => "in_force",
-            State::Suspended => "suspended",
-            State::Expired => "expired",
-            State::Withdrawn => "withdrawn",
-            State::NeverImplemented => "never_implemented",
-        }
-    }
-
-    /// Parses a state name (not `not_announced`, which no event can set).
-    pub fn parse(s: &str) -> Option<State> {
-        [
-            State::Announced,
-            State::InForce,
-            State::Suspended,
-            State::Expired,
-            State::Withdrawn,
-            State::NeverImplemented,
-        ]
-        .into_iter()
-        .find(|st| st.name() == s)
-    }
+/// Parses a state name that an event can set (every state but `not_announced`).
+pub fn parse_event_state(s: &str) -> Option<State> {
+    use lodestone_model::Vocabulary;
+    State::parse(s).ok().filter(|st| *st != State::NotAnnounced)
 }
 
 /// A dated change of state.
@@ -104,6 +64,19 @@ impl Lifecycle {
     /// The state on `date`.
     pub fn state_on(&self, date: Date) -> State {
         self.event_on(date).map_or(State::NotAnnounced, |e| e.state)
+    }
+
+    /// The first day of the state in effect on `date`: the earliest event of the unbroken run of
+    /// events with that state that ends at [`event_on`](Self::event_on). Later events that keep
+    /// the state (an amendment, an extension) do not restart it.
+    pub fn since(&self, date: Date) -> Option<Date> {
+        let last = self.events.iter().rposition(|e| e.date <= date)?;
+        let state = self.events[last].state;
+        let first = self.events[..=last]
+            .iter()
+            .rposition(|e| e.state != state)
+            .map_or(0, |i| i + 1);
+        Some(self.events[first].date)
     }
 }
 
@@ -300,4 +273,36 @@ pub struct Rule {
     pub note: Option<String>,
     /// Where the rule was defined (`policies/x.toml`), for messages.
     pub file: String,
+}
+
+#[cfg(test)]
+mod lifecycle_tests {
+    use super::*;
+
+    fn ev(date: &str, state: State) -> Event {
+        Event {
+            date: Date::parse(date).unwrap(),
+            state,
+            source: String::new(),
+            note: String::new(),
+        }
+    }
+
+    #[test]
+    fn since_is_the_first_day_of_the_current_state() {
+        let l = Lifecycle {
+            events: vec![
+                ev("2025-04-04", State::InForce),
+                ev("2025-10-09", State::InForce),
+                ev("2025-11-07", State::Suspended),
+                ev("2026-11-10", State::InForce),
+            ],
+        };
+        let on = |d: &str| l.since(Date::parse(d).unwrap()).map(|d| d.to_string());
+        assert_eq!(on("2025-12-01").as_deref(), Some("2025-11-07"));
+        // An amendment that keeps the state does not restart it.
+        assert_eq!(on("2025-10-20").as_deref(), Some("2025-04-04"));
+        assert_eq!(on("2027-01-01").as_deref(), Some("2026-11-10"));
+        assert_eq!(on("2020-01-01"), None);
+    }
 }

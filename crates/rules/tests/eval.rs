@@ -378,5 +378,5 @@ fn procurement_tests_change_on_their_date_and_have_no_de_minimis() {
     let t = timeline(std::slice::from_ref(&rule), &p, "USA", Some("defence"));
     let dates: Vec<String> = t.iter().map(|e| e.date.to_string()).collect();
     assert_eq!(dates, ["2024-05-30", "2027-01-01"]);
-    assert_eq!(t[1].changes[0].2, "prohibited");
+    assert_eq!(t[1].changes[0].to, Outcome::Prohibited);
 }

@@ -14,14 +14,17 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+
+use axum::body::to_bytes;
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use lodestone_sim::{SimNetwork, run_batch};
 use lodestone_world::lower::lower_dataset;
 use lodestone_world::sim_inputs::{
     ScenarioFile, headline_json, parse_scenario, scenario_year, sim_network,
 };
 
-use crate::{AppState, error, json};
+use crate::{AppState, error, esc, json};
 
 /// Most runs one job may ask for (10,000 runs × 120 months take about 5 s on two cores with
 /// pro-rata allocation; LP allocation is about 25 times slower).
@@ -137,7 +140,8 @@ impl Job {
 
 /// The bundled scenario names (`scenarios/NAME.toml` of the dataset).
 fn scenario_names(s: &AppState) -> Vec<String> {
-    s.ds.toml_files
+    s.world()
+        .toml_files
         .iter()
         .filter_map(|f| f.path.strip_prefix("scenarios/")?.strip_suffix(".toml"))
         .map(str::to_string)
@@ -146,9 +150,9 @@ fn scenario_names(s: &AppState) -> Vec<String> {
 
 /// Parses a scenario's text against the network of its year; located messages on failure.
 fn prepare(s: &AppState, file: &str, text: &str) -> Result<(SimNetwork, ScenarioFile), String> {
-    let low = lower_dataset(&s.ds, scenario_year(text))?;
-    let net = sim_network(&s.ds, &low);
-    let sf = parse_scenario(file, text, &s.ds, &net).map_err(|diags| {
+    let low = lower_dataset(s.world(), scenario_year(text))?;
+    let net = sim_network(s.world(), &low);
+    let sf = parse_scenario(file, text, s.world(), &net).map_err(|diags| {
         diags
             .iter()
             .map(ToString::to_string)
@@ -195,7 +199,7 @@ pub async fn start(State(s): State<Arc<AppState>>, body: String) -> Response {
         (Some(name), None) => {
             let name = name.as_str().unwrap_or_default();
             let path = format!("scenarios/{name}.toml");
-            match s.ds.toml_files.iter().find(|f| f.path == path) {
+            match s.world().toml_files.iter().find(|f| f.path == path) {
                 Some(f) => (path, f.text.clone()),
                 None => {
                     return error(
@@ -404,4 +408,222 @@ pub async fn cancel(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> R
     }
     job.cancel.store(true, Ordering::Relaxed);
     (StatusCode::ACCEPTED, axum::Json(job.to_json(false))).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenario runner's pages
+
+/// Reads a handler's JSON answer; on an error status, the error's message and what is valid.
+async fn answer(res: Response) -> Result<serde_json::Value, (StatusCode, String)> {
+    let status = res.status();
+    let bytes = to_bytes(res.into_body(), 16 * 1024 * 1024)
+        .await
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    if status.is_success() {
+        Ok(v)
+    } else {
+        let valid: Vec<String> = v["error"]["valid"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .take(12)
+            .collect();
+        Err((
+            status,
+            format!(
+                "{}{}",
+                v["error"]["message"].as_str().unwrap_or("error"),
+                if valid.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — valid: {}", valid.join(", "))
+                }
+            ),
+        ))
+    }
+}
+
+fn problem(message: &str) -> String {
+    format!("<p role=\"alert\" class=\"problem\">{}</p>", esc(message))
+}
+
+fn pct(v: &serde_json::Value) -> String {
+    v.as_f64()
+        .map_or("–".into(), |x| format!("{:.2} %", x * 100.0))
+}
+
+fn num(v: &serde_json::Value, digits: usize) -> String {
+    v.as_f64().map_or("–".into(), |x| format!("{x:.digits$}"))
+}
+
+fn get<'a>(q: &'a HashMap<String, String>, k: &str) -> &'a str {
+    q.get(k).map_or("", String::as_str)
+}
+
+/// Percent-encodes a query value.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b':' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `GET /explore/simulate`: the bundled scenarios, a form to run one, and the recent jobs.
+pub async fn simulate_page(State(s): State<Arc<AppState>>) -> Response {
+    let list = match answer(list(State(s.clone())).await).await {
+        Ok(v) => v,
+        Err((code, m)) => {
+            return (
+                code,
+                Html(crate::body_page("Scenario runner", &problem(&m), false)),
+            )
+                .into_response();
+        }
+    };
+    let options: String = list["scenarios"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str())
+        .map(|n| format!("<option value=\"{0}\">{0}</option>", esc(n)))
+        .collect();
+    let mut body = format!(
+        "<h1>Scenario runner</h1><p class=\"sub\">Run a bundled disruption scenario as a Monte Carlo batch (at most {} runs); the job page shows progress and can cancel. One job runs at a time.</p>\
+         <form method=\"post\" action=\"/explore/simulate\"><label>Scenario <select name=\"scenario\">{}</select></label> <label>Runs <input type=\"number\" name=\"runs\" value=\"1000\" min=\"1\" max=\"{}\"></label> <button>Run</button></form><h2>Jobs</h2><ul>",
+        list["max_runs"], options, list["max_runs"]
+    );
+    for j in list["jobs"].as_array().into_iter().flatten().rev() {
+        body.push_str(&format!(
+            "<li><a href=\"/explore/simulate/{0}\">job {0}</a>: {1}, {2} runs — {3}</li>",
+            j["id"],
+            esc(j["scenario"].as_str().unwrap_or("")),
+            j["runs"],
+            esc(j["status"].as_str().unwrap_or(""))
+        ));
+    }
+    body.push_str("</ul>");
+    Html(crate::body_page("Scenario runner", &body, false)).into_response()
+}
+
+/// `POST /explore/simulate` (form): starts a job and redirects to its page.
+pub async fn simulate_start(
+    State(s): State<Arc<AppState>>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    let runs: Option<u64> = form.get("runs").and_then(|r| r.trim().parse().ok());
+    let mut req = serde_json::json!({ "scenario": get(&form, "scenario") });
+    if let Some(r) = runs {
+        req["runs"] = r.into();
+    }
+    let res = start(State(s.clone()), req.to_string()).await;
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| l.strip_prefix("/api/simulations/"))
+        .map(str::to_string);
+    match location {
+        Some(id) => Redirect::to(&format!("/explore/simulate/{id}")).into_response(),
+        None => {
+            let (code, m) = match answer(res).await {
+                Err(e) => e,
+                Ok(_) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "no job was started".into(),
+                ),
+            };
+            (
+                code,
+                Html(crate::body_page(
+                    "Scenario runner",
+                    &(problem(&m) + "<p><a href=\"/explore/simulate\">Back</a></p>"),
+                    false,
+                )),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `GET /explore/simulate/{job}`: progress (refreshing every second while running), results.
+pub async fn job_page(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let v = match answer(show(State(s.clone()), Path(id)).await).await {
+        Ok(v) => v,
+        Err((code, m)) => {
+            return (
+                code,
+                Html(crate::body_page("Scenario job", &problem(&m), false)),
+            )
+                .into_response();
+        }
+    };
+    let status = v["status"].as_str().unwrap_or("");
+    let running = status == "running" || status == "cancelling";
+    let mut body = format!(
+        "<h1>{} — job {}</h1><p class=\"sub\">{}</p><p><progress max=\"1\" value=\"{}\">{}</progress> {} of {} runs · {} · {:.1} s</p>",
+        esc(v["scenario"].as_str().unwrap_or("")),
+        v["id"],
+        esc(v["description"].as_str().unwrap_or("")),
+        v["progress"],
+        pct(&v["progress"]),
+        v["done"],
+        v["runs"],
+        esc(status),
+        v["elapsed_s"].as_f64().unwrap_or(0.0)
+    );
+    if running {
+        body.push_str(&format!(
+            "<form method=\"post\" action=\"/explore/simulate/{}/cancel\"><button>Cancel</button></form>",
+            v["id"]
+        ));
+    }
+    if let Some(e) = v["error"].as_str() {
+        body.push_str(&problem(e));
+    }
+    let r = &v["results"];
+    if r.is_object() {
+        body.push_str(&format!(
+            "<h2>Percentile bands over time</h2><p><label>Series <select id=\"bands-series\"></select></label></p><div id=\"bands\" class=\"chart chart-bands\" data-api=\"/api/simulations/{}\"></div><p id=\"bands-status\" class=\"sub\">Loading…</p><script src=\"/assets/echarts.min.js\"></script><script src=\"/assets/bands.js\"></script>",
+            v["id"]
+        ));
+        body.push_str(&format!(
+            "<h2>Shortfall by country</h2><p><small>{} months{}; shares are of demand; t REO. {}</small></p><table><tr><th>country</th><th>peak shortfall (mean)</th><th>month</th><th>peak p95</th><th>total shortfall t REO (mean)</th><th>recovery months (p50)</th><th>P(shortfall &gt; {})</th></tr>",
+            r["months"],
+            r["month_0"].as_str().map_or(String::new(), |m| format!(", month 0 = {}", esc(m))),
+            esc(r["estimate"].as_str().unwrap_or("")),
+            pct(&r["shortfall_level"])
+        ));
+        for c in r["countries"].as_array().into_iter().flatten() {
+            if c["total_shortfall_t_reo_mean"].as_f64().unwrap_or(0.0) <= 0.0 {
+                continue;
+            }
+            body.push_str(&format!(
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                esc(c["country"].as_str().unwrap_or("")),
+                pct(&c["peak_shortfall_share_mean"]),
+                c["peak_month"],
+                pct(&c["peak_shortfall_share_p95"]),
+                num(&c["total_shortfall_t_reo_mean"], 0),
+                num(&c["recovery_months_p50"], 0),
+                pct(&c["probability_shortfall_above_level"])
+            ));
+        }
+        body.push_str("</table>");
+    }
+    body.push_str("<p><a href=\"/explore/simulate\">All jobs</a></p>");
+    // While running, the page reloads itself every second (no script needed).
+    Html(crate::body_page("Scenario job", &body, running)).into_response()
+}
+
+/// `POST /explore/simulate/{job}/cancel` (form): cancels and returns to the job page.
+pub async fn job_cancel(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let _ = cancel(State(s.clone()), Path(id.clone())).await;
+    Redirect::to(&format!("/explore/simulate/{}", urlencode(&id))).into_response()
 }

@@ -11,20 +11,9 @@ use lodestone_world::World;
 
 use crate::esc;
 
-/// The pages' style sheet (inline style is allowed by the CSP; script is not).
-const CSS: &str = "body{font-family:Georgia,'Times New Roman',serif;max-width:62rem;margin:1.5rem auto;padding:0 1rem;color:#1d1d1f;line-height:1.45}header a{margin-right:1rem}h1{font-size:1.7rem;margin:.8rem 0 .2rem}h2{border-bottom:2px solid #1d4e89;color:#1d4e89;margin-top:2rem}table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#f3f5f8;width:14rem}td.num{white-space:nowrap}small,.sub{color:#555}.est{color:#8a4b00}ul.cols{columns:3;font-size:.9rem}form{background:#f3f5f8;padding:.6rem;margin:1rem 0}form label{margin-right:.8rem}article{border-left:3px solid #1d4e89;padding-left:.8rem;margin:1rem 0}progress{width:20rem}";
-
-/// A whole page around `body`.
+/// A whole page around `body` (trusted HTML, every value in it escaped by the caller).
 pub fn page(title: &str, body: &str) -> String {
-    page_with_head(title, "", body)
-}
-
-/// A whole page around `body`, with extra (trusted) `head` elements.
-pub fn page_with_head(title: &str, head: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">{head}<title>{} — Lodestone</title><style>{CSS}</style></head><body><header><a href=\"/\">Lodestone</a><a href=\"/records\">Records</a><a href=\"/explore/map\">Map</a><a href=\"/explore/risk\">Risk</a><a href=\"/explore/sankey\">Chain</a><a href=\"/explore/trace\">Trace</a><a href=\"/explore/rules\">Rules</a><a href=\"/explore/simulate\">Scenarios</a><a href=\"/api/openapi.json\">API</a></header>{body}</body></html>",
-        esc(title)
-    )
+    crate::body_page(title, body, false)
 }
 
 /// The link to a record, if `key` is a record of `table`.

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use crate::lower::Lowering;
-use crate::risk_inputs::chain_stage;
 use lodestone_format::Dataset;
+use lodestone_model::{Stage, Vocabulary};
 
 /// The layers, in order.
 pub const LAYERS: [&str; 7] = [
@@ -25,7 +25,7 @@ pub const LAYERS: [&str; 7] = [
 ];
 
 /// One (country, stage) node.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct ChainNode {
     /// `COUNTRY stage`, e.g. `MYS separation`.
     pub name: String,
@@ -36,7 +36,7 @@ pub struct ChainNode {
 }
 
 /// The t REO shipped from one node to another.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct ChainLink {
     /// Index of the source node.
     pub source: usize,
@@ -51,7 +51,7 @@ pub struct ChainLink {
 }
 
 /// The layered diagram.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct Chain {
     /// Nodes, ordered by layer and country.
     pub nodes: Vec<ChainNode>,
@@ -72,7 +72,7 @@ fn material_stages(ds: &Dataset) -> BTreeMap<&str, &str> {
 }
 
 fn layer_of(material_stage: &str) -> usize {
-    let stage = chain_stage(material_stage);
+    let stage = Stage::of_material(material_stage).name();
     LAYERS.iter().position(|l| *l == stage).unwrap_or(5)
 }
 
@@ -153,7 +153,7 @@ pub fn chain(ds: &Dataset, low: &Lowering, material: Option<&str>) -> Chain {
 }
 
 /// The t REO shipped from one country to another in a year.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct TradeLink {
     /// Shipper country (ISO3).
     pub from: String,
@@ -161,8 +161,8 @@ pub struct TradeLink {
     pub to: String,
     /// t REO per year.
     pub value: f64,
-    /// Chain stages of the materials shipped (see [`LAYERS`]).
-    pub stages: Vec<String>,
+    /// Chain stages of the materials shipped.
+    pub stages: Vec<Stage>,
     /// Materials carried.
     pub materials: Vec<String>,
     /// Source ids of the flows aggregated.
@@ -175,7 +175,7 @@ pub fn trade(
     ds: &Dataset,
     low: &Lowering,
     material: Option<&str>,
-    stage: Option<&str>,
+    stage: Option<Stage>,
 ) -> Vec<TradeLink> {
     let stages = material_stages(ds);
     let mut out: BTreeMap<(String, String), TradeLink> = BTreeMap::new();
@@ -188,7 +188,7 @@ pub fn trade(
         if to.material.is_some() || a == b || f.quantity <= 0.0 {
             continue;
         }
-        let s = chain_stage(stages.get(m.as_str()).copied().unwrap_or(""));
+        let s = Stage::of_material(stages.get(m.as_str()).copied().unwrap_or(""));
         if material.is_some_and(|x| !m.contains(x)) || stage.is_some_and(|x| x != s) {
             continue;
         }
@@ -203,13 +203,15 @@ pub fn trade(
                 sources: Vec::new(),
             });
         e.value += f.quantity;
-        e.stages.push(s.to_string());
+        e.stages.push(s);
         e.materials.push(m.clone());
         e.sources.extend(from.sources.iter().cloned());
     }
     out.into_values()
         .map(|mut l| {
-            for v in [&mut l.stages, &mut l.materials, &mut l.sources] {
+            l.stages.sort();
+            l.stages.dedup();
+            for v in [&mut l.materials, &mut l.sources] {
                 v.sort();
                 v.dedup();
             }

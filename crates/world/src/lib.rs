@@ -15,6 +15,7 @@ pub mod risk_inputs;
 pub mod rules_file;
 pub mod screening;
 pub mod sim_inputs;
+pub mod views;
 
 use std::ops::Deref;
 use std::path::Path;

@@ -15,34 +15,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use lodestone_model::{Basis, Scope, Stage, TagFamily, View, Vocabulary};
 use lodestone_risk::{FlowNetwork, Receipt, concentration, dependency, max_flow};
 use lodestone_trace::Trace;
 
 use crate::lower::Lowering;
 use lodestone_format::Dataset;
-
-/// The chain stage a material's output belongs to.
-pub fn chain_stage(material_stage: &str) -> &'static str {
-    match material_stage {
-        "ore" | "concentrate" => "mining",
-        "intermediate" => "cracking",
-        "oxide" => "separation",
-        "metal" | "alloy" => "metal",
-        "magnet" => "magnet",
-        _ => "component",
-    }
-}
-
-/// The tag family that marks a chain stage in a trace.
-pub fn stage_family(stage: &str) -> Option<&'static str> {
-    match stage {
-        "mining" => Some("mined"),
-        "separation" => Some("separated"),
-        "metal" => Some("metal"),
-        "magnet" => Some("magnet"),
-        _ => None,
-    }
-}
 
 /// One supplier's share in a concentration view.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,17 +28,18 @@ pub struct ConcentrationRow {
     /// Material id, or `all` for every material of the stage.
     pub material: String,
     /// Chain stage.
-    pub stage: String,
-    /// `capacity`, `flow` or `production`.
-    pub basis: &'static str,
+    pub stage: Stage,
+    /// What the share is a share of.
+    pub basis: Basis,
     /// Year of the flows or production (capacity: the dataset's current capacities).
     pub year: i64,
-    /// `world` or `outside_china`.
-    pub scope: &'static str,
-    /// `location` or `ownership`.
-    pub view: &'static str,
-    /// Supplier country (ISO3).
-    pub country: String,
+    /// Which suppliers the table covers.
+    pub scope: Scope,
+    /// What the table ranks.
+    pub view: View,
+    /// The supplier ranked: a country (ISO3) for the location and ownership views, a company or
+    /// facility id (or `ISO3 (market)`) for the others.
+    pub supplier: String,
     /// Quantity in `unit`.
     pub quantity: f64,
     /// Unit of `quantity`.
@@ -151,20 +130,9 @@ fn view_keys(ds: &Dataset, hub: &str, fallback_country: &str) -> [String; 4] {
     }
 }
 
-/// The views of a concentration table.
-pub const VIEWS: [&str; 4] = ["location", "ownership", "company", "facility"];
-
 fn push_view(
     out: &mut Vec<ConcentrationRow>,
-    key: (
-        &str,
-        &str,
-        &'static str,
-        i64,
-        &'static str,
-        &'static str,
-        &str,
-    ),
+    key: (&str, Stage, Basis, i64, Scope, View, &str),
     entries: &[(String, f64, Vec<String>, String)],
     denominator: Option<f64>,
 ) {
@@ -172,10 +140,12 @@ fn push_view(
     // "Outside China" drops what is located in China, whatever the view's key.
     let entries: Vec<&(String, f64, Vec<String>, String)> = entries
         .iter()
-        .filter(|(_, _, _, located)| scope == "world" || located != "CHN")
+        .filter(|(_, _, _, located)| scope == Scope::World || located != "CHN")
         .collect();
     let c = concentration(entries.iter().map(|(k, q, _, _)| (k.as_str(), *q)));
-    let total = denominator.filter(|_| scope == "world").unwrap_or(c.total);
+    let total = denominator
+        .filter(|_| scope == Scope::World)
+        .unwrap_or(c.total);
     let shares: Vec<f64> = c
         .shares
         .iter()
@@ -194,12 +164,12 @@ fn push_view(
         sources.dedup();
         out.push(ConcentrationRow {
             material: material.to_string(),
-            stage: stage.to_string(),
+            stage,
             basis,
             year,
             scope,
             view,
-            country: s.key.clone(),
+            supplier: s.key.clone(),
             quantity: s.quantity,
             unit: unit.to_string(),
             share,
@@ -216,15 +186,15 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
     let mats = materials(ds);
     let mut out = Vec::new();
     let emit = |out: &mut Vec<ConcentrationRow>,
-                by: BTreeMap<(String, String), [Entries; 4]>,
-                basis: &'static str,
+                by: BTreeMap<(String, Stage), [Entries; 4]>,
+                basis: Basis,
                 unit: &str| {
         for ((m, stage), views) in by {
-            for scope in ["world", "outside_china"] {
+            for scope in Scope::ALL {
                 for (v, entries) in views.iter().enumerate() {
                     push_view(
                         out,
-                        (&m, &stage, basis, year, scope, VIEWS[v], unit),
+                        (&m, stage, basis, year, *scope, View::ALL[v], unit),
                         entries,
                         None,
                     );
@@ -234,7 +204,7 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
     };
     // Capacity of operating facilities, per capacity material.
     if let Some(ft) = ds.table("facilities") {
-        let mut by: BTreeMap<(String, String), [Entries; 4]> = BTreeMap::new();
+        let mut by: BTreeMap<(String, Stage), [Entries; 4]> = BTreeMap::new();
         for r in &ft.rows {
             let (Some(cap), Some(m), Some(id)) = (
                 ft.get(r, "capacity").as_f64(),
@@ -246,36 +216,32 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             if ft.text(r, "status") != Some("operating") {
                 continue;
             }
-            let stage = chain_stage(mats.get(m).map_or("", |x| x.0.as_str()));
+            let stage = Stage::of_material(mats.get(m).map_or("", |x| x.0.as_str()));
             let keys = view_keys(ds, id, ft.text(r, "country").unwrap_or("unknown"));
             let src: Vec<String> = ft
                 .text(r, "source")
                 .map(str::to_string)
                 .into_iter()
                 .collect();
-            let e = by.entry((m.to_string(), stage.to_string())).or_default();
+            let e = by.entry((m.to_string(), stage)).or_default();
             let located = keys[0].clone();
             for (v, key) in keys.into_iter().enumerate() {
                 e[v].push((key, cap, src.clone(), located.clone()));
             }
         }
-        emit(&mut out, by, "capacity", "t/yr");
+        emit(&mut out, by, Basis::Capacity, "t/yr");
     }
     // Flows: REO first reaching each stage, from the lowering's additions, with the sources of
     // the flows that carry it.
     let net = &low.network;
-    let mut by: BTreeMap<(String, String), [Entries; 4]> = BTreeMap::new();
+    let mut by: BTreeMap<(String, Stage), [Entries; 4]> = BTreeMap::new();
     for a in &net.additions {
         let tag = &net.tags[a.tag as usize];
-        let Some((family, country)) = tag.split_once(':') else {
+        let Some((family, country)) = TagFamily::of_tag(tag) else {
             continue;
         };
-        let stage = match family {
-            "mined" => "mining",
-            "separated" => "separation",
-            "metal" => "metal",
-            "magnet" => "magnet",
-            _ => continue,
+        let Some(stage) = family.stage() else {
+            continue;
         };
         let info = &low.nodes[a.node as usize];
         let keys = view_keys(ds, &info.hub, country);
@@ -295,7 +261,7 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             materials.push(m.clone());
         }
         for material in materials {
-            let e = by.entry((material, stage.to_string())).or_default();
+            let e = by.entry((material, stage)).or_default();
             for (v, key) in keys.iter().enumerate() {
                 // The location view keys by the tag's country, which is the hub's country.
                 let key = if v == 0 {
@@ -307,10 +273,10 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             }
         }
     }
-    emit(&mut out, by, "flow", "t REO/yr");
+    emit(&mut out, by, Basis::Flow, "t REO/yr");
     // Production as published.
     if let Some(pt) = ds.table("production") {
-        let mut by: BTreeMap<(String, String, i64), (Entries, Option<f64>)> = BTreeMap::new();
+        let mut by: BTreeMap<(String, Stage, i64), (Entries, Option<f64>)> = BTreeMap::new();
         for r in &pt.rows {
             let observed = pt.text(r, "kind").unwrap_or("observed") == "observed"
                 && pt.get(r, "scenario").as_str().is_none();
@@ -325,7 +291,11 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             let lodestone_format::Value::Integer(y) = pt.get(r, "year") else {
                 continue;
             };
-            if !observed || s == "reserves" {
+            // `refining` (the IEA's word) is separation; `reserves` is not a stage.
+            let Some(stage) = Stage::of_production(s) else {
+                continue;
+            };
+            if !observed {
                 continue;
             }
             let src: Vec<String> = pt
@@ -333,7 +303,7 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
                 .map(str::to_string)
                 .into_iter()
                 .collect();
-            let e = by.entry((m.to_string(), s.to_string(), *y)).or_default();
+            let e = by.entry((m.to_string(), stage, *y)).or_default();
             if c == "WLD" {
                 e.1 = Some(q);
             } else {
@@ -341,10 +311,10 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             }
         }
         for ((m, s, y), (entries, world)) in by {
-            for scope in ["world", "outside_china"] {
+            for scope in Scope::ALL {
                 push_view(
                     &mut out,
-                    (&m, &s, "production", y, scope, "location", "t REO"),
+                    (&m, s, Basis::Production, y, *scope, View::Location, "t REO"),
                     &entries,
                     world,
                 );
@@ -361,8 +331,8 @@ fn receipts(
     trace: &Trace,
     country: &[String],
     material: Option<&str>,
-    stage: Option<&str>,
-    family: &str,
+    stages: &StageFilter,
+    family: TagFamily,
 ) -> Vec<Receipt> {
     let mats = materials(ds);
     let net = &low.network;
@@ -379,7 +349,7 @@ fn receipts(
         if material.is_some_and(|x| x != m) {
             continue;
         }
-        if stage.is_some_and(|s| chain_stage(mats.get(m).map_or("", |x| x.0.as_str())) != s) {
+        if !stages.admits(Stage::of_material(mats.get(m).map_or("", |x| x.0.as_str()))) {
             continue;
         }
         let content: Vec<(String, f64)> = net
@@ -387,7 +357,7 @@ fn receipts(
             .iter()
             .enumerate()
             .filter_map(|(t, tag)| {
-                let (fam, c) = tag.split_once(':')?;
+                let (fam, c) = TagFamily::of_tag(tag)?;
                 (fam == family).then(|| {
                     (
                         c.to_string(),
@@ -406,24 +376,63 @@ fn receipts(
     out
 }
 
-/// Direct against traced dependency of a country (or bloc) on each origin, per stage family.
+/// Which receipts a dependency counts, by the chain stage of the material received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageFilter {
+    /// Every material.
+    Any,
+    /// Materials of this stage only.
+    Exactly(Stage),
+    /// Materials of this stage or a later one: everything that has passed the stage.
+    FromStage(Stage),
+}
+
+impl StageFilter {
+    /// Whether a material of chain stage `s` is counted.
+    pub fn admits(self, s: Stage) -> bool {
+        match self {
+            StageFilter::Any => true,
+            StageFilter::Exactly(x) => s == x,
+            StageFilter::FromStage(x) => s >= x,
+        }
+    }
+}
+
+/// Direct against traced dependency of a country (or bloc) on each origin, per stage family:
+/// (family, total receipts in t REO, row).
 pub fn dependency_rows(
     ds: &Dataset,
     low: &Lowering,
     trace: &Trace,
     countries: &[String],
     material: Option<&str>,
-    stage: Option<&str>,
-) -> Vec<(String, f64, lodestone_risk::DependencyRow)> {
+    stages: StageFilter,
+) -> Vec<(TagFamily, f64, lodestone_risk::DependencyRow)> {
     let mut out = Vec::new();
-    for family in ["mined", "separated", "metal", "magnet"] {
-        let rs = receipts(ds, low, trace, countries, material, stage, family);
-        let total: f64 = rs.iter().map(|r| r.quantity).sum();
-        for row in dependency(&rs) {
-            out.push((family.to_string(), total, row));
-        }
+    for family in TagFamily::STAGES {
+        out.extend(family_dependency(
+            ds, low, trace, countries, material, stages, family,
+        ));
     }
     out
+}
+
+/// [`dependency_rows`] of one tag family.
+pub fn family_dependency(
+    ds: &Dataset,
+    low: &Lowering,
+    trace: &Trace,
+    countries: &[String],
+    material: Option<&str>,
+    stages: StageFilter,
+    family: TagFamily,
+) -> Vec<(TagFamily, f64, lodestone_risk::DependencyRow)> {
+    let rs = receipts(ds, low, trace, countries, material, &stages, family);
+    let total: f64 = rs.iter().map(|r| r.quantity).sum();
+    dependency(&rs)
+        .into_iter()
+        .map(|row| (family, total, row))
+        .collect()
 }
 
 /// Expands a country argument: an ISO3 code of the dataset, or a group id (`eu`, `asean`, or
@@ -442,104 +451,6 @@ pub fn country_members(ds: &Dataset, country: &str) -> Option<Vec<String>> {
         .filter_map(|r| ct.text(r, "id").map(str::to_string))
         .collect();
     (!m.is_empty()).then_some(m)
-}
-
-/// One row of [`DependencyView`]: a country's dependency on one origin at one traced stage.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DependencyViewRow {
-    /// Traced stage family: `mined`, `separated`, `metal` or `magnet`.
-    pub traced_stage: String,
-    /// Origin country (ISO3).
-    pub origin: String,
-    /// Share of the receipts (t REO) shipped directly from the origin.
-    pub direct: f64,
-    /// Share of the receipts' REO content that passed the stage in the origin.
-    pub traced: f64,
-    /// `traced − direct`: dependency that customs statistics do not show.
-    pub hidden: f64,
-    /// Total receipts, t REO/yr.
-    pub receipts_t_reo: f64,
-    /// Source ids of the receipt flows the figures rest on.
-    pub sources: Vec<String>,
-}
-
-/// Direct against traced dependency of a country or bloc, with the sources of every row and a
-/// one-sentence headline; shared by `lodestone risk dependency` and the API.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DependencyView {
-    /// Rows with a non-zero direct or traced share.
-    pub rows: Vec<DependencyViewRow>,
-    /// The origin with the largest positive hidden dependency at separation, as a sentence;
-    /// `None` if there is no such origin outside the members.
-    pub headline: Option<String>,
-}
-
-/// Computes the [`DependencyView`] of `members` (see [`country_members`]); `label` names them in
-/// the headline.
-pub fn dependency_view(
-    ds: &Dataset,
-    low: &Lowering,
-    trace: &Trace,
-    label: &str,
-    members: &[String],
-    material: Option<&str>,
-    stage: Option<&str>,
-) -> DependencyView {
-    let deps = dependency_rows(ds, low, trace, members, material, stage);
-    // Sources per shipper country of the receipts' flows.
-    let mut receipt_sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for f in &low.network.flows {
-        let (from, to) = (&low.nodes[f.from as usize], &low.nodes[f.to as usize]);
-        if from.material.is_some()
-            && to.material.is_none()
-            && from.hub != to.hub
-            && to.country.as_ref().is_some_and(|c| members.contains(c))
-        {
-            let e = receipt_sources
-                .entry(from.country.clone().unwrap_or_default())
-                .or_default();
-            e.extend(from.sources.iter().cloned());
-            e.sort();
-            e.dedup();
-        }
-    }
-    let mut all_sources: Vec<String> = receipt_sources.values().flatten().cloned().collect();
-    all_sources.sort();
-    all_sources.dedup();
-    let headline = deps
-        .iter()
-        // Only a positive hidden dependency is news; a shipper that did not separate what it
-        // shipped (Australia's concentrate to Malaysia) has a negative one.
-        .filter(|(f, _, r)| f == "separated" && !members.contains(&r.origin) && r.hidden > 0.0)
-        .max_by(|x, y| x.2.hidden.total_cmp(&y.2.hidden))
-        .map(|(_, _, r)| {
-            format!(
-                "{label}: {:.1} % of these receipts shipped directly from {}; {:.1} % of their rare earths separated there (hidden dependency {:+.1} points).",
-                r.direct * 100.0,
-                r.origin,
-                r.traced * 100.0,
-                r.hidden * 100.0
-            )
-        });
-    let rows = deps
-        .into_iter()
-        .filter(|(_, _, r)| r.direct > 0.0 || r.traced > 0.0)
-        .map(|(family, total, r)| DependencyViewRow {
-            // The figures rest on the receipts' flows: cite those shipped from the origin, or
-            // all of them for a traced-only origin.
-            sources: receipt_sources
-                .get(&r.origin)
-                .cloned()
-                .unwrap_or_else(|| all_sources.clone()),
-            traced_stage: family,
-            origin: r.origin,
-            direct: r.direct,
-            traced: r.traced,
-            hidden: r.hidden,
-            receipts_t_reo: total,
-        })
-        .collect();
-    DependencyView { rows, headline }
 }
 
 /// A facility's weight in a country's supply.

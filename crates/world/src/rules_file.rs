@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use lodestone_model::Date;
 use lodestone_rules::{
     Comparison, ContentTest, DestinationThreshold, Destinations, Event, Lifecycle, Measure,
-    ProcurementTest, Rule, RuleKind, Scope, State,
+    ProcurementTest, Rule, RuleKind, Scope,
 };
 
 use lodestone_format::Diagnostic;
@@ -898,7 +898,7 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
                 let Some(et) = item.as_table() else { continue };
                 let date = c.date(et, &sec, "date");
                 let state = match c.str(et, &sec, "state", true) {
-                    Some(s) => match State::parse(s) {
+                    Some(s) => match lodestone_rules::parse_event_state(s) {
                         Some(st) => Some(st),
                         None => {
                             c.err(&sec, "state", format!("state '{s}' is not one of announced, in_force, suspended, expired, withdrawn, never_implemented"));

@@ -3,8 +3,10 @@
 //! the supply paths behind the deciding share. Shared by `lodestone rules check|timeline` and the
 //! API, so both give the same answer.
 
-use lodestone_rules::{Determination, Outcome};
+use lodestone_model::{Custody, UnknownValue, Vocabulary};
 use lodestone_trace::{CustodyModel, Network, Structure, Trace, explain, segregate, trace};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use crate::lower::{Lowering, lower_dataset};
 use crate::products::{customs_origins, product_facts};
@@ -15,8 +17,8 @@ use lodestone_rules::Product;
 pub struct Screening {
     /// The dataset lowered to t REO for the year.
     pub low: Lowering,
-    /// `mass_balance` or `segregated`.
-    pub custody: &'static str,
+    /// The custody model of the trace.
+    pub custody: Custody,
     /// The trace of `low.network` under the custody model.
     pub trace: Trace,
     /// Network and structure for explanations (the segregated lowering when segregated).
@@ -28,14 +30,19 @@ pub struct Screening {
     pub origins: Vec<(Option<String>, String)>,
 }
 
-/// Why a product node was not found: the message lists similar product ids.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UnknownNode(pub String);
+/// The trace engine's custody model for a custody word.
+pub fn engine_model(custody: Custody) -> CustodyModel {
+    match custody {
+        Custody::MassBalance => CustodyModel::MassBalance,
+        Custody::Segregated => CustodyModel::Segregated,
+    }
+}
 
 impl Screening {
     /// Lowers and traces `ds` for `year` under `model`. Errors: the year has no flows, or the
     /// network is invalid (closed loop, bad shares), as a message for the user.
-    pub fn prepare(ds: &Dataset, year: i64, model: CustodyModel) -> Result<Self, String> {
+    pub fn prepare(ds: &Dataset, year: i64, custody: Custody) -> Result<Self, String> {
+        let model = engine_model(custody);
         let low = lower_dataset(ds, year)?;
         let fail = |e: lodestone_trace::NetworkError| e.to_string();
         let trace_result = trace(&low.network, model).map_err(fail)?;
@@ -53,11 +60,6 @@ impl Screening {
             }
         };
         let origins = customs_origins(ds, &low);
-        let custody = if model == CustodyModel::MassBalance {
-            "mass_balance"
-        } else {
-            "segregated"
-        };
         Ok(Screening {
             low,
             custody,
@@ -69,31 +71,33 @@ impl Screening {
         })
     }
 
-    /// The index of product node `id` (`FACILITY/material`), or a message naming similar ones.
-    pub fn node(&self, id: &str) -> Result<usize, UnknownNode> {
+    /// The index of node `id` (a hub, or a product `FACILITY/material`), or an error naming
+    /// the closest node ids of the year.
+    pub fn node(&self, id: &str) -> Result<usize, UnknownValue> {
         let net = &self.low.network;
-        net.node_index(id).ok_or_else(|| {
-            let similar: Vec<&str> = net
-                .node_ids
-                .iter()
-                .map(String::as_str)
-                .filter(|n| {
-                    n.contains('/')
-                        && (n.contains(id) || id.contains(n.split('/').next().unwrap_or("")))
-                })
-                .take(8)
-                .collect();
-            UnknownNode(format!(
-                "no product node '{id}' in the {} network; products are FACILITY/material (e.g. {}){}",
-                self.low.year,
-                net.node_ids.iter().find(|n| n.contains('/')).map_or("", String::as_str),
-                if similar.is_empty() {
-                    String::new()
-                } else {
-                    format!("; similar: {}", similar.join(", "))
-                }
-            ))
+        net.node_index(id.trim()).ok_or_else(|| {
+            crate::views::resolve::similar(
+                "node of the traced network (FACILITY/material, a facility or an ISO3 market)",
+                id,
+                net.node_ids.iter().map(String::as_str),
+            )
         })
+    }
+
+    /// The index of product node `id` (`FACILITY/material`).
+    pub fn product_node(&self, id: &str) -> Result<usize, UnknownValue> {
+        let net = &self.low.network;
+        match net.node_index(id.trim()) {
+            Some(i) if self.low.nodes[i].material.is_some() => Ok(i),
+            _ => Err(crate::views::resolve::similar(
+                "product node (FACILITY/material)",
+                id,
+                net.node_ids
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| n.contains('/')),
+            )),
+        }
     }
 
     /// The facts the rules see about product node `node`.
@@ -104,86 +108,43 @@ impl Screening {
             &self.trace,
             &self.origins,
             node,
-            self.custody,
+            self.custody.name(),
         )
     }
 
-    /// Up to three supply paths that carry the largest shares of `tag` into `node`, as JSON
-    /// (`share`, `nodes` from origin to product); empty for an unknown tag.
-    pub fn paths_json(&self, node: usize, tag: &str) -> serde_json::Value {
+    /// Up to `limit` supply paths that carry the largest shares of `tag` into `node`, from
+    /// origin to product; empty for an unknown tag.
+    pub fn paths(&self, node: usize, tag: &str, limit: usize) -> Vec<SupplyPath> {
         let Some(t) = self.explain_net.tag_index(tag) else {
-            return serde_json::json!([]);
+            return Vec::new();
         };
-        let paths = explain(
+        explain(
             &self.explain_net,
             &self.structure,
             &self.explain_trace,
             node,
             t,
-            3,
+            limit,
             200_000,
-        );
-        serde_json::Value::Array(
-            paths
-                .iter()
-                .map(|path| {
-                    serde_json::json!({
-                        "share": path.share,
-                        "nodes": path.steps.iter().map(|s| self.explain_net.node_ids[s.node].clone()).collect::<Vec<_>>(),
-                    })
-                })
-                .collect(),
         )
-    }
-
-    /// A determination as JSON: outcome, state, shares, explanation, the deciding paths (when
-    /// `with_paths`) and the full source records.
-    pub fn determination_json(
-        &self,
-        ds: &Dataset,
-        node: usize,
-        d: &Determination,
-        with_paths: bool,
-    ) -> serde_json::Value {
-        let sources = ds.table("sources");
-        let src: Vec<serde_json::Value> = d
-            .sources
-            .iter()
-            .map(|id| {
-                let row = sources.and_then(|t| t.find(id).map(|r| (t, r)));
-                match row {
-                    Some((t, r)) => serde_json::json!({
-                        "id": id,
-                        "publisher": t.get(r, "publisher").to_json(),
-                        "title": t.get(r, "title").to_json(),
-                        "date": t.get(r, "date").to_json(),
-                        "url": t.get(r, "url").to_json(),
-                    }),
-                    None => serde_json::json!({ "id": id }),
-                }
-            })
-            .collect();
-        let paths = match (&d.deciding_tag, with_paths, d.outcome) {
-            (Some(tag), true, o) if o != Outcome::NotApplicable => self.paths_json(node, tag),
-            _ => serde_json::json!([]),
-        };
-        serde_json::json!({
-            "node": self.low.network.node_ids[node],
-            "rule": d.rule,
-            "kind": d.kind,
-            "determination": d.outcome.name(),
-            "rate": if let Outcome::Tariff(r) = d.outcome { serde_json::json!(r) } else { serde_json::Value::Null },
-            "state": d.state.name(),
-            "since": d.event.as_ref().map(|e| e.date.to_string()),
-            "share": d.share,
-            "threshold": d.threshold,
-            "comparison": d.comparison.map(|c| c.name()),
-            "measure": d.measure,
-            "findings": d.findings.iter().map(|f| serde_json::json!({"tag": f.tag, "share": f.share})).collect::<Vec<_>>(),
-            "custody": self.custody,
-            "explanation": d.explanation,
-            "paths": paths,
-            "sources": src,
+        .iter()
+        .map(|path| SupplyPath {
+            share: path.share,
+            nodes: path
+                .steps
+                .iter()
+                .map(|s| self.explain_net.node_ids[s.node].clone())
+                .collect(),
         })
+        .collect()
     }
+}
+
+/// A supply path and the share of the tagged content it carries.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct SupplyPath {
+    /// Share of the node's tagged content carried along this path.
+    pub share: f64,
+    /// Node ids from the origin to the product.
+    pub nodes: Vec<String>,
 }
