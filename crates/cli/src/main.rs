@@ -124,16 +124,16 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
     },
-    /// Write a self-contained HTML brief on a country (default Malaysia).
+    /// Write a self-contained HTML brief on a country or group (default Malaysia).
     #[command(
-        after_help = "Examples:\n  lodestone report --out malaysia.html\n  lodestone report --country JPN --as-of 2026-12-01 --out japan.html"
+        after_help = "Examples:\n  lodestone report --out malaysia.html\n  lodestone report --country JPN --as-of 2026-12-01 --out japan.html\n  lodestone report --country eu --out eu.html"
     )]
     Report {
         /// Dataset directory (default: the bundled world dataset).
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
-        /// Country (ISO3).
-        #[arg(long, value_name = "ISO3", default_value = "MYS")]
+        /// Country (ISO3 code or name) or group (eu, asean, g7, quad, …).
+        #[arg(long, value_name = "COUNTRY", default_value = "MYS")]
         country: String,
         /// Year of the flows.
         #[arg(long, default_value_t = 2024)]
@@ -810,18 +810,13 @@ fn report(
     out: &std::path::Path,
 ) -> Result<ExitCode, Failure> {
     let ds = load_valid(&data_dir(data))?;
-    if !ds.table("countries").is_some_and(|t| t.contains(country)) {
-        return Err(Failure::new(
-            2,
-            format!(
-                "--country '{country}' is not a country of the dataset: use an ISO3 code such as MYS, JPN, USA"
-            ),
-        ));
-    }
+    let who = lodestone_world::views::resolve::resolve_country_set(&ds, country)
+        .map_err(|e| Failure::new(2, format!("--country {e}")))?;
     let options = lodestone_report::ReportOptions {
-        country: country.to_string(),
+        country: who.id,
         year,
         as_of: as_of.unwrap_or_else(rules::today),
+        dashboard_links: false,
     };
     let html = lodestone_report::country_brief(&ds, &options).map_err(|e| Failure::new(1, e))?;
     std::fs::write(out, html)

@@ -65,6 +65,11 @@ fn name_of(ds: &World, table: &str, id: &str) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
+/// Percent-encodes a query value.
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 fn fmt_t(v: f64) -> String {
     let r = v.round() as i64;
     let s = r.abs().to_string();
@@ -80,18 +85,25 @@ fn fmt_t(v: f64) -> String {
 
 /// Options of the brief.
 pub struct ReportOptions {
-    /// The country (ISO3).
+    /// The country (ISO3 code or name) or group (e.g. `eu`) the brief is about.
     pub country: String,
     /// Year of the flows.
     pub year: i64,
     /// Date of the rule states.
     pub as_of: Date,
+    /// Link back to the dashboard this brief was served by (relative links), or not (a file).
+    pub dashboard_links: bool,
 }
 
-/// Renders the brief. Errors only if the dataset cannot be lowered or traced.
+/// Renders the brief of a country or a group. Errors if the country or group is unknown (with the
+/// closest names), or if the dataset cannot be lowered or traced.
 pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
-    let c = o.country.as_str();
-    let cname = name_of(ds, "countries", c);
+    let who = lodestone_world::views::resolve::resolve_country_set(ds, &o.country)
+        .map_err(|e| e.to_string())?;
+    let c = who.id.as_str();
+    let members: Vec<String> = who.members.clone();
+    let here = |code: Option<&str>| code.is_some_and(|x| members.iter().any(|m| m == x));
+    let cname = who.name.clone();
     let low = lower_dataset(ds, o.year)?;
     let tr = trace(&low.network, CustodyModel::MassBalance).map_err(|e| e.to_string())?;
     let mut cites = Citations::default();
@@ -110,7 +122,7 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
     );
     if let Some(pt) = ds.table("production") {
         let mut rows = String::new();
-        for r in pt.rows.iter().filter(|r| pt.text(r, "country") == Some(c)) {
+        for r in pt.rows.iter().filter(|r| here(pt.text(r, "country"))) {
             let q = pt.get(r, "quantity").as_f64().unwrap_or(0.0);
             let year = pt.get(r, "year").to_csv_text();
             let kind = pt.get(r, "kind").to_csv_text();
@@ -131,7 +143,7 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
     }
     if let Some(ft) = ds.table("facilities") {
         let mut rows = String::new();
-        for r in ft.rows.iter().filter(|r| ft.text(r, "country") == Some(c)) {
+        for r in ft.rows.iter().filter(|r| here(ft.text(r, "country"))) {
             let cap = match (
                 ft.get(r, "capacity").as_f64(),
                 ft.text(r, "capacity_material"),
@@ -218,11 +230,11 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
             None => name_of(ds, "countries", k),
         };
         let located_here = |k: &str| {
-            k == c
-                || ds
-                    .table("facilities")
-                    .and_then(|t| t.find(k).and_then(|r| t.text(r, "country")))
-                    == Some(c)
+            here(Some(k))
+                || here(
+                    ds.table("facilities")
+                        .and_then(|t| t.find(k).and_then(|r| t.text(r, "country"))),
+                )
         };
         let bars: Vec<(String, f64, bool)> = rows
             .iter()
@@ -251,14 +263,17 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
         "dependency",
         &format!("What {cname} receives, and where it really comes from"),
     );
-    let members = vec![c.to_string()];
     let deps = dependency_rows(ds, &low, &tr, &members, None, StageFilter::Any);
     let receipts_total = deps.first().map_or(0.0, |d| d.1);
     if receipts_total > 0.0 {
         let mut srcs: Vec<String> = Vec::new();
         for f in &low.network.flows {
             let (a, b) = (&low.nodes[f.from as usize], &low.nodes[f.to as usize]);
-            if a.material.is_some() && b.material.is_none() && b.country.as_deref() == Some(c) {
+            if a.material.is_some()
+                && b.material.is_none()
+                && a.hub != b.hub
+                && here(b.country.as_deref())
+            {
                 srcs.extend(a.sources.iter().cloned());
             }
         }
@@ -379,11 +394,11 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
     };
     for node in 0..low.network.len() {
         let info = &low.nodes[node];
-        if info.material.is_none() || info.country.as_deref() != Some(c) {
+        if info.material.is_none() || !here(info.country.as_deref()) {
             continue;
         }
         let product = product_facts(ds, &low, &tr, &origins, node, "mass_balance");
-        for dest in destinations.iter().filter(|d| **d != c) {
+        for dest in destinations.iter().filter(|d| !here(Some(d))) {
             let tl = timeline(&ds.rules, &product, dest, None);
             for d in evaluate_all(&ds.rules, &product, dest, None, o.as_of) {
                 let changes: Vec<String> = tl
@@ -426,7 +441,7 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
         for r in ds
             .rules
             .iter()
-            .filter(|r| r.issuer == c && r.kind.name() == "export_ban")
+            .filter(|r| here(Some(&r.issuer)) && r.kind.name() == "export_ban")
         {
             body.push_str(&format!(
                 "<p>{}'s own {} ({}) covers {}; no such material is recorded leaving {} in {}.</p>\n",
@@ -457,7 +472,7 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
         .map(|t| {
             t.rows
                 .iter()
-                .filter(|r| t.text(r, "country") == Some(c))
+                .filter(|r| here(t.text(r, "country")))
                 .filter_map(|r| t.text(r, "id").map(str::to_string))
                 .collect()
         })
@@ -469,7 +484,7 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
         .map(|t| {
             t.rows
                 .iter()
-                .filter(|r| t.text(r, "country") == Some(c))
+                .filter(|r| here(t.text(r, "country")))
                 .filter_map(|r| t.text(r, "operator"))
                 .map(|op| lodestone_world::risk_inputs::ultimate_owner(ds, op))
                 .collect()
@@ -496,10 +511,9 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
                 .and_then(|s| s.as_str())
                 .is_some_and(|s| s.contains(&cname))
         };
-        let involved = parties
-            .iter()
-            .any(|p| p == c || companies_here.contains(p) || owners_here.contains(p))
-            || mentions("title")
+        let involved = parties.iter().any(|p| {
+            here(Some(p)) || p == c || companies_here.contains(p) || owners_here.contains(p)
+        }) || mentions("title")
             || mentions("summary");
         if !involved {
             continue;
@@ -613,10 +627,19 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
         .map(|(id, t)| format!("<li><a href=\"#{id}\">{}</a></li>", esc(t)))
         .collect();
     Ok(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title><style>{css}</style></head><body>\n<header><h1>{title}</h1><p class=\"sub\">Lodestone country brief · flows of {year} · rules as of {as_of} · quantities in tonnes of rare-earth oxide equivalent (t REO) unless stated. Figures marked as estimates in the dataset are estimates; every figure links to its sources.</p><nav><ol>{nav}<li><a href=\"#sources\">Sources</a></li></ol></nav></header>\n<main>\n{body}{list}</main>\n<footer><p>Generated by Lodestone from the bundled dataset. The engines and methods are documented in the project (docs/tracing.md, docs/rules-engine.md).</p></footer>\n</body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title><style>{css}</style></head><body>\n<header><h1>{title}</h1><p class=\"sub\">Lodestone country brief · flows of {year} · rules as of {as_of} · quantities in tonnes of rare-earth oxide equivalent (t REO) unless stated. Figures marked as estimates in the dataset are estimates; every figure links to its sources.</p>{back}<nav><ol>{nav}<li><a href=\"#sources\">Sources</a></li></ol></nav></header>\n<main>\n{body}{list}</main>\n<footer><p>Generated by Lodestone from the bundled dataset. The engines and methods are documented in the project (docs/tracing.md, docs/rules-engine.md).</p></footer>\n</body></html>\n",
         title = esc(&format!("{cname} in the rare-earth supply chain")),
         css = CSS,
         csp = BRIEF_CSP,
+        back = if o.dashboard_links {
+            format!(
+                "<p class=\"sub\">In the dashboard: <a href=\"/\">overview</a> · <a href=\"/explore/risk?country={id}\">risk for {name}</a> · <a href=\"/explore/rules\">rule screening</a> · <a href=\"/search?q={id}\">search</a></p>",
+                id = esc(&urlencode(c)),
+                name = esc(&cname)
+            )
+        } else {
+            String::new()
+        },
         year = o.year,
         as_of = o.as_of,
     ))
@@ -624,6 +647,7 @@ pub fn country_brief(ds: &World, o: &ReportOptions) -> Result<String, String> {
 
 /// The brief's content security policy: it is one self-contained document with an inline style
 /// sheet and inline SVG, and no script at all. The server sends it as a header too.
-pub const BRIEF_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/// (`frame-ancestors` only works as a header, so the server adds it there.)
+pub const BRIEF_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 const CSS: &str = "body{font-family:Georgia,'Times New Roman',serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f;line-height:1.45}h1{font-size:1.9rem;margin-bottom:.2rem}h2{border-bottom:2px solid #1d4e89;padding-bottom:.2rem;margin-top:2.5rem;color:#1d4e89}h3{margin-top:1.5rem}.sub{color:#555}table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.8rem 0}th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}th{background:#f3f5f8}td.num{text-align:right;white-space:nowrap}figure{margin:1.2rem 0}figcaption{font-size:.85rem;color:#444}a.cite{font-size:.75rem;text-decoration:none;margin-left:.1rem}small{color:#555}.note{font-size:.85rem;color:#555}article{border-left:3px solid #1d4e89;padding-left:.8rem;margin:1rem 0}nav ol{columns:2;font-size:.9rem}code{font-size:.75rem;color:#777}";

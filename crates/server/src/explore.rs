@@ -327,21 +327,31 @@ pub struct RiskForm {
     year: i64,
 }
 
-/// The rows of the material a concentration section shows: the whole stage (`all`) where the
-/// basis has it, else the first material.
-fn section_rows(v: &ConcentrationView) -> Vec<lodestone_world::views::risk::ConcentrationViewRow> {
-    let material = if v.rows.iter().any(|r| r.material == "all") {
-        "all".to_string()
-    } else {
-        v.rows
-            .first()
-            .map(|r| r.material.clone())
-            .unwrap_or_default()
-    };
-    v.rows
+/// The rows of a concentration view by material: the whole stage (`all`) alone where the basis
+/// has it (flows), else each material the basis publishes (production: USGS concentrate, IEA
+/// magnet rare earths, …), at most four.
+fn section_rows(
+    v: &ConcentrationView,
+) -> Vec<Vec<lodestone_world::views::risk::ConcentrationViewRow>> {
+    let mut materials: Vec<&str> = Vec::new();
+    for r in &v.rows {
+        if !materials.contains(&r.material.as_str()) {
+            materials.push(&r.material);
+        }
+    }
+    if materials.contains(&"all") {
+        materials = vec!["all"];
+    }
+    materials
         .iter()
-        .filter(|r| r.material == material)
-        .cloned()
+        .take(4)
+        .map(|m| {
+            v.rows
+                .iter()
+                .filter(|r| r.material == *m)
+                .cloned()
+                .collect()
+        })
         .collect()
 }
 
@@ -383,6 +393,7 @@ pub async fn risk_page(State(s): State<Arc<AppState>>, q: FormQuery<RiskForm>) -
         series: Vec::new(),
         dependency: None,
         benchmarks: None,
+        flows_note: None,
     };
     let work = blocking(&s, move |a| {
         let mut sections = Vec::new();
@@ -419,83 +430,103 @@ pub async fn risk_page(State(s): State<Arc<AppState>>, q: FormQuery<RiskForm>) -
                 stage: Some(stage),
                 ..Default::default()
             };
-            if let Ok(v) = concentration(a, &q)
-                && let Some(top) = section_rows(&v).first()
-            {
-                series.push((
-                    y.to_string(),
-                    top.supplier_name.clone(),
-                    format_share(top.share),
-                    format_quantity(top.hhi),
-                ));
+            if let Ok(v) = concentration(a, &q) {
+                for rows in section_rows(&v) {
+                    if let Some(top) = rows.first() {
+                        series.push((
+                            format!("{y} — {}", top.material_name),
+                            top.supplier_name.clone(),
+                            format_share(top.share),
+                            format_quantity(top.hhi),
+                        ));
+                    }
+                }
             }
         }
-        let dep = dependency(
-            a,
-            &DependencyQuery {
-                country: country.clone(),
-                year,
-                material: None,
-                stage: Some(stage),
-            },
-        );
-        let bench = benchmarks(
-            a,
-            &BenchmarkQuery {
-                year,
-                country: None,
-            },
-        )?;
+        // Dependency and benchmarks rest on the traced flows: only for years that have flows.
+        let (dep, bench) = if a.check_year(year).is_ok() {
+            let dep = dependency(
+                a,
+                &DependencyQuery {
+                    country: country.clone(),
+                    year,
+                    material: None,
+                    stage: Some(stage),
+                },
+            );
+            let bench = benchmarks(
+                a,
+                &BenchmarkQuery {
+                    year,
+                    country: None,
+                },
+            )?;
+            (Some(dep), Some(bench))
+        } else {
+            (None, None)
+        };
         Ok((sections, series, dep, bench))
     })
     .await;
     match work {
         Ok((sections, series, dep, bench)) => {
             for (scope, v) in sections {
-                let rows = section_rows(&v);
-                let bars: Vec<(String, f64, bool)> = rows
-                    .iter()
-                    .take(12)
-                    .map(|r| (r.supplier_name.clone(), r.share, r.supplier == page.country))
-                    .collect();
-                let scope_text = if scope == Scope::World {
-                    "worldwide"
-                } else {
-                    "outside China"
-                };
-                let heading = format!(
-                    "{} — {scope_text}{}",
-                    stage,
-                    rows.first().map_or(String::new(), |r| format!(
-                        " ({}: HHI {}, top 3 {})",
-                        r.material_name,
-                        format_quantity(r.hhi),
-                        format_share(r.top3)
-                    ))
-                );
-                page.concentration.push(ConcentrationSection {
-                    chart: if bars.is_empty() {
-                        "<p>No rows for this stage and basis.</p>".into()
+                for rows in section_rows(&v) {
+                    let bars: Vec<(String, f64, bool)> = rows
+                        .iter()
+                        .take(12)
+                        .map(|r| (r.supplier_name.clone(), r.share, r.supplier == page.country))
+                        .collect();
+                    let scope_text = if scope == Scope::World {
+                        "worldwide"
                     } else {
-                        lodestone_report::svg::bar_chart(&heading, &bars, "share")
-                    },
-                    heading,
-                    note: v.basis_note.clone(),
-                    table: HtmlTable::of(&rows),
-                    api: api_url(
-                        "/api/risk/concentration",
-                        &[
-                            ("basis", basis.to_string()),
-                            ("stage", stage.to_string()),
-                            ("scope", scope.to_string()),
-                            ("year", year.to_string()),
-                        ],
-                    ),
-                });
+                        "outside China"
+                    };
+                    let heading = format!(
+                        "{} — {scope_text}{}",
+                        stage,
+                        rows.first().map_or(String::new(), |r| format!(
+                            " ({}: HHI {}, top 3 {})",
+                            r.material_name,
+                            format_quantity(r.hhi),
+                            format_share(r.top3)
+                        ))
+                    );
+                    page.concentration.push(ConcentrationSection {
+                        chart: if bars.is_empty() {
+                            "<p>No rows for this stage and basis.</p>".into()
+                        } else {
+                            lodestone_report::svg::bar_chart(&heading, &bars, "share")
+                        },
+                        heading,
+                        note: v.basis_note.clone(),
+                        table: HtmlTable::of(&rows),
+                        api: api_url(
+                            "/api/risk/concentration",
+                            &[
+                                ("basis", basis.to_string()),
+                                ("stage", stage.to_string()),
+                                ("scope", scope.to_string()),
+                                ("year", year.to_string()),
+                                (
+                                    "material",
+                                    rows.first().map(|r| r.material.clone()).unwrap_or_default(),
+                                ),
+                            ],
+                        ),
+                    });
+                }
             }
             page.series = series;
+            if dep.is_none() {
+                page.flows_note = Some(format!(
+                    "No flows are recorded for {year}, so dependency and benchmarks (which trace the flows) are not shown; flows exist for {}.",
+                    page.years.join(", ")
+                ));
+            }
             match dep {
-                Ok(d) => {
+                None => {}
+                Some(Ok(d)) => {
                     page.dependency = Some((
                         d.country.name.clone(),
                         d.headline.clone().unwrap_or_default(),
@@ -511,16 +542,18 @@ pub async fn risk_page(State(s): State<Arc<AppState>>, q: FormQuery<RiskForm>) -
                         ),
                     ));
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     let e: ApiError = e.into();
                     (status, page.problem) = problem(&e);
                 }
             }
-            page.benchmarks = Some((
-                bench.method.clone(),
-                HtmlTable::of(&bench.rows),
-                api_url("/api/risk/benchmarks", &[("year", year.to_string())]),
-            ));
+            page.benchmarks = bench.map(|bench| {
+                (
+                    bench.method.clone(),
+                    HtmlTable::of(&bench.rows),
+                    api_url("/api/risk/benchmarks", &[("year", year.to_string())]),
+                )
+            });
         }
         Err(e) => (status, page.problem) = problem(&e),
     }

@@ -463,16 +463,9 @@ fn get<'a>(q: &'a HashMap<String, String>, k: &str) -> &'a str {
     q.get(k).map_or("", String::as_str)
 }
 
-/// Percent-encodes a query value.
+/// Percent-encodes a path segment or query value.
 fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b':' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// `GET /explore/simulate`: the bundled scenarios, a form to run one, and the recent jobs.

@@ -235,6 +235,7 @@ async fn brief(
         country: who.id.clone(),
         year: lodestone_world::views::DEFAULT_YEAR,
         as_of: today(),
+        dashboard_links: true,
     };
     let html = blocking(&s, move |a| {
         lodestone_report::country_brief(&a.world, &options).map_err(ViewError::NoData)
@@ -243,7 +244,11 @@ async fn brief(
     Ok((
         [(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(lodestone_report::BRIEF_CSP),
+            HeaderValue::from_str(&format!(
+                "{}; frame-ancestors 'none'",
+                lodestone_report::BRIEF_CSP
+            ))
+            .map_err(|e| PageError(ApiError::internal(e.to_string())))?,
         )],
         Html(html),
     )

@@ -188,6 +188,8 @@ pub struct RiskPage {
     pub dependency: Option<(String, String, String, HtmlTable, String)>,
     /// (method, table, api).
     pub benchmarks: Option<(String, HtmlTable, String)>,
+    /// Why dependency and benchmarks are not shown.
+    pub flows_note: Option<String>,
 }
 
 /// The map page.

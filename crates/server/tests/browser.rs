@@ -1,0 +1,283 @@
+//! The dashboard in a real browser (Debian's headless Chromium): pages render without console
+//! messages, charts are drawn, and an analyst can search, download, change the year and open a
+//! group's brief. Ignored by `cargo test --workspace` (they need the browser); `.ci/run`
+//! installs chromium and runs them with `--ignored`, where a missing browser fails.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// Debian's headless Chromium: a missing browser fails the test (it only runs when asked for).
+fn chromium() -> &'static str {
+    common::chromium().expect("chromium is not installed: apt-get install chromium")
+}
+
+fn shots() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+#[ignore = "needs Debian's chromium: cargo test -p lodestone-server --test browser -- --ignored"]
+fn pages_render_in_a_real_browser_without_console_errors() {
+    let bin = chromium();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let pages = [
+        ("/", "index", "data-rendered=\"true\""),
+        ("/explore/map", "map", "data-rendered=\"true\""),
+        ("/explore/risk?country=JPN", "risk", "Dependency of Japan"),
+        (
+            "/explore/map?stage=separation",
+            "map-separation",
+            "data-rendered=\"true\"",
+        ),
+        ("/explore/sankey", "sankey", "data-rendered=\"true\""),
+        (
+            "/explore/sankey?material=ndpr",
+            "sankey-ndpr",
+            "data-rendered=\"true\"",
+        ),
+        ("/records/countries/MYS", "country", "lynas_lamp_kuantan"),
+        (
+            "/records/facilities/lynas_lamp_kuantan",
+            "facility",
+            "fastmarkets_2024_06_27",
+        ),
+        (
+            "/explore/trace?node=jl_mag/sintered_ndfeb&tag=mined:*",
+            "trace",
+            "Paths carrying",
+        ),
+        (
+            "/explore/rules?node=jl_mag/sintered_ndfeb&destination=USA&as_of=2025-12-01",
+            "rules",
+            "LICENCE REQUIRED",
+        ),
+        ("/rules", "rules-list", "china_mofcom_18_2025"),
+        ("/search?q=lynas", "search", "/records/companies/lynas"),
+        ("/explore/simulate", "scenarios", "kuantan_outage"),
+        (
+            "/briefs/MYS",
+            "brief",
+            "Malaysia in the rare-earth supply chain",
+        ),
+    ];
+    for (path, name, expect) in pages {
+        let (dom, console) = browse(bin, path, &shots.join(format!("{name}.png")));
+        assert!(dom.contains(expect), "{path}: the page lacks {expect}");
+        assert!(console.is_empty(), "{path}: console messages: {console:#?}");
+        assert!(
+            std::fs::metadata(shots.join(format!("{name}.png"))).is_ok_and(|m| m.len() > 10_000),
+            "{path}: no screenshot"
+        );
+    }
+    // Click through in the browser: each step follows a link of the DOM the browser built.
+    let (country, _) = browse(bin, "/records/countries/MYS", &shots.join("click-1.png"));
+    let facility_link = links(&country, "/records/facilities/lynas_lamp_kuantan")
+        .into_iter()
+        .next()
+        .expect("the country page links to Kuantan");
+    let (facility, _) = browse(bin, &facility_link, &shots.join("click-2.png"));
+    let source_link = links(&facility, "/records/sources/")
+        .into_iter()
+        .next()
+        .expect("the facility page links to its sources");
+    let (source, console) = browse(bin, &source_link, &shots.join("click-3.png"));
+    assert!(
+        !links(&source, "http").is_empty(),
+        "the source page links to the original publication"
+    );
+    assert!(console.is_empty(), "{console:#?}");
+    // A finished scenario job draws its percentile bands.
+    {
+        let _one_job_at_a_time = JOBS.lock().unwrap_or_else(|e| e.into_inner());
+        let r = request(
+            "POST",
+            "/api/simulations",
+            r#"{"scenario": "myanmar_supply_shock", "runs": 200}"#,
+        );
+        assert_eq!(r.status, 202, "{}", r.body);
+        let id = json(&r)["id"].clone();
+        assert_eq!(
+            wait_for_end(&format!("/api/simulations/{id}"))["status"],
+            "done"
+        );
+        let (dom, console) = browse(
+            bin,
+            &format!("/explore/simulate/{id}"),
+            &shots.join("job.png"),
+        );
+        assert!(
+            dom.contains("id=\"bands\"") && dom.contains("data-rendered=\"true\""),
+            "bands not drawn"
+        );
+        assert!(
+            console.is_empty(),
+            "job page: console messages: {console:#?}"
+        );
+    }
+    // The Sankey is drawn, not just loaded: ECharts put an SVG with a path per link and node.
+    let (dom, _) = browse(bin, "/explore/sankey", &shots.join("sankey.png"));
+    let chart = dom.split("id=\"sankey\"").nth(1).expect("chart element");
+    let links = json(&get("/api/sankey"))["links"].as_array().unwrap().len();
+    assert!(chart.contains("<svg"), "no SVG in the chart");
+    assert!(
+        chart.matches("<path").count() >= links,
+        "{} paths for {links} links",
+        chart.matches("<path").count()
+    );
+}
+
+#[test]
+#[ignore = "needs Debian's chromium: cargo test -p lodestone-server --test browser -- --ignored"]
+fn an_analyst_finds_japan_lynas_and_magnets_by_name() {
+    let bin = chromium();
+    for (q, want) in [
+        ("Japan", "/records/countries/JPN"),
+        ("lynas", "/records/facilities/lynas_lamp_kuantan"),
+        ("magnet", "/records/materials/sintered_ndfeb"),
+        ("european union", "/briefs/eu"),
+    ] {
+        // What the header's search form submits.
+        let path = format!("/search?q={}", q.replace(' ', "+"));
+        let (dom, console) = browse(bin, &path, &shots().join(format!("search-{q}.png")));
+        let found = links(&dom, "/");
+        assert!(
+            found.iter().any(|l| l == want),
+            "{q}: {want} not among {found:?}"
+        );
+        assert!(console.is_empty(), "{q}: {console:#?}");
+    }
+    // Every page carries the search form.
+    let (dom, _) = browse(bin, "/explore/map", &shots().join("search-form.png"));
+    assert!(
+        dom.contains("action=\"/search\""),
+        "no search form in the header"
+    );
+}
+
+#[test]
+#[ignore = "needs Debian's chromium: cargo test -p lodestone-server --test browser -- --ignored"]
+fn tables_download_as_csv_and_xlsx_from_their_page() {
+    let bin = chromium();
+    let (dom, _) = browse(
+        bin,
+        "/explore/risk?country=JPN&stage=separation",
+        &shots().join("downloads.png"),
+    );
+    let csv = links(&dom, "/api/risk/concentration")
+        .into_iter()
+        .find(|l| l.ends_with("format=csv"))
+        .expect("a CSV link on the risk page")
+        .replace("&amp;", "&");
+    let r = get(&csv);
+    assert_eq!(r.status, 200, "{csv}");
+    assert!(
+        r.headers.contains("content-type: text/csv"),
+        "{}",
+        r.headers
+    );
+    assert!(
+        r.headers
+            .contains("attachment; filename=\"concentration.csv\"")
+    );
+    assert!(
+        r.body
+            .starts_with("material,stage,supplier,quantity,unit,share,hhi"),
+        "{}",
+        r.body
+    );
+    // The CSV carries what the page shows: China's separation share.
+    let api = json(&get(&csv.replace("&format=csv", "")));
+    let chn = api["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["supplier"] == "CHN" && r["material"] == "all")
+        .unwrap();
+    assert!(
+        r.body.contains(&format!(
+            "all,separation,CHN,{},",
+            chn["quantity"].as_f64().unwrap()
+        )),
+        "{}",
+        r.body
+    );
+    let xlsx = csv.replace("format=csv", "format=xlsx");
+    let r = get(&xlsx);
+    assert_eq!(r.status, 200);
+    assert!(r.headers.contains("spreadsheetml"), "{}", r.headers);
+    assert!(
+        r.body.starts_with("PK"),
+        "an XLSX workbook is a zip archive"
+    );
+}
+
+#[test]
+#[ignore = "needs Debian's chromium: cargo test -p lodestone-server --test browser -- --ignored"]
+fn the_year_selector_changes_the_figures() {
+    let bin = chromium();
+    let (y2024, _) = browse(
+        bin,
+        "/explore/risk?stage=mining&basis=production&year=2024",
+        &shots().join("year-2024.png"),
+    );
+    let (y2023, console) = browse(
+        bin,
+        "/explore/risk?stage=mining&basis=production&year=2023",
+        &shots().join("year-2023.png"),
+    );
+    assert!(console.is_empty(), "{console:#?}");
+    assert!(
+        y2023.contains("<option selected=\"\">2023</option>")
+            || y2023.contains("<option selected>2023</option>"),
+        "2023 is selected"
+    );
+    // USGS: China mined 240,000 t of 350,000 t in 2023 (MCS 2024) and 270,000 of 390,000 t in 2024.
+    let share = |year: i64| {
+        let v = json(&get(&format!(
+            "/api/risk/concentration?basis=production&stage=mining&material=re_concentrate&year={year}"
+        )));
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["supplier"] == "CHN")
+            .unwrap()["share"]
+            .as_f64()
+            .unwrap()
+    };
+    let (s23, s24) = (share(2023), share(2024));
+    assert_ne!(s23, s24);
+    let shown = |dom: &str, s: f64| dom.contains(&lodestone_world::views::table::format_share(s));
+    assert!(
+        shown(&y2023, s23) && shown(&y2024, s24),
+        "each year shows its own share"
+    );
+    // The series across the years is on the page.
+    assert!(y2024.contains("Over the years"));
+}
+
+#[test]
+#[ignore = "needs Debian's chromium: cargo test -p lodestone-server --test browser -- --ignored"]
+fn a_group_brief_opens_from_the_overview_and_links_back() {
+    let bin = chromium();
+    let (index, _) = browse(bin, "/", &shots().join("groups.png"));
+    let brief = links(&index, "/briefs/")
+        .into_iter()
+        .find(|l| l == "/briefs/eu")
+        .expect("the overview links the EU brief");
+    let (dom, console) = browse(bin, &brief, &shots().join("brief-eu.png"));
+    assert!(console.is_empty(), "{console:#?}");
+    assert!(dom.contains("European Union in the rare-earth supply chain"));
+    // Its facilities are those of the member states (e.g. Solvay's La Rochelle plant in France).
+    assert!(dom.contains("La Rochelle"), "member facilities listed");
+    assert!(
+        links(&dom, "/explore/risk?country=eu").len() == 1,
+        "links back to the dashboard"
+    );
+}
