@@ -12,8 +12,8 @@ use lodestone_model::{Basis, Custody, CustodyChoice, Scope, Stage, View, Vocabul
 use lodestone_world::views::chain::{MapQuery, SankeyQuery, map, sankey};
 use lodestone_world::views::resolve::{countries, groups};
 use lodestone_world::views::risk::{
-    BenchmarkQuery, ConcentrationQuery, ConcentrationView, DependencyQuery, benchmarks,
-    concentration, dependency,
+    BenchmarkQuery, ConcentrationQuery, ConcentrationView, CriticalQuery, DependencyQuery,
+    benchmarks, concentration, critical, dependency,
 };
 use lodestone_world::views::rules::{
     RulesQuery, ScreeningQuery, determination_text, rules_on, screening,
@@ -394,6 +394,7 @@ pub async fn risk_page(State(s): State<Arc<AppState>>, q: FormQuery<RiskForm>) -
         dependency: None,
         benchmarks: None,
         flows_note: None,
+        critical: None,
     };
     let work = blocking(&s, move |a| {
         let mut sections = Vec::new();
@@ -461,7 +462,15 @@ pub async fn risk_page(State(s): State<Arc<AppState>>, q: FormQuery<RiskForm>) -
                     country: None,
                 },
             )?;
-            (Some(dep), Some(bench))
+            let crit = critical(
+                a,
+                &CriticalQuery {
+                    country: country.clone(),
+                    year,
+                },
+            )
+            .ok();
+            (Some(dep), Some((bench, crit)))
         } else {
             (None, None)
         };
@@ -547,13 +556,26 @@ pub async fn risk_page(State(s): State<Arc<AppState>>, q: FormQuery<RiskForm>) -
                     (status, page.problem) = problem(&e);
                 }
             }
-            page.benchmarks = bench.map(|bench| {
-                (
+            if let Some((bench, crit)) = bench {
+                page.benchmarks = Some((
                     bench.method.clone(),
                     HtmlTable::of(&bench.rows),
                     api_url("/api/risk/benchmarks", &[("year", year.to_string())]),
-                )
-            });
+                ));
+                page.critical = crit.map(|c| {
+                    (
+                        c.method.clone(),
+                        HtmlTable::of(&c.rows),
+                        api_url(
+                            "/api/risk/critical",
+                            &[
+                                ("country", page.country.clone()),
+                                ("year", year.to_string()),
+                            ],
+                        ),
+                    )
+                });
+            }
         }
         Err(e) => (status, page.problem) = problem(&e),
     }

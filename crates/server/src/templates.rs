@@ -190,6 +190,8 @@ pub struct RiskPage {
     pub benchmarks: Option<(String, HtmlTable, String)>,
     /// Why dependency and benchmarks are not shown.
     pub flows_note: Option<String>,
+    /// Critical facilities: (method, table, api).
+    pub critical: Option<(String, HtmlTable, String)>,
 }
 
 /// The map page.

@@ -30,7 +30,7 @@ fn material_part(world: &World, part: Option<&str>) -> Result<Option<String>, Vi
 }
 
 /// What `map` is asked.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MapQuery {
     /// Year of the flows (default 2024).
@@ -42,6 +42,16 @@ pub struct MapQuery {
     /// Only materials of this chain stage.
     #[serde(default)]
     pub stage: Option<Stage>,
+}
+
+impl Default for MapQuery {
+    fn default() -> Self {
+        MapQuery {
+            year: default_year(),
+            material: Default::default(),
+            stage: Default::default(),
+        }
+    }
 }
 
 /// Cross-border shipments of a year by country pair.
@@ -138,7 +148,7 @@ pub fn map(a: &Analysis, q: &MapQuery) -> Result<MapView, ViewError> {
 }
 
 /// What `sankey` is asked.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SankeyQuery {
     /// Year of the flows (default 2024).
@@ -147,6 +157,15 @@ pub struct SankeyQuery {
     /// Only materials whose id contains this (e.g. `ndpr`, `dy`, `tb`).
     #[serde(default)]
     pub material: Option<String>,
+}
+
+impl Default for SankeyQuery {
+    fn default() -> Self {
+        SankeyQuery {
+            year: default_year(),
+            material: Default::default(),
+        }
+    }
 }
 
 /// The chain of a year as a layered flow diagram.

@@ -41,7 +41,7 @@ fn country_set(world: &World, text: &str) -> Result<CountrySet, ViewError> {
 // Concentration
 
 /// What `concentration` is asked.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConcentrationQuery {
     /// Year of the flows or production (default 2024).
@@ -65,6 +65,20 @@ pub struct ConcentrationQuery {
     /// Only this supplier (a country, by ISO3 or name, for the country views).
     #[serde(default)]
     pub country: Option<String>,
+}
+
+impl Default for ConcentrationQuery {
+    fn default() -> Self {
+        ConcentrationQuery {
+            year: default_year(),
+            basis: Default::default(),
+            stage: Default::default(),
+            material: Default::default(),
+            scope: Default::default(),
+            view: Default::default(),
+            country: Default::default(),
+        }
+    }
 }
 
 /// Supply concentration per material and stage.
@@ -248,7 +262,7 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
 // Dependency
 
 /// What `dependency` is asked.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DependencyQuery {
     /// Country (ISO3 or name) or group (e.g. `eu`).
@@ -262,6 +276,17 @@ pub struct DependencyQuery {
     /// Only receipts of materials at this chain stage.
     #[serde(default)]
     pub stage: Option<Stage>,
+}
+
+impl Default for DependencyQuery {
+    fn default() -> Self {
+        DependencyQuery {
+            country: Default::default(),
+            year: default_year(),
+            material: Default::default(),
+            stage: Default::default(),
+        }
+    }
 }
 
 /// Direct against traced dependency of a country or group.
@@ -424,7 +449,7 @@ pub fn dependency(a: &Analysis, q: &DependencyQuery) -> Result<DependencyView, V
 // Benchmarks
 
 /// What `benchmarks` is asked.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BenchmarkQuery {
     /// Year of the flows (default 2024).
@@ -433,6 +458,15 @@ pub struct BenchmarkQuery {
     /// Measure this country or group instead of each benchmark's issuer.
     #[serde(default)]
     pub country: Option<String>,
+}
+
+impl Default for BenchmarkQuery {
+    fn default() -> Self {
+        BenchmarkQuery {
+            year: default_year(),
+            country: Default::default(),
+        }
+    }
 }
 
 /// Whether a benchmark is met.
@@ -648,7 +682,7 @@ pub fn benchmarks(a: &Analysis, q: &BenchmarkQuery) -> Result<BenchmarkView, Vie
 // Critical facilities
 
 /// What `critical` is asked.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CriticalQuery {
     /// Country (ISO3 or name) or group.
@@ -656,6 +690,15 @@ pub struct CriticalQuery {
     /// Year of the flows (default 2024).
     #[serde(default = "default_year")]
     pub year: i64,
+}
+
+impl Default for CriticalQuery {
+    fn default() -> Self {
+        CriticalQuery {
+            country: Default::default(),
+            year: default_year(),
+        }
+    }
 }
 
 /// Facilities a country's supply passes through, and what their loss would cost.

@@ -129,7 +129,7 @@ fn full_date(d: Date) -> Result<Date, ViewError> {
 // Screening
 
 /// What `screening` is asked.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScreeningQuery {
     /// The product node, FACILITY/material (e.g. `jl_mag/sintered_ndfeb`); omit with `all`.
@@ -152,6 +152,20 @@ pub struct ScreeningQuery {
     /// Year of the flows (default 2024).
     #[serde(default = "default_year")]
     pub year: i64,
+}
+
+impl Default for ScreeningQuery {
+    fn default() -> Self {
+        ScreeningQuery {
+            node: Default::default(),
+            all: Default::default(),
+            destination: Default::default(),
+            end_use: Default::default(),
+            as_of: Default::default(),
+            custody: Default::default(),
+            year: default_year(),
+        }
+    }
 }
 
 /// Every rule's determination for a product (or every product) on a date.
@@ -468,7 +482,7 @@ fn timeline_entries(
 // Timeline
 
 /// What `timeline_view` is asked.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimelineQuery {
     /// The product node, FACILITY/material.
@@ -484,6 +498,18 @@ pub struct TimelineQuery {
     /// Year of the flows (default 2024).
     #[serde(default = "default_year")]
     pub year: i64,
+}
+
+impl Default for TimelineQuery {
+    fn default() -> Self {
+        TimelineQuery {
+            node: Default::default(),
+            destination: Default::default(),
+            end_use: Default::default(),
+            custody: Default::default(),
+            year: default_year(),
+        }
+    }
 }
 
 /// When a product's determinations change, and why.

@@ -9,7 +9,7 @@ use super::{Analysis, ViewError, default_year};
 use crate::screening::SupplyPath;
 
 /// What `trace_node` is asked.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TraceQuery {
     /// Node id: FACILITY/material, a facility id or an ISO3 market (e.g. `jl_mag/sintered_ndfeb`).
@@ -23,6 +23,17 @@ pub struct TraceQuery {
     /// Year of the flows (default 2024).
     #[serde(default = "default_year")]
     pub year: i64,
+}
+
+impl Default for TraceQuery {
+    fn default() -> Self {
+        TraceQuery {
+            node: Default::default(),
+            tag: Default::default(),
+            custody: Default::default(),
+            year: default_year(),
+        }
+    }
 }
 
 /// The origin content of one node.

@@ -1,0 +1,321 @@
+//! The CLI, the API and the pages render the same view structs, so they cannot disagree: for
+//! every view, over the bundled dataset, the CLI's JSON and the API's JSON equal the view computed
+//! by the library, and the page shows every figure of the view's rows as the table renderer
+//! formats it.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::OnceLock;
+
+use common::*;
+use lodestone_model::Date;
+use lodestone_world::views::chain::{MapQuery, map};
+use lodestone_world::views::risk::{
+    BenchmarkQuery, ConcentrationQuery, CriticalQuery, DependencyQuery, benchmarks, concentration,
+    critical, dependency,
+};
+use lodestone_world::views::rules::{
+    RulesQuery, ScreeningQuery, TimelineQuery, rules_on, screening, timeline_view,
+};
+use lodestone_world::views::search::{SearchQuery, search};
+use lodestone_world::views::trace::{TraceQuery, trace_node};
+use lodestone_world::views::{Analysis, Tabular};
+
+fn analysis() -> &'static Analysis {
+    static A: OnceLock<Analysis> = OnceLock::new();
+    A.get_or_init(|| {
+        let (world, report) = lodestone_world::load_dir(&repo_root().join("data/world")).unwrap();
+        assert!(!report.has_errors());
+        Analysis::new(world)
+    })
+}
+
+fn server() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (world, report) =
+                lodestone_world::load_dir(&repo_root().join("data/world")).unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+            let _ = rt.block_on(lodestone_server::serve(world, report, addr, move |b| {
+                tx.send(b).unwrap()
+            }));
+        });
+        rx.recv().unwrap()
+    })
+}
+
+fn http_get(path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(server()).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
+}
+
+fn cli_json(args: &[&str]) -> serde_json::Value {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--format", "json"]);
+    let out = lodestone(&repo_root(), &all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn api_json(path: &str) -> serde_json::Value {
+    let (status, body) = http_get(path);
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The page shows every number of every row, formatted as the table renderer formats it.
+fn page_shows<R: Tabular>(page: &str, rows: &[R], what: &str) {
+    assert!(!rows.is_empty(), "{what}: no rows to compare");
+    for r in rows {
+        for c in r.cells().iter().filter(|c| c.is_number()) {
+            let cell = format!(
+                "<td class=\"num\">{}</td>",
+                lodestone_render::escape(&c.display())
+            );
+            assert!(page.contains(&cell), "{what}: the page lacks {cell}");
+        }
+    }
+}
+
+fn page(path: &str) -> String {
+    let (status, body) = http_get(path);
+    assert_eq!(status, 200, "{path}");
+    body
+}
+
+/// The three renderings of one view: the library's struct, the CLI's JSON, the API's JSON.
+fn same(view: &impl serde::Serialize, cli: &[&str], api: &str) {
+    let lib = serde_json::to_value(view).unwrap();
+    assert_eq!(cli_json(cli), lib, "CLI {cli:?} differs from the library");
+    assert_eq!(api_json(api), lib, "API {api} differs from the library");
+}
+
+#[test]
+fn concentration_agrees_in_the_cli_the_api_and_the_risk_page() {
+    let a = analysis();
+    for (scope, scope_arg) in [("world", "world"), ("outside_china", "outside-china")] {
+        let q = ConcentrationQuery {
+            stage: Some(lodestone_model::Stage::Separation),
+            scope: Some(scope_arg.parse().unwrap()),
+            basis: Some(lodestone_model::Basis::Flow),
+            ..Default::default()
+        };
+        let v = concentration(a, &q).unwrap();
+        same(
+            &v,
+            &[
+                "risk",
+                "concentration",
+                "--stage",
+                "separation",
+                "--scope",
+                scope_arg,
+            ],
+            &format!("/api/risk/concentration?stage=separation&scope={scope}"),
+        );
+        let all: Vec<_> = v
+            .rows
+            .iter()
+            .filter(|r| r.material == "all")
+            .cloned()
+            .collect();
+        page_shows(
+            &page("/explore/risk?stage=separation&basis=flow"),
+            &all,
+            "concentration",
+        );
+    }
+}
+
+#[test]
+fn dependency_benchmarks_and_critical_facilities_agree() {
+    let a = analysis();
+    let d = dependency(
+        a,
+        &DependencyQuery {
+            country: "JPN".into(),
+            stage: Some(lodestone_model::Stage::Magnet),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    same(
+        &d,
+        &[
+            "risk",
+            "dependency",
+            "--country",
+            "Japan",
+            "--stage",
+            "magnet",
+        ],
+        "/api/risk/dependency?country=jpn&stage=magnet",
+    );
+    let risk_page = page("/explore/risk?country=JPN&stage=magnet");
+    page_shows(&risk_page, &d.rows, "dependency");
+    let b = benchmarks(a, &BenchmarkQuery::default()).unwrap();
+    same(&b, &["risk", "benchmarks"], "/api/risk/benchmarks");
+    page_shows(&risk_page, &b.rows, "benchmarks");
+    let c = critical(
+        a,
+        &CriticalQuery {
+            country: "JPN".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    same(
+        &c,
+        &["risk", "critical", "--country", "JPN"],
+        "/api/risk/critical?country=JPN",
+    );
+    page_shows(&risk_page, &c.rows, "critical facilities");
+}
+
+#[test]
+fn rules_screening_and_timeline_agree() {
+    let a = analysis();
+    let date = Date::parse("2025-12-01").unwrap();
+    let r = rules_on(&a.world, &RulesQuery { as_of: Some(date) }, date).unwrap();
+    same(
+        &r,
+        &["rules", "list", "--as-of", "2025-12-01"],
+        "/api/rules?as_of=2025-12-01",
+    );
+    let rules_page = page("/rules?as_of=2025-12-01");
+    for rule in &r.rules {
+        assert!(rules_page.contains(&format!("<tr id=\"{}\">", rule.id)));
+        let since = rule.since.map(|d| d.to_string()).unwrap_or_default();
+        assert!(
+            rules_page.contains(&format!("<td>{since}</td>")),
+            "{}",
+            rule.id
+        );
+    }
+    let q = ScreeningQuery {
+        node: Some("jl_mag/sintered_ndfeb".into()),
+        destination: "USA".into(),
+        as_of: Some(date),
+        ..Default::default()
+    };
+    let s = screening(a, &q, date).unwrap();
+    same(
+        &s,
+        &[
+            "rules",
+            "check",
+            "--node",
+            "jl_mag/sintered_ndfeb",
+            "--destination",
+            "USA",
+            "--as-of",
+            "2025-12-01",
+        ],
+        "/api/rules/check?node=jl_mag/sintered_ndfeb&destination=USA&as_of=2025-12-01",
+    );
+    let screening_page =
+        page("/explore/rules?node=jl_mag/sintered_ndfeb&destination=USA&as_of=2025-12-01");
+    assert!(screening_page.contains(&lodestone_render::escape(&s.verdict)));
+    for d in &s.determinations {
+        assert!(
+            screening_page.contains(&lodestone_render::escape(&d.explanation)),
+            "{}",
+            d.rule
+        );
+    }
+    let t = timeline_view(
+        a,
+        &TimelineQuery {
+            node: "jl_mag/sintered_ndfeb".into(),
+            destination: "USA".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    same(
+        &t,
+        &[
+            "rules",
+            "timeline",
+            "--node",
+            "jl_mag/sintered_ndfeb",
+            "--destination",
+            "USA",
+        ],
+        "/api/rules/timeline?node=jl_mag/sintered_ndfeb&destination=USA",
+    );
+    for e in &t.timelines[0].entries {
+        assert!(
+            screening_page.contains(&format!("<td>{}</td>", e.date)),
+            "{}",
+            e.date
+        );
+    }
+}
+
+#[test]
+fn trace_map_and_search_agree() {
+    let a = analysis();
+    let t = trace_node(
+        a,
+        &TraceQuery {
+            node: "jl_mag/sintered_ndfeb".into(),
+            tag: Some("mined:*".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        api_json("/api/trace?node=jl_mag/sintered_ndfeb&tag=mined:*"),
+        serde_json::to_value(&t).unwrap()
+    );
+    page_shows(
+        &page("/explore/trace?node=jl_mag/sintered_ndfeb&tag=mined:*"),
+        &t.rows,
+        "trace",
+    );
+    let m = map(a, &MapQuery::default()).unwrap();
+    assert_eq!(api_json("/api/map"), serde_json::to_value(&m).unwrap());
+    page_shows(&page("/explore/map"), &m.links, "map routes");
+    let s = search(&a.world, &SearchQuery { q: "lynas".into() }).unwrap();
+    assert_eq!(
+        api_json("/api/search?q=lynas"),
+        serde_json::to_value(&s).unwrap()
+    );
+    let search_page = page("/search?q=lynas");
+    for h in &s.hits {
+        assert!(
+            search_page.contains(&format!("href=\"{}\"", h.url)),
+            "{}",
+            h.url
+        );
+    }
+}
