@@ -25,7 +25,7 @@ fn find_table<'a>(ds: &'a World, kind: &str) -> Result<&'a Table, String> {
         .find(|t| candidates.contains(&t.schema.name))
         .ok_or_else(|| {
             let names: Vec<&str> = ds.tables.iter().map(|t| t.schema.name.as_str()).collect();
-            format!("unknown kind '{kind}'; the kinds are: {}", names.join(", "))
+            lodestone_model::UnknownValue::new("kind of record (a table)", &kind, names).to_string()
         })
 }
 

@@ -97,14 +97,21 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
     let loaded = started.elapsed();
     let find_node = |id: &str| -> Result<usize, Failure> {
         net.node_index(id).ok_or_else(|| {
-            let similar: Vec<&str> =
-                net.node_ids.iter().map(String::as_str).filter(|n| n.contains(id) || id.contains(*n)).take(8).collect();
-            Failure::new(2, format!(
-                "no node '{id}' in the network{}; nodes are facility ids, ISO3 country markets, and ID/material for what a node ships",
-                if similar.is_empty() { String::new() } else { format!(" (similar: {})", similar.join(", ")) }
-            ))
+            let u = lodestone_world::views::resolve::similar(
+                "node of the network (a facility id, an ISO3 market, or ID/material for what a node ships)",
+                id,
+                net.node_ids.iter().map(String::as_str),
+            );
+            Failure::new(2, u.to_string())
         })
     };
+    // A dataset's tags are FAMILY:VALUE with a fixed vocabulary of families: a misspelt family
+    // is an error with a suggestion. (A network's tags are whatever its files say.)
+    if args.source.network.is_none()
+        && let Some(pattern) = &args.tag
+    {
+        lodestone_world::views::trace::check_tag_pattern(pattern)?;
+    }
     if let Some(target) = &args.explain {
         let node = find_node(target)?;
         let tag_name = args.tag.as_deref().ok_or_else(|| {

@@ -18,9 +18,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("rules", &["model"]),
     ("format", &["model"]),
     ("network", &["format", "trace"]),
-    ("world", &["format", "model", "risk", "rules", "sim", "trace"]),
+    (
+        "world",
+        &["format", "model", "risk", "rules", "sim", "trace"],
+    ),
     ("render", &["model", "world"]),
-    ("report", &["format", "model", "risk", "rules", "trace", "world"]),
+    (
+        "report",
+        &["format", "model", "risk", "rules", "trace", "world"],
+    ),
     (
         "server",
         &[
@@ -40,8 +46,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
 const MODEL_EXTERNAL: &[&str] = &["schemars", "serde", "strsim"];
 
 fn manifest_dependencies(krate: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(repo_root().join("crates").join(krate).join("Cargo.toml"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(repo_root().join("crates").join(krate).join("Cargo.toml")).unwrap();
     let doc: toml::Table = toml::from_str(&text).unwrap();
     doc.get("dependencies")
         .and_then(|d| d.as_table())

@@ -92,10 +92,15 @@ fn unknown_kinds_and_ids_fail_with_one_line() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
-        err.starts_with("lodestone: error: unknown kind 'plants'; the kinds are: sources"),
+        err.starts_with(
+            "lodestone: error: 'plants' is not a kind of record (a table); valid: sources"
+        ),
         "{err}"
     );
     assert_eq!(err.lines().count(), 1);
+    let out = lodestone(&repo_root(), &["show", "facilitys"]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("did you mean 'facilities'?"), "{err}");
 
     let out = lodestone(&repo_root(), &["show", "facilities", "lynas"]);
     assert_eq!(out.status.code(), Some(1));

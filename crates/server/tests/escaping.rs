@@ -3,7 +3,6 @@
 //! served, and every page, every record page and the briefs (served and offline) are fetched. No
 //! response may carry the markup as markup.
 
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -71,9 +70,14 @@ fn hostile_dataset() -> PathBuf {
             let out: Vec<String> = text
                 .lines()
                 .map(|l| {
-                    let free = ["title = \"", "summary = \"", "note = \"", "description = \""]
-                        .iter()
-                        .any(|k| l.starts_with(k));
+                    let free = [
+                        "title = \"",
+                        "summary = \"",
+                        "note = \"",
+                        "description = \"",
+                    ]
+                    .iter()
+                    .any(|k| l.starts_with(k));
                     if free && l.ends_with('"') {
                         format!("{} {toml_hostile}\"", &l[..l.len() - 1])
                     } else {
@@ -81,7 +85,11 @@ fn hostile_dataset() -> PathBuf {
                     }
                 })
                 .collect();
-            std::fs::write(dir.join(sub).join(path.file_name().unwrap()), out.join("\n")).unwrap();
+            std::fs::write(
+                dir.join(sub).join(path.file_name().unwrap()),
+                out.join("\n"),
+            )
+            .unwrap();
         }
     }
     dir
