@@ -20,11 +20,17 @@
     function draw(i) {
       var s = series[i];
       var months = s.month.map(function (m) { return String(m); });
+      // The axis spans the data (up to the largest p95, at most 100 %), with as many decimals as
+      // the range needs: a shortfall of 0.3 % is not drawn on a 0–100 % axis of "0 %" labels.
+      var top = Math.max.apply(null, s.p95.concat(s.mean).concat([1e-6]));
+      var max = Math.min(1, top * 1.1);
+      var decimals = max < 0.01 ? 2 : max < 0.1 ? 1 : 0;
       chart.setOption({
         tooltip: { trigger: "axis", valueFormatter: function (x) { return pct(x); } },
         legend: { data: ["p5–p95", "median", "mean"] },
         xAxis: { type: "category", data: months, name: "month" },
-        yAxis: { type: "value", name: "shortfall share of demand", axisLabel: { formatter: function (x) { return Math.round(100 * x) + " %"; } } },
+        yAxis: { type: "value", name: "shortfall share of demand", min: 0, max: max,
+          axisLabel: { formatter: function (x) { return (100 * x).toFixed(decimals) + " %"; } } },
         series: [
           { name: "p5", type: "line", data: s.p5, stack: "band", lineStyle: { opacity: 0 }, symbol: "none" },
           { name: "p5–p95", type: "line", data: s.p95.map(function (x, k) { return x - s.p5[k]; }), stack: "band",

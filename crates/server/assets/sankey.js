@@ -18,11 +18,11 @@
           formatter: function (p) {
             if (p.dataType === "edge") {
               var l = v.links[p.dataIndex];
-              return p.data.source + " → " + p.data.target + "<br>" +
+              return v.labels[l.source] + " → " + v.labels[l.target] + "<br>" +
                 Math.round(l.value).toLocaleString("en") + " " + v.unit +
                 "<br>" + l.materials.join(", ") + "<br>sources: " + l.sources.join(", ");
             }
-            return p.name;
+            return p.name + ": " + Math.round(p.value).toLocaleString("en") + " " + v.unit;
           }
         },
         series: [{
@@ -31,10 +31,17 @@
           nodeAlign: "left",
           emphasis: { focus: "adjacency" },
           lineStyle: { color: "gradient", curveness: 0.5, opacity: 0.45 },
-          label: { fontSize: 11 },
-          data: v.nodes.map(function (n) { return { name: n.name, depth: n.layer }; }),
+          nodeGap: 10,
+          left: 8, right: 170, top: 8, bottom: 8,
+          // Each node says what it holds; labels that would overlap are hidden (hover shows them).
+          label: {
+            fontSize: 10, overflow: "truncate", width: 160,
+            formatter: function (p) { return p.name + "  " + Math.round(p.value).toLocaleString("en") + " t"; }
+          },
+          labelLayout: { hideOverlap: true },
+          data: v.nodes.map(function (n, i) { return { name: v.labels[i], depth: n.layer }; }),
           links: v.links.map(function (l) {
-            return { source: v.nodes[l.source].name, target: v.nodes[l.target].name, value: l.value };
+            return { source: v.labels[l.source], target: v.labels[l.target], value: l.value };
           })
         }]
       });
