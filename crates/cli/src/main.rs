@@ -818,7 +818,8 @@ fn report(
         as_of: as_of.unwrap_or_else(rules::today),
         dashboard_links: false,
     };
-    let html = lodestone_report::country_brief(&ds, &options).map_err(|e| Failure::new(1, e))?;
+    let html = lodestone_report::country_brief(&Analysis::new(ds), &options)
+        .map_err(|e| Failure::new(1, e))?;
     std::fs::write(out, html)
         .map_err(|e| Failure::new(1, format!("cannot write {}: {e}", out.display())))?;
     eprintln!("wrote {}", out.display());

@@ -287,6 +287,36 @@ pub async fn sankey_data(State(s): State<Arc<AppState>>, q: ApiQuery<SankeyQuery
     Ok(Json(v).into_response())
 }
 
+/// The query of `/api/briefs/{id}`: the country or group is in the path.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BriefPathQuery {
+    /// Year of the flows (default 2024).
+    #[serde(default = "lodestone_world::views::default_year")]
+    pub year: i64,
+    /// Date of the rule states (default today).
+    #[serde(default)]
+    pub as_of: Option<lodestone_model::Date>,
+}
+
+/// `GET /api/briefs/{id}`: the brief's sections as data (the page at /briefs/{id} renders them).
+pub async fn brief_view(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    q: ApiQuery<BriefPathQuery>,
+) -> ApiResult {
+    let query = lodestone_world::views::brief::BriefQuery {
+        country: id,
+        year: q.query.year,
+        as_of: q.query.as_of,
+    };
+    let v = blocking(&s, move |a| {
+        lodestone_world::views::brief::brief(a, &query, today())
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
 /// `GET /api/search`.
 pub async fn search_records(State(s): State<Arc<AppState>>, q: ApiQuery<SearchQuery>) -> ApiResult {
     let v = search(&s.analysis.world, &q.query)?;

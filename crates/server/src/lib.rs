@@ -238,7 +238,7 @@ async fn brief(
         dashboard_links: true,
     };
     let html = blocking(&s, move |a| {
-        lodestone_report::country_brief(&a.world, &options).map_err(ViewError::NoData)
+        lodestone_report::country_brief(a, &options).map_err(ViewError::NoData)
     })
     .await?;
     Ok((
@@ -323,6 +323,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/risk/critical", get(api::risk_critical))
         .route("/api/map", get(api::map_links))
         .route("/api/sankey", get(api::sankey_data))
+        .route("/api/briefs/{id}", get(api::brief_view))
         .route("/api/simulations", get(jobs::list).post(jobs::start))
         .route(
             "/api/simulations/{job}",

@@ -44,7 +44,7 @@ fn response<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
     g.subschema_for::<T>()
 }
 
-use crate::api::{DependencyPathQuery, Health, TableInfo};
+use crate::api::{BriefPathQuery, DependencyPathQuery, Health, TableInfo};
 use lodestone_world::views::chain::{MapQuery, MapView, SankeyQuery, SankeyView};
 use lodestone_world::views::risk::{
     BenchmarkQuery, BenchmarkView, ConcentrationQuery, ConcentrationView, CriticalQuery,
@@ -247,6 +247,17 @@ pub const ROUTES: &[Route] = &[
         MapView,
         true
     ),
+    Route {
+        path: "/api/briefs/{id}",
+        method: "get",
+        summary: "The brief of a country or group as data: its place in the chain, concentration, dependency, single points of failure, the rules that bite on its products, its agreements, each with sources",
+        path_params: &[("id", "ISO3 code, country name or group id")],
+        query: Some(query::<BriefPathQuery>),
+        response: Some(response::<lodestone_world::views::brief::BriefView>),
+        downloads: false,
+        responses: &[(200, "the view"), BAD, UNKNOWN],
+        media: JSON,
+    },
     api!(
         "/api/sankey",
         "The chain of a year as a layered flow diagram: nodes per (country, stage), links with t REO, materials and sources",

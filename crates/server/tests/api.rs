@@ -16,8 +16,8 @@ fn example(path: &str) -> String {
         "/api/search" => "?q=lynas",
         _ => "",
     };
-    let path = if path.starts_with("/briefs/") {
-        "/briefs/MYS".to_string()
+    let path = if path.starts_with("/briefs/") || path.starts_with("/api/briefs/") {
+        path.replace("{id}", "MYS")
     } else {
         path.replace("{kind}", "facilities")
             .replace("{id}", "lynas_lamp_kuantan")

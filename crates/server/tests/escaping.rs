@@ -192,9 +192,10 @@ fn no_page_and_no_brief_emits_the_dataset_s_markup() {
     let (_, kuantan) = get(addr, "/records/facilities/lynas_lamp_kuantan");
     assert!(kuantan.contains("&#60;script&#62;") || kuantan.contains("&lt;script&gt;"));
     // The offline brief of every country and group.
+    let analysis = lodestone_world::views::Analysis::new(world);
     for who in ["MYS", "CHN", "USA", "eu", "g7"] {
         let html = lodestone_report::country_brief(
-            &world,
+            &analysis,
             &lodestone_report::ReportOptions {
                 country: who.into(),
                 year: 2024,

@@ -1,8 +1,11 @@
 //! Helpers shared by the CLI integration tests.
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -68,4 +71,46 @@ pub fn expect_file(expected: &Path, actual: &str) {
         "{} differs (UPDATE_EXPECT=1 rewrites it after review)",
         expected.display()
     );
+}
+
+/// A server over the bundled dataset on a loopback port, started once per test binary.
+pub fn server() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (world, report) =
+                lodestone_world::load_dir(&repo_root().join("data/world")).unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+            let _ = rt.block_on(lodestone_server::serve(world, report, addr, move |b| {
+                tx.send(b).unwrap()
+            }));
+        });
+        rx.recv().unwrap()
+    })
+}
+
+/// GET over HTTP/1.1: the status and the body.
+pub fn http_get(path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(server()).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_string())
 }

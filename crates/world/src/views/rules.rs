@@ -59,8 +59,10 @@ pub struct RuleRow {
     pub since: Option<Date>,
     /// Confidence, where facts are unverified or sources conflict.
     pub confidence: Option<String>,
-    /// Source ids.
+    /// Source ids of the rule.
     pub sources: Vec<String>,
+    /// Source id of the event that set the state in force on the date.
+    pub state_source: Option<String>,
     /// The rule file.
     pub file: String,
 }
@@ -99,6 +101,11 @@ fn rule_row(r: &Rule, date: Date) -> RuleRow {
         since: r.lifecycle.since(date),
         confidence: r.confidence.clone(),
         sources: r.sources.clone(),
+        state_source: r
+            .lifecycle
+            .event_on(date)
+            .map(|e| e.source.clone())
+            .filter(|s| !s.is_empty()),
         file: r.file.clone(),
     }
 }
