@@ -8,9 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use lodestone_sim::{Headline, SimNetwork, Stats, run_batch};
 use lodestone_world::World;
 use lodestone_world::lower::lower_dataset;
-use lodestone_world::sim_inputs::{
-    ScenarioFile, headline_json, parse_scenario, scenario_year, sim_network,
-};
+use lodestone_world::sim_inputs::{ScenarioFile, parse_scenario, scenario_year, sim_network};
 
 use crate::{Failure, ShowFormat, text};
 
@@ -110,66 +108,6 @@ fn write_outputs(stats: &Stats, dir: &Path) -> Result<(), Failure> {
 /// A scenario's name, headline rows and stated level, for comparisons.
 type Column = (String, Vec<Headline>, f64);
 
-fn print_headline(stats: &Stats, format: ShowFormat, title: &str) -> Result<(), Failure> {
-    let rows = stats.headline();
-    let out = match format {
-        ShowFormat::Json => {
-            let arr: Vec<serde_json::Value> = rows.iter().map(headline_json).collect();
-            serde_json::to_string_pretty(&arr).unwrap_or_default() + "\n"
-        }
-        _ => {
-            let body: Vec<Vec<String>> = rows
-                .iter()
-                .filter(|h| {
-                    h.total_shortfall_t_reo_mean > 0.0 || h.probability_shortfall_above_level > 0.0
-                })
-                .map(|h| {
-                    let rec = h.recovery_months_p50;
-                    vec![
-                        h.country.clone(),
-                        format!("{:.1} %", h.peak_shortfall_share_mean * 100.0),
-                        h.peak_month.to_string(),
-                        format!("{:.1} %", h.peak_shortfall_share_p95 * 100.0),
-                        format!("{:.0}", h.total_shortfall_t_reo_mean),
-                        if rec as usize > stats.months {
-                            "not within horizon".into()
-                        } else {
-                            format!("{rec:.0}")
-                        },
-                        format!("{:.1} %", h.probability_shortfall_above_level * 100.0),
-                    ]
-                })
-                .collect();
-            let head: Vec<String> = [
-                "country",
-                "peak shortfall (mean)",
-                "month",
-                "peak p95",
-                "total shortfall t REO (mean)",
-                "recovery months (p50)",
-                &format!("P(shortfall > {:.0} %)", stats.level * 100.0),
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            let mut s = format!(
-                "{title}: {} runs × {} months\n\n",
-                stats.runs(),
-                stats.months
-            );
-            s.push_str(&text::table(&head, &body));
-            if body.is_empty() {
-                s.push_str("no country is ever short\n");
-            }
-            s
-        }
-    };
-    std::io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .map_err(|e| Failure::new(1, format!("cannot write output: {e}")))
-}
-
 /// `lodestone simulate SCENARIO.toml`.
 pub fn simulate_cmd(
     data: Option<PathBuf>,
@@ -179,7 +117,7 @@ pub fn simulate_cmd(
     out: Option<&Path>,
     format: ShowFormat,
 ) -> Result<ExitCode, Failure> {
-    let (_, net, mut sf) = prepare(data, scenario)?;
+    let (world, net, mut sf) = prepare(data, scenario)?;
     if let Some(s) = seed {
         sf.scenario.seed = s;
     }
@@ -187,12 +125,43 @@ pub fn simulate_cmd(
     if let Some(dir) = out {
         write_outputs(&stats, dir)?;
     }
+    let v = lodestone_world::views::scenario::scenario_results(
+        &world,
+        &sf.scenario.name,
+        sf.start.clone(),
+        &stats,
+    );
     let title = match &sf.start {
         Some(start) => format!("{} (month 0 = {start})", sf.scenario.name),
         None => sf.scenario.name.clone(),
     };
-    print_headline(&stats, format, &title)?;
-    Ok(ExitCode::SUCCESS)
+    let short: Vec<_> = v
+        .countries
+        .iter()
+        .filter(|h| h.total_shortfall_t_reo_mean > 0.0 || h.probability_shortfall_above_level > 0.0)
+        .cloned()
+        .collect();
+    let format = match format {
+        ShowFormat::Table => lodestone_model::OutputFormat::Table,
+        ShowFormat::Json => lodestone_model::OutputFormat::Json,
+        ShowFormat::Csv => lodestone_model::OutputFormat::Csv,
+    };
+    crate::emit(
+        &v,
+        &short,
+        format,
+        &format!("{title}: {} runs × {} months\n\n", v.runs, v.months),
+        &if short.is_empty() {
+            "no country is ever short".to_string()
+        } else {
+            format!(
+                "Shares are of demand; the level is a shortfall of {} of demand. {}",
+                lodestone_world::views::table::format_share(v.shortfall_level),
+                v.estimate
+            )
+        },
+        "scenario",
+    )
 }
 
 /// `lodestone simulate compare A.toml B.toml …`.

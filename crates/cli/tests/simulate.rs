@@ -106,12 +106,14 @@ fn the_kuantan_outage_hurts_japan_and_the_baseline_is_quiet() {
     ]);
     let v: serde_json::Value = serde_json::from_str(&base).unwrap();
     assert!(
-        v.as_array()
+        v["countries"]
+            .as_array()
             .unwrap()
             .iter()
             .all(|r| r["total_shortfall_t_reo_mean"].as_f64().unwrap() < 1e-6),
         "{base}"
     );
+    assert_eq!(v["runs"], 20);
     let k = ok(&[
         "simulate",
         dir.join("kuantan_outage.toml").to_str().unwrap(),
@@ -121,7 +123,7 @@ fn the_kuantan_outage_hurts_japan_and_the_baseline_is_quiet() {
         "json",
     ]);
     let v: serde_json::Value = serde_json::from_str(&k).unwrap();
-    let jpn = v
+    let jpn = v["countries"]
         .as_array()
         .unwrap()
         .iter()

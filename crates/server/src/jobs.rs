@@ -20,9 +20,9 @@ use axum::body::to_bytes;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use lodestone_sim::{SimNetwork, run_batch};
 use lodestone_world::lower::lower_dataset;
-use lodestone_world::sim_inputs::{
-    ScenarioFile, headline_json, parse_scenario, scenario_year, sim_network,
-};
+use lodestone_world::sim_inputs::{ScenarioFile, parse_scenario, scenario_year, sim_network};
+
+use lodestone_world::views::scenario::{ScenarioResults, scenario_results};
 
 use crate::{AppState, error, esc, json};
 
@@ -39,8 +39,8 @@ pub const ABANDON_AFTER: Duration = Duration::from_secs(30);
 
 /// How a job ended.
 enum Outcome {
-    /// Finished: the results as JSON.
-    Done(serde_json::Value),
+    /// Finished: the results.
+    Done(Box<ScenarioResults>),
     /// Cancelled on request.
     Cancelled,
     /// The computation failed (a bug).
@@ -122,7 +122,9 @@ impl Job {
         v["status"] = self.status().into();
         if let Some((o, _)) = &*lock(&self.outcome) {
             match o {
-                Outcome::Done(r) if results => v["results"] = r.clone(),
+                Outcome::Done(r) if results => {
+                    v["results"] = serde_json::to_value(r).unwrap_or_default()
+                }
                 Outcome::Failed(m) => v["error"] = m.clone().into(),
                 Outcome::Cancelled if self.abandoned.load(Ordering::Relaxed) => {
                     v["error"] = format!(
@@ -281,6 +283,8 @@ pub async fn start(State(s): State<Arc<AppState>>, body: String) -> Response {
     };
     let worker = job.clone();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let world_for_results = s.clone();
+    let scenario_name = job.scenario.clone();
     tokio::task::spawn_blocking(move || {
         let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             run_batch(
@@ -294,35 +298,12 @@ pub async fn start(State(s): State<Arc<AppState>>, body: String) -> Response {
             )
         }));
         let outcome = match batch {
-            Ok(Some(stats)) => Outcome::Done({
-                // Monthly bands of the shortfall share for every series that is ever short.
-                let summary = stats.summary();
-                let mut series: Vec<serde_json::Value> = Vec::new();
-                for (c, ..) in &summary.countries {
-                    let rows: Vec<_> = summary.rows.iter().filter(|r| r.country == *c).collect();
-                    if rows.iter().all(|r| r.shortfall_mean <= 0.0) {
-                        continue;
-                    }
-                    series.push(serde_json::json!({
-                        "country": c,
-                        "month": rows.iter().map(|r| r.month).collect::<Vec<_>>(),
-                        "p5": rows.iter().map(|r| r.pressure_p5).collect::<Vec<_>>(),
-                        "p50": rows.iter().map(|r| r.pressure_p50).collect::<Vec<_>>(),
-                        "p95": rows.iter().map(|r| r.pressure_p95).collect::<Vec<_>>(),
-                        "mean": rows.iter().map(|r| r.pressure_mean).collect::<Vec<_>>(),
-                    }));
-                }
-                let mut v = serde_json::json!({
-                "months": stats.months,
-                "month_0": sf.start,
-                "shortfall_level": stats.level,
-                "unit": "t REO; shares are of demand",
-                "estimate": "Monte Carlo over the scenario's distributions on a network of mostly estimated flows (see docs/simulation.md)",
-                "countries": stats.headline().iter().map(headline_json).collect::<Vec<_>>(),
-                });
-                v["series"] = series.into();
-                v
-            }),
+            Ok(Some(stats)) => Outcome::Done(Box::new(scenario_results(
+                &world_for_results.analysis.world,
+                &scenario_name,
+                sf.start.clone(),
+                &stats,
+            ))),
             Ok(None) if worker.cancel.load(Ordering::Relaxed) => Outcome::Cancelled,
             _ => Outcome::Failed("the simulation failed; this is a bug, please report it".into()),
         };
@@ -381,6 +362,38 @@ fn find(s: &AppState, id: &str) -> Result<Arc<Job>, Box<Response>> {
             ))
         })
 }
+
+/// `GET /api/simulations/{id}/results`: a finished job's results, as JSON or (`format=csv|xlsx`)
+/// the table of its series.
+pub async fn results(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    q: crate::error::ApiQuery<NoQuery>,
+) -> Response {
+    let job = match find(&s, &id) {
+        Ok(j) => j,
+        Err(r) => return *r,
+    };
+    job.seen();
+    let done = match &*lock(&job.outcome) {
+        Some((Outcome::Done(r), _)) => Some(r.clone()),
+        _ => None,
+    };
+    match done {
+        Some(r) => crate::api::respond(&*r, &r.countries, q.format, "scenario")
+            .unwrap_or_else(IntoResponse::into_response),
+        None => error(
+            StatusCode::CONFLICT,
+            format!("job {id} has no results (it is {})", job.status()),
+            vec![format!("/api/simulations/{id}")],
+        ),
+    }
+}
+
+/// A query with no parameters (only `format`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoQuery {}
 
 /// `GET /api/simulations/{id}`: progress, and the results once done.
 pub async fn show(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
@@ -453,10 +466,6 @@ fn problem(message: &str) -> String {
 fn pct(v: &serde_json::Value) -> String {
     v.as_f64()
         .map_or("–".into(), |x| format!("{:.2} %", x * 100.0))
-}
-
-fn num(v: &serde_json::Value, digits: usize) -> String {
-    v.as_f64().map_or("–".into(), |x| format!("{x:.digits$}"))
 }
 
 fn get<'a>(q: &'a HashMap<String, String>, k: &str) -> &'a str {
@@ -547,7 +556,7 @@ pub async fn simulate_start(
 
 /// `GET /explore/simulate/{job}`: progress (refreshing every second while running), results.
 pub async fn job_page(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
-    let v = match answer(show(State(s.clone()), Path(id)).await).await {
+    let v = match answer(show(State(s.clone()), Path(id.clone())).await).await {
         Ok(v) => v,
         Err((code, m)) => {
             return (
@@ -580,35 +589,38 @@ pub async fn job_page(State(s): State<Arc<AppState>>, Path(id): Path<String>) ->
     if let Some(e) = v["error"].as_str() {
         body.push_str(&problem(e));
     }
-    let r = &v["results"];
-    if r.is_object() {
+    // The results table renders the typed view (the API serialises the same struct).
+    let results = find(&s, &id)
+        .ok()
+        .and_then(|job| match &*lock(&job.outcome) {
+            Some((Outcome::Done(r), _)) => Some(r.clone()),
+            _ => None,
+        });
+    if let Some(r) = results {
         body.push_str(&format!(
             "<h2>Percentile bands over time</h2><p><label>Series <select id=\"bands-series\"></select></label></p><div id=\"bands\" class=\"chart chart-bands\" data-api=\"/api/simulations/{}\"></div><p id=\"bands-status\" class=\"sub\">Loading…</p><script src=\"/assets/echarts.min.js\"></script><script src=\"/assets/bands.js\"></script>",
             v["id"]
         ));
+        let short: Vec<_> = r
+            .countries
+            .iter()
+            .filter(|c| c.total_shortfall_t_reo_mean > 0.0)
+            .cloned()
+            .collect();
         body.push_str(&format!(
-            "<h2>Shortfall by country</h2><p><small>{} months{}; shares are of demand; t REO. {}</small></p><table><tr><th>country</th><th>peak shortfall (mean)</th><th>month</th><th>peak p95</th><th>total shortfall t REO (mean)</th><th>recovery months (p50)</th><th>P(shortfall &gt; {})</th></tr>",
-            r["months"],
-            r["month_0"].as_str().map_or(String::new(), |m| format!(", month 0 = {}", esc(m))),
-            esc(r["estimate"].as_str().unwrap_or("")),
-            pct(&r["shortfall_level"])
+            "<h2>Shortfall by country</h2><p><small>{} runs × {} months{}; shares are of demand; t REO; the level is a shortfall of {} of demand. {}</small></p>{}<p class=\"downloads\"><small>Download: <a href=\"/api/simulations/{id}/results?format=csv\">CSV</a> · <a href=\"/api/simulations/{id}/results?format=xlsx\">XLSX</a> · <a href=\"/api/simulations/{id}\">JSON</a></small></p>",
+            r.runs,
+            r.months,
+            r.month_0.as_deref().map_or(String::new(), |m| format!(", month 0 = {}", esc(m))),
+            esc(&lodestone_world::views::table::format_share(r.shortfall_level)),
+            esc(&r.estimate),
+            if short.is_empty() {
+                "<p>No country is ever short.</p>".to_string()
+            } else {
+                lodestone_render::html_table(&short)
+            },
+            id = esc(&id),
         ));
-        for c in r["countries"].as_array().into_iter().flatten() {
-            if c["total_shortfall_t_reo_mean"].as_f64().unwrap_or(0.0) <= 0.0 {
-                continue;
-            }
-            body.push_str(&format!(
-                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                esc(c["country"].as_str().unwrap_or("")),
-                pct(&c["peak_shortfall_share_mean"]),
-                c["peak_month"],
-                pct(&c["peak_shortfall_share_p95"]),
-                num(&c["total_shortfall_t_reo_mean"], 0),
-                num(&c["recovery_months_p50"], 0),
-                pct(&c["probability_shortfall_above_level"])
-            ));
-        }
-        body.push_str("</table>");
     }
     body.push_str("<p><a href=\"/explore/simulate\">All jobs</a></p>");
     // While running, the page reloads itself every second (no script needed).

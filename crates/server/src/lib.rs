@@ -329,6 +329,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/simulations/{job}",
             get(jobs::show).delete(jobs::cancel),
         )
+        .route("/api/simulations/{job}/results", get(jobs::results))
         .route("/api/openapi.json", get(openapi_doc))
         .route("/", get(explore::index))
         .route("/search", get(explore::search_page))

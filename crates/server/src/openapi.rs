@@ -304,6 +304,21 @@ pub const ROUTES: &[Route] = &[
         media: JSON,
     },
     Route {
+        path: "/api/simulations/{job}/results",
+        method: "get",
+        summary: "A finished job's results: per series the peak and total shortfall, its p95, months to recovery, the probability of exceeding the stated level, and the monthly bands; as CSV or XLSX the table of series",
+        path_params: &[("job", "job id")],
+        query: None,
+        response: Some(response::<lodestone_world::views::scenario::ScenarioResults>),
+        downloads: true,
+        responses: &[
+            (200, "the results"),
+            (404, "unknown job"),
+            (409, "the job has no results (yet)"),
+        ],
+        media: JSON,
+    },
+    Route {
         path: "/api/simulations/{job}",
         method: "delete",
         summary: "Cancel a running job (its threads stop after their current run)",

@@ -604,12 +604,26 @@ fn scenario_jobs_report_progress_can_be_cancelled_and_give_reproducible_results(
         .find(|c| c["country"] == "JPN")
         .unwrap()
         .clone();
-    let total = format!("{:.0}", jpn["total_shortfall_t_reo_mean"].as_f64().unwrap());
+    let total = lodestone_world::views::table::format_quantity(
+        jpn["total_shortfall_t_reo_mean"].as_f64().unwrap(),
+    );
     assert!(
         page.body
             .contains(&format!("<td class=\"num\">{total}</td>")),
         "JPN total {total}"
     );
+    // The results download as CSV: the same rows, ids and full precision.
+    let csv = get(&format!("/api/simulations/{id}/results?format=csv"));
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body.starts_with("country,peak_shortfall_share_mean,"),
+        "{}",
+        csv.body
+    );
+    assert!(csv.body.contains(&format!(
+        "JPN,{},",
+        jpn["peak_shortfall_share_mean"].as_f64().unwrap()
+    )));
     // Scripts only from this server's assets, never inline.
     assert!(
         only_served_scripts(&page.body),

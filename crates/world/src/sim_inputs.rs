@@ -595,17 +595,3 @@ pub fn check_scenarios(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
         }
     }
 }
-
-/// The JSON form of a batch's headline row, the same for `lodestone simulate --format json` and
-/// the API's job results.
-pub fn headline_json(h: &lodestone_sim::Headline) -> serde_json::Value {
-    serde_json::json!({
-        "country": h.country,
-        "peak_shortfall_share_mean": h.peak_shortfall_share_mean,
-        "peak_month": h.peak_month,
-        "peak_shortfall_share_p95": h.peak_shortfall_share_p95,
-        "total_shortfall_t_reo_mean": h.total_shortfall_t_reo_mean,
-        "recovery_months_p50": h.recovery_months_p50,
-        "probability_shortfall_above_level": h.probability_shortfall_above_level,
-    })
-}

@@ -14,6 +14,7 @@ pub mod chain;
 pub mod resolve;
 pub mod risk;
 pub mod rules;
+pub mod scenario;
 pub mod search;
 pub mod table;
 pub mod trace;
