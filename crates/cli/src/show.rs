@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use lodestone_format::export::{cited_source_rows, record_json, referrers, rows_csv, rows_json};
+use lodestone_format::export::{cited_source_rows, referrers, rows_csv, rows_json};
 use lodestone_format::{Row, Table};
 use lodestone_world::World;
 
@@ -123,7 +123,12 @@ pub fn run(
         return Err("the record does not match the filter".into());
     }
     let out = match (format, single) {
-        (ShowFormat::Json, true) => pretty(&record_json(&ds, table, rows[0])),
+        (ShowFormat::Json, true) => {
+            let key = table.key_of(rows[0]).unwrap_or_default();
+            let view = lodestone_world::views::record::record(&ds, &table.schema.name, &key)
+                .map_err(|e| e.to_string())?;
+            serde_json::to_string_pretty(&view).unwrap_or_default() + "\n"
+        }
         (ShowFormat::Json, false) => pretty(&rows_json(table, &rows)),
         (ShowFormat::Csv, _) => rows_csv(table, &rows),
         (ShowFormat::Table, true) => detail(&ds, table, rows[0]),

@@ -277,3 +277,30 @@ fn trace_map_and_search_agree() {
         );
     }
 }
+
+#[test]
+fn a_record_with_its_sources_agrees() {
+    let a = analysis();
+    let v = lodestone_world::views::record::record(&a.world, "facilities", "lynas_lamp_kuantan")
+        .unwrap();
+    same(
+        &v,
+        &["show", "facilities", "lynas_lamp_kuantan"],
+        "/api/tables/facilities/lynas_lamp_kuantan",
+    );
+    let page = page("/records/facilities/lynas_lamp_kuantan");
+    for f in &v.fields {
+        for p in &f.parts {
+            assert!(
+                page.contains(&lodestone_render::escape(&p.text)),
+                "{}: {}",
+                f.name,
+                p.text
+            );
+        }
+    }
+    for s in &v.sources {
+        let id = s["id"].as_str().unwrap();
+        assert!(page.contains(&format!("/records/sources/{id}")), "{id}");
+    }
+}

@@ -129,15 +129,16 @@ pub fn xlsx<R: Tabular>(rows: &[R], sheet: &str) -> Result<Vec<u8>, String> {
     book.save_to_buffer().map_err(|e| e.to_string())
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
+/// Escapes text for HTML element content and quoted attribute values, with the same numeric
+/// entities as the askama templates, so a string is escaped alike wherever it is shown.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
+            '&' => out.push_str("&#38;"),
+            '<' => out.push_str("&#60;"),
+            '>' => out.push_str("&#62;"),
+            '"' => out.push_str("&#34;"),
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
@@ -210,7 +211,7 @@ mod tests {
         );
         let html = html_table(&rows);
         assert!(
-            html.contains("<td>&lt;b&gt;&amp;&quot;x&quot;</td>"),
+            html.contains("<td>&#60;b&#62;&#38;&#34;x&#34;</td>"),
             "{html}"
         );
         assert!(!html.contains("<b>"));

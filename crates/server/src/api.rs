@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use lodestone_format::export::{record_json, rows_json};
+use lodestone_format::export::rows_json;
 use lodestone_model::OutputFormat;
 use lodestone_world::views::Tabular;
 use lodestone_world::views::chain::{MapQuery, SankeyQuery, map, sankey};
@@ -164,7 +164,9 @@ pub async fn table_record(
         ));
     }
     match t.find(&id) {
-        Some(row) => Ok(Json(record_json(world, t, row)).into_response()),
+        Some(_) => {
+            Ok(Json(lodestone_world::views::record::record(world, &kind, &id)?).into_response())
+        }
         None => {
             let u = unknown_record(world, &kind, &id);
             Err(ApiError::not_found(

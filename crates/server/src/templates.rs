@@ -263,3 +263,17 @@ pub struct IndexPage {
     pub groups: Vec<(String, String)>,
     pub countries: Vec<(String, String)>,
 }
+
+/// A record's page.
+#[derive(Template)]
+#[template(path = "record.html")]
+pub struct RecordPage {
+    pub title: String,
+    pub v: lodestone_world::views::record::RecordView,
+    /// The table's description.
+    pub description: String,
+    /// (id, publisher, title, date, url, conflict).
+    pub sources: Vec<(String, String, String, String, String, String)>,
+    /// Referrers grouped by table.
+    pub groups: Vec<(String, Vec<lodestone_world::views::record::Referrer>)>,
+}

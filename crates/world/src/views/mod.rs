@@ -11,6 +11,7 @@
 
 pub mod brief;
 pub mod chain;
+pub mod record;
 pub mod resolve;
 pub mod risk;
 pub mod rules;
