@@ -138,14 +138,42 @@ fn table_names(s: &AppState) -> Vec<String> {
         .collect()
 }
 
-/// `GET /api/tables/{kind}`: every record of a table, keyed by the schema's column names.
-pub async fn table_rows(State(s): State<Arc<AppState>>, Path(kind): Path<String>) -> ApiResult {
+/// `GET /api/tables/{kind}`: every record of a table, keyed by the schema's column names; with
+/// `format=csv`, the table in the dataset's own CSV format.
+pub async fn table_rows(
+    State(s): State<Arc<AppState>>,
+    Path(kind): Path<String>,
+    q: ApiQuery<crate::jobs::NoQuery>,
+) -> ApiResult {
     let t = s
         .analysis
         .world
         .table(&kind)
         .ok_or_else(|| ApiError::not_found(format!("no table '{kind}'"), table_names(&s)))?;
-    Ok(Json(rows_json(t, &t.rows.iter().collect::<Vec<_>>())).into_response())
+    let rows: Vec<_> = t.rows.iter().collect();
+    match q.format {
+        OutputFormat::Json => Ok(Json(rows_json(t, &rows)).into_response()),
+        OutputFormat::Csv => Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/csv; charset=utf-8"),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_str(&format!("attachment; filename=\"{}\"", t.schema.file))
+                        .unwrap_or(HeaderValue::from_static("attachment")),
+                ),
+            ],
+            lodestone_format::export::rows_csv(t, &rows),
+        )
+            .into_response()),
+        other => Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            format!("a dataset table is served as json or csv, not {other}"),
+            vec!["json".into(), "csv".into()],
+        )),
+    }
 }
 
 /// `GET /api/tables/{kind}/{id}`: one record with its sources and referrers.

@@ -277,3 +277,16 @@ pub struct RecordPage {
     /// Referrers grouped by table.
     pub groups: Vec<(String, Vec<lodestone_world::views::record::Referrer>)>,
 }
+
+/// The list of tables, or the records of one table.
+#[derive(Template)]
+#[template(path = "records.html")]
+pub struct RecordsPage {
+    pub title: String,
+    /// (name, description) of the table listed, or `None` for the list of tables.
+    pub table: Option<(String, String)>,
+    /// (key if it has a page, label) of each record.
+    pub rows: Vec<(Option<String>, String)>,
+    /// (name, rows, description) of every table.
+    pub tables: Vec<(String, usize, String)>,
+}
