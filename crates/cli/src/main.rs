@@ -14,6 +14,7 @@ use lodestone_world::views::risk::{
 use lodestone_world::views::rules::{RulesQuery, ScreeningQuery, TimelineQuery};
 use lodestone_world::views::{Analysis, Tabular, ViewError};
 
+mod output;
 mod risk;
 mod rules;
 mod show;
@@ -164,9 +165,13 @@ enum Command {
         /// Dataset directory (default: the bundled world dataset).
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
-        /// Write stats.txt (mergeable), summary.csv and countries.csv here.
+        /// Write stats.txt (mergeable), summary.csv and countries.csv here (a new or empty
+        /// directory, or one Lodestone wrote).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Write into --out even if it holds other files (never replacing them).
+        #[arg(long)]
+        force: bool,
         /// Output format of the headline table.
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
@@ -204,9 +209,12 @@ enum Command {
         /// Also give nodes unit values.
         #[arg(long)]
         values: bool,
-        /// Output directory.
+        /// Output directory (a new or empty directory, or one Lodestone wrote).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Write into --out even if it holds other files (never replacing them).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -390,9 +398,12 @@ enum SimulateCommand {
     Merge {
         /// Shard directories.
         dirs: Vec<PathBuf>,
-        /// Output directory.
+        /// Output directory (a new or empty directory, or one Lodestone wrote).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Write into --out even if it holds other files (never replacing them).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -409,9 +420,12 @@ enum Export {
         /// Year of the dataset's flows.
         #[arg(long, default_value_t = 2024)]
         year: i64,
-        /// Output directory.
+        /// Output directory (a new or empty directory, or one Lodestone wrote).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Write into --out even if it holds other files (never replacing them).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -662,6 +676,7 @@ fn main() -> ExitCode {
             seed,
             data,
             out,
+            force,
             format,
         } => match (action, scenario) {
             (
@@ -673,9 +688,11 @@ fn main() -> ExitCode {
                 }),
                 _,
             ) => simulate::compare_cmd(data, &scenarios, runs, format),
-            (Some(SimulateCommand::Merge { dirs, out }), _) => simulate::merge_cmd(&dirs, &out),
+            (Some(SimulateCommand::Merge { dirs, out, force }), _) => {
+                simulate::merge_cmd(&dirs, &out, force)
+            }
             (None, Some(path)) => {
-                simulate::simulate_cmd(data, &path, runs, seed, out.as_deref(), format)
+                simulate::simulate_cmd(data, &path, runs, seed, out.as_deref(), force, format)
             }
             (None, None) => Err(Failure::new(
                 2,
@@ -745,8 +762,14 @@ fn main() -> ExitCode {
             ),
         },
         Command::Export {
-            what: Export::Network { data, year, out },
-        } => trace::run_export_network(data, year, &out).map_err(Failure::from),
+            what:
+                Export::Network {
+                    data,
+                    year,
+                    out,
+                    force,
+                },
+        } => trace::run_export_network(data, year, &out, force),
         Command::Generate {
             nodes,
             flows,
@@ -755,6 +778,7 @@ fn main() -> ExitCode {
             seed,
             values,
             out,
+            force,
         } => trace::run_generate(
             GenerateOptions {
                 nodes,
@@ -765,8 +789,8 @@ fn main() -> ExitCode {
                 values,
             },
             &out,
-        )
-        .map_err(Failure::from),
+            force,
+        ),
     };
     match result {
         Ok(code) => code,
@@ -820,8 +844,7 @@ fn report(
     };
     let html = lodestone_report::country_brief(&Analysis::new(ds), &options)
         .map_err(|e| Failure::new(1, e))?;
-    std::fs::write(out, html)
-        .map_err(|e| Failure::new(1, format!("cannot write {}: {e}", out.display())))?;
+    output::write_brief(out, &html)?;
     eprintln!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -89,18 +89,23 @@ fn simulate(net: &SimNetwork, sf: &ScenarioFile, a: u64, b: u64) -> Result<Stats
     })
 }
 
-fn write_outputs(stats: &Stats, dir: &Path) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Failure::new(1, format!("cannot create {}: {e}", dir.display())))?;
+/// The files of a simulation's output directory.
+const OUTPUT_FILES: [&str; 3] = ["stats.txt", "summary.csv", "countries.csv"];
+
+/// Claims an output directory for a simulation's files (before the work, so a refused
+/// directory fails at once).
+fn claim_outputs(dir: &Path, force: bool) -> Result<crate::output::OutputDir, Failure> {
+    crate::output::OutputDir::claim(dir, &OUTPUT_FILES, force)
+}
+
+fn write_outputs(stats: &Stats, mut out: crate::output::OutputDir) -> Result<(), Failure> {
     let summary = stats.summary();
     for (name, content) in [
         ("stats.txt", stats.to_text()),
         ("summary.csv", summary.to_csv()),
         ("countries.csv", summary.countries_csv()),
     ] {
-        std::fs::write(dir.join(name), content).map_err(|e| {
-            Failure::new(1, format!("cannot write {}: {e}", dir.join(name).display()))
-        })?;
+        out.write(name, content.as_bytes())?;
     }
     Ok(())
 }
@@ -115,14 +120,16 @@ pub fn simulate_cmd(
     runs: (u64, u64),
     seed: Option<u64>,
     out: Option<&Path>,
+    force: bool,
     format: ShowFormat,
 ) -> Result<ExitCode, Failure> {
+    let claim = out.map(|dir| claim_outputs(dir, force)).transpose()?;
     let (world, net, mut sf) = prepare(data, scenario)?;
     if let Some(s) = seed {
         sf.scenario.seed = s;
     }
     let stats = simulate(&net, &sf, runs.0, runs.1)?;
-    if let Some(dir) = out {
+    if let Some(dir) = claim {
         write_outputs(&stats, dir)?;
     }
     let v = lodestone_world::views::scenario::scenario_results(
@@ -244,7 +251,8 @@ pub fn compare_cmd(
 }
 
 /// `lodestone simulate merge DIR… --out DIR`.
-pub fn merge_cmd(dirs: &[PathBuf], out: &Path) -> Result<ExitCode, Failure> {
+pub fn merge_cmd(dirs: &[PathBuf], out: &Path, force: bool) -> Result<ExitCode, Failure> {
+    let claim = claim_outputs(out, force)?;
     let mut total: Option<Stats> = None;
     for d in dirs {
         let path = d.join("stats.txt");
@@ -261,7 +269,7 @@ pub fn merge_cmd(dirs: &[PathBuf], out: &Path) -> Result<ExitCode, Failure> {
     }
     let total = total
         .ok_or_else(|| Failure::new(2, "simulate merge needs at least one directory".into()))?;
-    write_outputs(&total, out)?;
+    write_outputs(&total, claim)?;
     eprintln!("merged {} runs into {}", total.runs(), out.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use lodestone_network::{read_network_dir, write_network_dir};
+use lodestone_network::{NETWORK_FILES, read_network_dir, write_network_dir};
 use lodestone_trace::generate::{GenerateOptions, generate};
 use lodestone_trace::{CustodyModel, Network, Structure, Trace, explain, trace};
 use lodestone_world::lower::{Lowering, lower_dataset};
@@ -454,16 +454,39 @@ fn print_paths(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes a network into an output directory the command may write (see `output.rs`).
+fn write_network(net: &lodestone_trace::Network, out: &Path, force: bool) -> Result<(), Failure> {
+    let claim = crate::output::OutputDir::claim(out, &NETWORK_FILES, force)?;
+    finish_network(net, claim)
+}
+
+/// Writes the network's files into a claimed directory; a `segregation.csv` of an earlier
+/// network that this one does not have is removed (the claim proved Lodestone wrote it).
+fn finish_network(
+    net: &lodestone_trace::Network,
+    mut out: crate::output::OutputDir,
+) -> Result<(), Failure> {
+    let written = write_network_dir(net, out.path())
+        .map_err(|e| Failure::new(1, format!("cannot write {}: {e}", out.path().display())))?;
+    for name in &written {
+        out.record(name)?;
+    }
+    if !written.contains(&"segregation.csv") {
+        out.remove_stale("segregation.csv")?;
+    }
+    Ok(())
+}
+
 /// Runs `lodestone export network`.
 pub fn run_export_network(
     data: Option<PathBuf>,
     year: i64,
     out: &Path,
-) -> Result<ExitCode, String> {
+    force: bool,
+) -> Result<ExitCode, Failure> {
     let dir = crate::data_dir(data);
     let lowering = lower_from(&dir, year)?;
-    write_network_dir(&lowering.network, out)
-        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    write_network(&lowering.network, out, force)?;
     for n in &lowering.notes {
         eprintln!("note: {n}");
     }
@@ -478,15 +501,18 @@ pub fn run_export_network(
 }
 
 /// Runs `lodestone generate`.
-pub fn run_generate(opts: GenerateOptions, out: &Path) -> Result<ExitCode, String> {
+pub fn run_generate(opts: GenerateOptions, out: &Path, force: bool) -> Result<ExitCode, Failure> {
     if opts.nodes < 16 || opts.tags == 0 || !(0.0..=0.5).contains(&opts.cycles) {
-        return Err(
+        return Err(Failure::new(
+            2,
             "generate needs --nodes ≥ 16, --tags ≥ 1 and --cycles between 0 and 0.5".into(),
-        );
+        ));
     }
+    // Claimed before the (possibly long) generation, so a refused directory fails at once.
+    let claim = crate::output::OutputDir::claim(out, &NETWORK_FILES, force)?;
     let started = Instant::now();
     let net = generate(opts);
-    write_network_dir(&net, out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    finish_network(&net, claim)?;
     eprintln!(
         "wrote {} nodes, {} flows, {} tags to {} in {:.1} s",
         net.len(),

@@ -546,16 +546,45 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
     }
 }
 
-/// Writes a network in the interchange format (creating `dir`).
-pub fn write_network_dir(net: &Network, dir: &Path) -> std::io::Result<()> {
+/// The files of the interchange format, in the order they are written.
+pub const NETWORK_FILES: [&str; 4] = ["nodes.csv", "flows.csv", "content.csv", "segregation.csv"];
+
+/// Writes `net` into `dir` in the interchange format and returns the names of the files written
+/// (`segregation.csv` only when the network has segregated lines). Each file is written to a
+/// temporary name first and all are renamed into place only once every one is complete, so a
+/// failed run leaves the previous files intact. Never deletes a file: a `segregation.csv` of an
+/// earlier network is the caller's to remove (see `lodestone export network`).
+pub fn write_network_dir(net: &Network, dir: &Path) -> std::io::Result<Vec<&'static str>> {
     std::fs::create_dir_all(dir)?;
+    let tmp = |name: &str| dir.join(format!("{name}.lodestone-tmp"));
+    let mut written: Vec<&'static str> = Vec::new();
+    let result = write_temporaries(net, &tmp, &mut written);
+    if let Err(e) = result {
+        for name in &written {
+            let _ = std::fs::remove_file(tmp(name));
+        }
+        return Err(e);
+    }
+    for name in &written {
+        std::fs::rename(tmp(name), dir.join(name))?;
+    }
+    Ok(written)
+}
+
+fn write_temporaries(
+    net: &Network,
+    tmp: &dyn Fn(&str) -> std::path::PathBuf,
+    written: &mut Vec<&'static str>,
+) -> std::io::Result<()> {
     let io = |e: csv::Error| std::io::Error::other(e.to_string());
-    let writer = |name: &str| -> std::io::Result<csv::Writer<std::io::BufWriter<std::fs::File>>> {
-        let f = std::fs::File::create(dir.join(name))?;
-        Ok(csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(std::io::BufWriter::with_capacity(1 << 20, f)))
-    };
+    let mut writer =
+        |name: &'static str| -> std::io::Result<csv::Writer<std::io::BufWriter<std::fs::File>>> {
+            written.push(name);
+            let f = std::fs::File::create(tmp(name))?;
+            Ok(csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(std::io::BufWriter::with_capacity(1 << 20, f)))
+        };
     let priced = net.unit_value.iter().any(Option::is_some);
     let mut w = writer("nodes.csv")?;
     if priced {
@@ -604,12 +633,7 @@ pub fn write_network_dir(net: &Network, dir: &Path) -> std::io::Result<()> {
         .map_err(io)?;
     }
     w.flush()?;
-    let seg = dir.join("segregation.csv");
-    if net.lines.is_empty() {
-        if seg.exists() {
-            std::fs::remove_file(seg)?;
-        }
-    } else {
+    if !net.lines.is_empty() {
         let mut w = writer("segregation.csv")?;
         w.write_record(["node", "line", "direction", "peer"])
             .map_err(io)?;
