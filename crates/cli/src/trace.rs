@@ -500,14 +500,60 @@ pub fn run_export_network(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs `lodestone generate`.
-pub fn run_generate(opts: GenerateOptions, out: &Path, force: bool) -> Result<ExitCode, Failure> {
-    if opts.nodes < 16 || opts.tags == 0 || !(0.0..=0.5).contains(&opts.cycles) {
-        return Err(Failure::new(
-            2,
-            "generate needs --nodes ≥ 16, --tags ≥ 1 and --cycles between 0 and 0.5".into(),
+/// Largest network `generate` makes: 10⁸ nodes (a customs authority's declarations), 10⁹ flows.
+const MAX_NODES: usize = 100_000_000;
+const MAX_FLOWS: usize = 1_000_000_000;
+const MAX_TAGS: usize = 1024;
+/// Memory the generated network may take (bytes): what this machine kind has to spare.
+const MAX_BYTES: f64 = 16.0 * (1u64 << 30) as f64;
+
+/// Bounds of `generate`'s arguments, each with what is valid.
+fn check_generate(o: &GenerateOptions) -> Result<(), String> {
+    if !(16..=MAX_NODES).contains(&o.nodes) {
+        return Err(format!(
+            "--nodes {} is out of range: 16 to {MAX_NODES}",
+            o.nodes
         ));
     }
+    if !(0.0..=0.5).contains(&o.cycles) {
+        return Err(format!(
+            "--cycles {} is out of range: 0 to 0.5 (the fraction of nodes on loops)",
+            o.cycles
+        ));
+    }
+    let loops = lodestone_trace::generate::loop_flows(o);
+    if !(loops + 1..=MAX_FLOWS).contains(&o.flows) {
+        return Err(format!(
+            "--flows {} is out of range: {} (the {loops} loop flows of --cycles {} and one forward flow) to {MAX_FLOWS}",
+            o.flows,
+            loops + 1,
+            o.cycles
+        ));
+    }
+    if !(1..=MAX_TAGS).contains(&o.tags) {
+        return Err(format!(
+            "--tags {} is out of range: 1 to {MAX_TAGS}",
+            o.tags
+        ));
+    }
+    // Flows (two indices and a quantity) and per-node outputs and content.
+    let bytes = o.flows as f64 * 16.0 + o.nodes as f64 * (48.0 + 16.0 * o.tags as f64);
+    if bytes > MAX_BYTES {
+        return Err(format!(
+            "a network of {} nodes, {} flows and {} tags needs about {:.0} GiB in memory; at most {:.0} GiB: use fewer nodes, flows or tags",
+            o.nodes,
+            o.flows,
+            o.tags,
+            bytes / (1u64 << 30) as f64,
+            MAX_BYTES / (1u64 << 30) as f64
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `lodestone generate`.
+pub fn run_generate(opts: GenerateOptions, out: &Path, force: bool) -> Result<ExitCode, Failure> {
+    check_generate(&opts).map_err(|m| Failure::new(2, m))?;
     // Claimed before the (possibly long) generation, so a refused directory fails at once.
     let claim = crate::output::OutputDir::claim(out, &NETWORK_FILES, force)?;
     let started = Instant::now();

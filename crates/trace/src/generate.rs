@@ -26,6 +26,12 @@ pub struct GenerateOptions {
     pub values: bool,
 }
 
+/// The number of loop (recycling) flows a network of these options has: one per pair of nodes
+/// on loops. `flows` must exceed it (the rest are forward flows, at least one).
+pub fn loop_flows(opts: &GenerateOptions) -> usize {
+    ((opts.cycles.clamp(0.0, 0.5) * opts.nodes as f64) / 2.0) as usize
+}
+
 /// SplitMix64: small, fast, and the same everywhere.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -75,7 +81,7 @@ pub fn generate(opts: GenerateOptions) -> Network {
         let j = rng.below(i + 1);
         perm.swap(i, j);
     }
-    let loops = ((opts.cycles.clamp(0.0, 0.5) * n as f64) / 2.0) as usize;
+    let loops = loop_flows(&opts);
     let forward = opts.flows.saturating_sub(loops).max(1);
     let mut flows = Vec::with_capacity(forward + loops);
     for _ in 0..forward {
