@@ -121,9 +121,13 @@ enum Command {
         /// Dataset directory (default: the bundled world dataset).
         #[arg(long, value_name = "DIR")]
         data: Option<PathBuf>,
-        /// Address to listen on.
+        /// Address to listen on (loopback by default; another address makes the dashboard and
+        /// the API reachable from the network, without authentication).
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
+        /// Also answer for this host name (the loopback names always work); repeat for more.
+        #[arg(long, value_name = "NAME")]
+        allow_host: Vec<String>,
     },
     /// Write a self-contained HTML brief on a country or group (default Malaysia).
     #[command(
@@ -699,7 +703,11 @@ fn main() -> ExitCode {
                 "simulate needs a scenario file (see `lodestone simulate --help`)".into(),
             )),
         },
-        Command::Serve { data, addr } => serve(data, addr),
+        Command::Serve {
+            data,
+            addr,
+            allow_host,
+        } => serve(data, addr, &allow_host),
         Command::Report {
             data,
             country,
@@ -801,7 +809,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(data: Option<PathBuf>, addr: std::net::SocketAddr) -> Result<ExitCode, Failure> {
+fn serve(
+    data: Option<PathBuf>,
+    addr: std::net::SocketAddr,
+    allow_host: &[String],
+) -> Result<ExitCode, Failure> {
     let dir = data_dir(data);
     let (ds, report) = lodestone_world::load_dir(&dir)?;
     if report.has_errors() {
@@ -818,8 +830,20 @@ fn serve(data: Option<PathBuf>, addr: std::net::SocketAddr) -> Result<ExitCode, 
         .enable_all()
         .build()
         .map_err(|e| Failure::new(1, format!("cannot start the server runtime: {e}")))?;
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {addr}, not loopback: the dashboard, the JSON API and scenario jobs (which use CPU) become reachable by anyone who can reach this address, without authentication; requests must name an allowed host ({})",
+            lodestone_server::LOOPBACK_HOSTS
+                .iter()
+                .map(|h| h.to_string())
+                .chain(allow_host.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let state = lodestone_server::AppState::new(ds, report).with_allowed_hosts(allow_host);
     runtime
-        .block_on(lodestone_server::serve(ds, report, addr, |bound| {
+        .block_on(lodestone_server::serve_state(state, addr, |bound| {
             println!("Lodestone is serving http://{bound}/ (API: http://{bound}/api/openapi.json)")
         }))
         .map_err(|e| Failure::new(1, e))?;

@@ -166,8 +166,40 @@ fn prepare(s: &AppState, file: &str, text: &str) -> Result<(SimNetwork, Scenario
 
 /// `POST /api/simulations`: `{"scenario": NAME}` or `{"scenario_toml": TEXT}`, optional
 /// `"runs"` and `"seed"`.
-pub async fn start(State(s): State<Arc<AppState>>, body: String) -> Response {
-    let req: serde_json::Value = match serde_json::from_str(&body) {
+pub async fn start(
+    State(s): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    // A JSON body only: a cross-site form or text/plain post cannot start a job.
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            t.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !json_type {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be JSON, sent with Content-Type: application/json".into(),
+            vec!["application/json".into()],
+        );
+    }
+    let Ok(body) = std::str::from_utf8(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the body is not valid UTF-8".into(),
+            vec![r#"{"scenario": "kuantan_outage", "runs": 1000}"#.into()],
+        );
+    };
+    start_json(s, body).await
+}
+
+/// Starts a job from a JSON request text (the API's body, or the form's fields).
+async fn start_json(s: Arc<AppState>, body: &str) -> Response {
+    let req: serde_json::Value = match serde_json::from_str(body) {
         Ok(v @ serde_json::Value::Object(_)) => v,
         Ok(_) => {
             return error(
@@ -498,8 +530,11 @@ pub async fn simulate_page(State(s): State<Arc<AppState>>) -> Response {
         .collect();
     let mut body = format!(
         "<h1>Scenario runner</h1><p class=\"sub\">Run a bundled disruption scenario as a Monte Carlo batch (at most {} runs); the job page shows progress and can cancel. One job runs at a time.</p>\
-         <form method=\"post\" action=\"/explore/simulate\"><label>Scenario <select name=\"scenario\">{}</select></label> <label>Runs <input type=\"number\" name=\"runs\" value=\"1000\" min=\"1\" max=\"{}\"></label> <button>Run</button></form><h2>Jobs</h2><ul>",
-        list["max_runs"], options, list["max_runs"]
+         <form method=\"post\" action=\"/explore/simulate\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>Scenario <select name=\"scenario\">{}</select></label> <label>Runs <input type=\"number\" name=\"runs\" value=\"1000\" min=\"1\" max=\"{}\"></label> <button>Run</button></form><h2>Jobs</h2><ul>",
+        list["max_runs"],
+        esc(s.csrf_token()),
+        options,
+        list["max_runs"]
     );
     for j in list["jobs"].as_array().into_iter().flatten().rev() {
         body.push_str(&format!(
@@ -519,12 +554,24 @@ pub async fn simulate_start(
     State(s): State<Arc<AppState>>,
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
+    if form.get("csrf").map(String::as_str) != Some(s.csrf_token()) {
+        return (
+            StatusCode::FORBIDDEN,
+            Html(crate::body_page(
+                "Scenario runner",
+                &(problem("this form is not one this server gave out (its token is missing or stale): reload the scenario runner and submit it again")
+                    + "<p><a href=\"/explore/simulate\">Back</a></p>"),
+                false,
+            )),
+        )
+            .into_response();
+    }
     let runs: Option<u64> = form.get("runs").and_then(|r| r.trim().parse().ok());
     let mut req = serde_json::json!({ "scenario": get(&form, "scenario") });
     if let Some(r) = runs {
         req["runs"] = r.into();
     }
-    let res = start(State(s.clone()), req.to_string()).await;
+    let res = start_json(s.clone(), &req.to_string()).await;
     let location = res
         .headers()
         .get(header::LOCATION)
@@ -582,8 +629,9 @@ pub async fn job_page(State(s): State<Arc<AppState>>, Path(id): Path<String>) ->
     );
     if running {
         body.push_str(&format!(
-            "<form method=\"post\" action=\"/explore/simulate/{}/cancel\"><button>Cancel</button></form>",
-            v["id"]
+            "<form method=\"post\" action=\"/explore/simulate/{}/cancel\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>Cancel</button></form>",
+            v["id"],
+            esc(s.csrf_token())
         ));
     }
     if let Some(e) = v["error"].as_str() {
@@ -628,7 +676,18 @@ pub async fn job_page(State(s): State<Arc<AppState>>, Path(id): Path<String>) ->
 }
 
 /// `POST /explore/simulate/{job}/cancel` (form): cancels and returns to the job page.
-pub async fn job_cancel(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+pub async fn job_cancel(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    if form.get("csrf").map(String::as_str) != Some(s.csrf_token()) {
+        return error(
+            StatusCode::FORBIDDEN,
+            "this form is not one this server gave out: reload the job page".into(),
+            vec![format!("/explore/simulate/{id}")],
+        );
+    }
     let _ = cancel(State(s.clone()), Path(id.clone())).await;
     Redirect::to(&format!("/explore/simulate/{}", urlencode(&id))).into_response()
 }

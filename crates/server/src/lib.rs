@@ -51,6 +51,26 @@ pub struct AppState {
     jobs: std::sync::Mutex<jobs::Jobs>,
     /// How long a running job may go unpolled before it is cancelled.
     abandon_after: Duration,
+    /// Host names the server answers (any port): DNS rebinding cannot read the API through a
+    /// name the server was not configured for.
+    allowed_hosts: Vec<String>,
+    /// The token the server's forms carry; a form post without it is refused.
+    csrf: String,
+}
+
+/// The host names answered by default: the loopback names.
+pub const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
+/// A random token (128 bits from the standard library's randomly keyed SipHash).
+fn random_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::new();
+    for i in 0..2u64 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(i);
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
 }
 
 impl AppState {
@@ -61,7 +81,21 @@ impl AppState {
             report,
             jobs: Default::default(),
             abandon_after: jobs::ABANDON_AFTER,
+            allowed_hosts: LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect(),
+            csrf: random_token(),
         }
+    }
+
+    /// Also answers requests for these host names (e.g. the name of a server on a network).
+    pub fn with_allowed_hosts(mut self, hosts: &[String]) -> Self {
+        self.allowed_hosts
+            .extend(hosts.iter().map(|h| h.to_ascii_lowercase()));
+        self
+    }
+
+    /// The token the server's forms must carry.
+    pub fn csrf_token(&self) -> &str {
+        &self.csrf
     }
 
     /// The world served.
@@ -270,9 +304,74 @@ async fn not_found(req: Request) -> Response {
 /// The CSP of every response: scripts, styles and data from this server only; forms post here.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/// The host name of a `Host` header value (without the port; IPv6 literals keep their brackets).
+fn host_name(host: &str) -> String {
+    let host = host.trim().to_ascii_lowercase();
+    if host.starts_with('[') {
+        return host
+            .split(']')
+            .next()
+            .map_or(host.clone(), |h| format!("{h}]"));
+    }
+    host.rsplit_once(':')
+        .map_or(host.clone(), |(h, _)| h.to_string())
+}
+
+/// Refuses requests for host names the server is not configured for (DNS rebinding), and
+/// state-changing requests from another origin (cross-site request forgery).
+fn cross_site_check(s: &AppState, req: &Request) -> Result<(), ApiError> {
+    let header = |name: header::HeaderName| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let host = header(header::HOST).unwrap_or_default();
+    let name = host_name(&host);
+    if !s.allowed_hosts.iter().any(|h| *h == name) {
+        return Err(ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            format!("this server does not answer for the host '{host}'"),
+            s.allowed_hosts.clone(),
+        ));
+    }
+    let changes_state = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if changes_state {
+        // Browsers send Origin with every cross-origin POST and DELETE; it must be this server.
+        if let Some(origin) = header(header::ORIGIN) {
+            let same = ["http://", "https://"]
+                .iter()
+                .any(|scheme| origin.eq_ignore_ascii_case(&format!("{scheme}{host}")));
+            if !same {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    format!("a request from the origin '{origin}' cannot change anything here"),
+                    vec![format!("requests from http://{host}")],
+                ));
+            }
+        }
+        if header(header::HeaderName::from_static("sec-fetch-site"))
+            .is_some_and(|v| v != "same-origin" && v != "none")
+        {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "a cross-site request cannot change anything here",
+                Vec::new(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Security headers on every response; requests that take too long get 503.
-async fn guard(req: Request, next: Next) -> Response {
-    let mut res = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+async fn guard(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if let Err(e) = cross_site_check(&s, &req) {
+        return with_security_headers(e.into_response());
+    }
+    let res = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
         Ok(r) => r,
         Err(_) => error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -280,6 +379,11 @@ async fn guard(req: Request, next: Next) -> Response {
             Vec::new(),
         ),
     };
+    with_security_headers(res)
+}
+
+/// Adds the security headers to a response.
+fn with_security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
     // The brief is a self-contained document with its own inline style sheet and its own CSP.
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -352,7 +456,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/briefs/{id}", get(brief))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn(guard))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
 }
 

@@ -571,7 +571,11 @@ fn scenario_jobs_report_progress_can_be_cancelled_and_give_reproducible_results(
     // while the job runs and shows the results when done.
     let runner = get("/explore/simulate");
     assert!(runner.body.contains("<option value=\"kuantan_outage\">"));
-    let r = request_form("/explore/simulate", "scenario=kuantan_outage&runs=300");
+    let token = csrf_token(&runner.body);
+    let r = request_form(
+        "/explore/simulate",
+        &format!("csrf={token}&scenario=kuantan_outage&runs=300"),
+    );
     assert_eq!(r.status, 303, "{}", r.body);
     let location = r
         .headers
@@ -630,7 +634,10 @@ fn scenario_jobs_report_progress_can_be_cancelled_and_give_reproducible_results(
         "inline script on the job page"
     );
     // A bad form answers with the problem, as a page.
-    let bad = request_form("/explore/simulate", "scenario=nope&runs=10");
+    let bad = request_form(
+        "/explore/simulate",
+        &format!("csrf={token}&scenario=nope&runs=10"),
+    );
     assert_eq!(bad.status, 404);
     assert!(bad.body.contains("role=\"alert\""));
     assert!(list["scenarios"].to_string().contains("kuantan_outage"));

@@ -180,3 +180,37 @@ pub fn browse(bin: &str, path: &str, screenshot: &Path) -> (String, Vec<String>)
         .collect();
     (String::from_utf8_lossy(&dom.stdout).into_owned(), console)
 }
+
+/// The CSRF token of a page's form.
+pub fn csrf_token(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the form carries a token")
+        .to_string()
+}
+
+/// A request with extra header lines (`Name: value\r\n` each).
+pub fn request_with(method: &str, path: &str, headers: &str, body: &str) -> Reply {
+    let mut s = TcpStream::connect(server()).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\n{headers}Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Reply {
+        status,
+        headers: head.to_ascii_lowercase(),
+        body: body.to_string(),
+    }
+}
