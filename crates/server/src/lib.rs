@@ -328,7 +328,7 @@ fn cross_site_check(s: &AppState, req: &Request) -> Result<(), ApiError> {
     };
     let host = header(header::HOST).unwrap_or_default();
     let name = host_name(&host);
-    if !s.allowed_hosts.iter().any(|h| *h == name) {
+    if !s.allowed_hosts.contains(&name) {
         return Err(ApiError::new(
             StatusCode::MISDIRECTED_REQUEST,
             format!("this server does not answer for the host '{host}'"),
