@@ -371,6 +371,7 @@ async fn guard(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Resp
     if let Err(e) = cross_site_check(&s, &req) {
         return with_security_headers(e.into_response());
     }
+    let path = req.uri().path().to_string();
     let res = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
         Ok(r) => r,
         Err(_) => error(
@@ -379,7 +380,74 @@ async fn guard(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Resp
             Vec::new(),
         ),
     };
-    with_security_headers(res)
+    with_security_headers(errors_in_our_shape(res, &path).await)
+}
+
+/// Errors that the framework answers itself (a wrong method, a body over the limit, a path
+/// segment that is not UTF-8, a body that is not UTF-8) come as plain text or empty: give them
+/// the shape of every other error — JSON under /api, an HTML page elsewhere.
+async fn errors_in_our_shape(res: Response, path: &str) -> Response {
+    let api = path.starts_with("/api/");
+    let status = res.status();
+    let ours = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || ours {
+        return res;
+    }
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let body = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_string();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase()
+    } else {
+        text
+    };
+    let mut valid: Vec<String> = allow
+        .as_ref()
+        .and_then(|a| a.to_str().ok())
+        .map(|a| a.split(',').map(|m| m.trim().to_string()).collect())
+        .unwrap_or_default();
+    if status == StatusCode::METHOD_NOT_ALLOWED && valid.is_empty() {
+        valid = allowed_methods(path);
+    }
+    let e = ApiError::new(status, message, valid);
+    let mut out = if api {
+        e.into_response()
+    } else {
+        PageError(e).into_response()
+    };
+    if let Some(a) = allow {
+        out.headers_mut().insert(header::ALLOW, a);
+    }
+    out
+}
+
+/// The methods the route table has for `path` (`{param}` matches one segment).
+fn allowed_methods(path: &str) -> Vec<String> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let mut out: Vec<String> = ROUTES
+        .iter()
+        .filter(|r| {
+            let pattern: Vec<&str> = r.path.trim_end_matches('/').split('/').collect();
+            pattern.len() == segments.len()
+                && pattern
+                    .iter()
+                    .zip(&segments)
+                    .all(|(p, s)| p.starts_with('{') || p == s)
+        })
+        .map(|r| r.method.to_ascii_uppercase())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Adds the security headers to a response.

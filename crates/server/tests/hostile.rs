@@ -80,3 +80,64 @@ fn cross_site_requests_change_nothing() {
         assert_eq!(r.status, 200, "{host}");
     }
 }
+
+#[test]
+fn every_error_has_our_shape_and_the_security_headers() {
+    let big = "x".repeat(70 * 1024);
+    let cases: Vec<(&str, &str, String, &str, u16)> = vec![
+        ("PUT", "/api/health", String::new(), "", 405),
+        ("DELETE", "/api/rules", String::new(), "", 405),
+        (
+            "POST",
+            "/api/simulations",
+            big.clone(),
+            "Content-Type: application/json\r\n",
+            413,
+        ),
+        ("GET", "/api/tables/%FF%FE", String::new(), "", 400),
+        (
+            "POST",
+            "/api/simulations",
+            "\u{0}".to_string(),
+            "Content-Type: application/json\r\n",
+            400,
+        ),
+    ];
+    for (method, path, body, extra, status) in cases {
+        let r = request_with(method, path, &format!("Host: localhost\r\n{extra}"), &body);
+        assert_refused(&r, status, &format!("{method} {path}"));
+        assert!(
+            r.headers.contains("content-type: application/json"),
+            "{method} {path}: {}",
+            r.headers
+        );
+        let v = json(&r);
+        assert_eq!(v["error"]["status"], status, "{method} {path}");
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+    }
+    // The wrong method names the allowed ones.
+    let r = request_with("PUT", "/api/health", "Host: localhost\r\n", "");
+    assert!(
+        json(&r)["error"]["valid"].to_string().contains("GET"),
+        "{}",
+        r.body
+    );
+    // A non-UTF-8 body of a JSON request.
+    let mut s = std::net::TcpStream::connect(server()).unwrap();
+    use std::io::{Read, Write};
+    s.write_all(b"POST /api/simulations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 2\r\n\r\n\xff\xfe")
+        .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("not valid UTF-8"), "{text}");
+    // Pages answer with a page.
+    let r = request_with("GET", "/records/%FF", "Host: localhost\r\n", "");
+    assert!(r.status == 400 || r.status == 404, "{}", r.status);
+    assert!(
+        r.headers.contains("content-type: text/html"),
+        "{}",
+        r.headers
+    );
+}
