@@ -141,3 +141,61 @@ fn every_error_has_our_shape_and_the_security_headers() {
         r.headers
     );
 }
+
+#[test]
+fn a_job_too_large_for_the_server_is_refused_with_what_would_fit() {
+    let _one_job_at_a_time = JOBS.lock().unwrap_or_else(|e| e.into_inner());
+    let before = jobs_count();
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../data/world/scenarios/malaysia_new_separation_lp.toml"),
+    )
+    .unwrap()
+    .replace("months = 24", "months = 600");
+    let body = serde_json::json!({"scenario_toml": text, "runs": 20000}).to_string();
+    let r = request("POST", "/api/simulations", &body);
+    assert_eq!(r.status, 413, "{}", r.body);
+    let v = json(&r);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("of CPU"),
+        "{v}"
+    );
+    assert!(
+        v["error"]["valid"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("at most ")
+    );
+    assert_eq!(jobs_count(), before, "nothing started");
+}
+
+#[test]
+fn a_large_scenario_is_parsed_off_the_async_workers_and_health_stays_fast() {
+    // 1,400 bad events in one scenario (about 60 KB): each error located in one pass over the text.
+    let mut text = String::from("name = \"x\"\nmonths = 12\n");
+    for i in 0..1400 {
+        text.push_str(&format!("[[events]]\nkind = \"nope_{i}\"\nstart = 0\n"));
+    }
+    let body = serde_json::json!({ "scenario_toml": text }).to_string();
+    let started = std::time::Instant::now();
+    let posts: Vec<_> = (0..4)
+        .map(|_| {
+            let body = body.clone();
+            std::thread::spawn(move || request("POST", "/api/simulations", &body))
+        })
+        .collect();
+    let mut slowest = std::time::Duration::ZERO;
+    for _ in 0..20 {
+        let t = std::time::Instant::now();
+        assert_eq!(get("/api/health").status, 200);
+        slowest = slowest.max(t.elapsed());
+    }
+    for p in posts {
+        let r = p.join().unwrap();
+        assert_eq!(r.status, 400, "{}", &r.body[..r.body.len().min(300)]);
+    }
+    // Generous bounds for a shared 2-core machine: the point is that health is not queued
+    // behind the parsing (it took seconds when parsing ran on the async workers).
+    assert!(slowest.as_millis() < 1000, "health took {slowest:?}");
+    assert!(started.elapsed().as_secs() < 60);
+}

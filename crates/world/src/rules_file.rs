@@ -271,6 +271,7 @@ const TAG_FAMILIES: &[&str] = &["mined", "separated", "metal", "magnet", "tech",
 
 struct Ctx<'a> {
     file: &'a TomlFile,
+    lines: KeyLines,
     diags: &'a mut Vec<Diagnostic>,
     countries: BTreeSet<String>,
     groups: Vec<(String, Vec<String>)>,
@@ -279,9 +280,9 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Line of `key` inside section `section` (`""` for the top level, `events#2` for the third
-    /// `[[events]]`), found by scanning the text; 1 if not found.
+    /// `[[events]]`); 1 if not found.
     fn line(&self, section: &str, key: &str) -> u64 {
-        key_line(&self.file.text, section, key)
+        self.lines.line(section, key)
     }
 
     fn err(&mut self, section: &str, key: &str, msg: impl Into<String>) {
@@ -506,44 +507,68 @@ impl Ctx<'_> {
     }
 }
 
-/// Line of `key` inside section `section` of a TOML text (`""` for the top level, `events#2` for
-/// the third `[[events]]`), found by scanning the text; the section header's line, or 1, if the
-/// key is not there.
-pub(crate) fn key_line(text: &str, section: &str, key: &str) -> u64 {
-    let (name, nth) = match section.split_once('#') {
-        Some((n, i)) => (n, i.parse::<usize>().unwrap_or(0)),
-        None => (section, 0),
-    };
-    let mut current = String::new();
-    let mut counts: std::collections::HashMap<String, usize> = Default::default();
-    let mut index = 0;
-    let mut header_line = None;
-    for (i, raw) in text.lines().enumerate() {
-        let l = raw.trim();
-        if let Some(h) = l.strip_prefix("[[").and_then(|s| s.split("]]").next()) {
-            current = h.trim().to_string();
-            let c = counts.entry(current.clone()).or_insert(0);
-            index = *c;
-            *c += 1;
-            if current == name && index == nth {
-                header_line = Some(i as u64 + 1);
+/// The line of every key of a TOML text, by section (`""` for the top level, `events#2` for the
+/// third `[[events]]`), found in one pass; locating an error is then a look-up, so a file with
+/// many errors costs linear time, not the square of its length.
+#[derive(Debug, Default)]
+pub(crate) struct KeyLines {
+    keys: std::collections::HashMap<(String, usize, String), u64>,
+    headers: std::collections::HashMap<(String, usize), u64>,
+}
+
+impl KeyLines {
+    /// Indexes `text`.
+    pub(crate) fn new(text: &str) -> KeyLines {
+        let mut out = KeyLines::default();
+        let mut current = String::new();
+        let mut counts: std::collections::HashMap<String, usize> = Default::default();
+        let mut index = 0;
+        for (i, raw) in text.lines().enumerate() {
+            let line = i as u64 + 1;
+            let l = raw.trim();
+            if let Some(h) = l.strip_prefix("[[").and_then(|s| s.split("]]").next()) {
+                current = h.trim().to_string();
+                let c = counts.entry(current.clone()).or_insert(0);
+                index = *c;
+                *c += 1;
+                out.headers.entry((current.clone(), index)).or_insert(line);
+                continue;
             }
-            continue;
-        }
-        if let Some(h) = l.strip_prefix('[').and_then(|s| s.split(']').next()) {
-            current = h.trim().to_string();
-            index = 0;
-            if current == name {
-                header_line = Some(i as u64 + 1);
+            if let Some(h) = l.strip_prefix('[').and_then(|s| s.split(']').next()) {
+                current = h.trim().to_string();
+                index = 0;
+                out.headers.entry((current.clone(), 0)).or_insert(line);
+                continue;
             }
-            continue;
+            if l.contains('=') {
+                let k = l.split('=').next().unwrap_or("").trim().trim_matches('"');
+                if !k.is_empty() {
+                    out.keys
+                        .entry((current.clone(), index, k.to_string()))
+                        .or_insert(line);
+                }
+            }
         }
-        let k = l.split('=').next().unwrap_or("").trim().trim_matches('"');
-        if current == name && index == nth && !key.is_empty() && k == key && l.contains('=') {
-            return i as u64 + 1;
-        }
+        out
     }
-    header_line.unwrap_or(1)
+
+    /// The line of `key` in `section`, else of the section's header, else 1.
+    pub(crate) fn line(&self, section: &str, key: &str) -> u64 {
+        let (name, nth) = match section.split_once('#') {
+            Some((n, i)) => (n, i.parse::<usize>().unwrap_or(0)),
+            None => (section, 0),
+        };
+        self.keys
+            .get(&(name.to_string(), nth, key.to_string()))
+            .or_else(|| self.headers.get(&(name.to_string(), nth)))
+            .copied()
+            .unwrap_or(1)
+    }
+}
+
+/// The line of `key` in `section` of `text` (one pass; for a single look-up).
+pub(crate) fn key_line(text: &str, section: &str, key: &str) -> u64 {
+    KeyLines::new(text).line(section, key)
 }
 
 fn in_section(section: &str) -> String {
@@ -578,6 +603,7 @@ pub fn load_rules(ds: &Dataset, diags: &mut Vec<Diagnostic>) -> Vec<Rule> {
     {
         let mut ctx = Ctx {
             file,
+            lines: KeyLines::new(&file.text),
             diags: &mut *diags,
             countries: countries.clone(),
             groups: groups.clone(),

@@ -15,7 +15,7 @@ use lodestone_sim::{
 };
 
 use crate::lower::Lowering;
-use crate::rules_file::key_line;
+use crate::rules_file::{KeyLines, key_line};
 use lodestone_format::Diagnostic;
 use lodestone_format::{Dataset, suggest};
 
@@ -145,7 +145,7 @@ pub fn sim_network(ds: &Dataset, low: &Lowering) -> SimNetwork {
 
 struct Parser<'a> {
     file: &'a str,
-    text: &'a str,
+    lines: KeyLines,
     diags: Vec<Diagnostic>,
     nodes: Vec<String>,
     countries: Vec<String>,
@@ -153,7 +153,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&mut self, section: &str, key: &str, msg: String) {
-        let line = key_line(self.text, section, key);
+        let line = self.lines.line(section, key);
         self.diags.push(Diagnostic::error(
             self.file,
             Some(line),
@@ -306,7 +306,7 @@ pub fn parse_scenario(
     let countries = ds.ids("countries").into_iter().collect();
     let mut p = Parser {
         file,
-        text,
+        lines: KeyLines::new(text),
         diags: Vec::new(),
         nodes: net.nodes.iter().map(|n| n.id.clone()).collect(),
         countries,
@@ -526,7 +526,7 @@ pub fn parse_scenario(
     }
     for (c, t) in total {
         if (t - 1.0).abs() > 1e-6 {
-            let line = key_line(text, "end_uses#0", "share");
+            let line = p.lines.line("end_uses#0", "share");
             p.diags.push(Diagnostic::error(
                 file,
                 Some(line),
