@@ -479,6 +479,77 @@ pub fn suggest(word: &str, candidates: &[&str]) -> String {
         .unwrap_or_default()
 }
 
+/// "Did you mean" over many candidates, from an index: the candidates sorted, and sorted by their
+/// reversed text; a word is compared only with its neighbours in both orders (those sharing its
+/// longest prefix or suffix), so each look-up costs a binary search and a bounded number of
+/// comparisons, and checking thousands of dangling references against hundreds of thousands of
+/// ids stays near linear. Short words (ISO codes) are compared with every short candidate.
+pub struct Suggester<'a> {
+    sorted: Vec<&'a str>,
+    reversed: Vec<(String, &'a str)>,
+    short: Vec<&'a str>,
+}
+
+/// Neighbours compared on each side of a word's place in each order.
+const NEIGHBOURS: usize = 32;
+
+impl<'a> Suggester<'a> {
+    /// Indexes the candidates.
+    pub fn new(candidates: impl IntoIterator<Item = &'a str>) -> Suggester<'a> {
+        let mut sorted: Vec<&'a str> = candidates.into_iter().collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut reversed: Vec<(String, &'a str)> = sorted
+            .iter()
+            .map(|c| (c.chars().rev().collect(), *c))
+            .collect();
+        reversed.sort_unstable();
+        let short = sorted
+            .iter()
+            .copied()
+            .filter(|c| c.chars().count() <= 4)
+            .collect();
+        Suggester {
+            sorted,
+            reversed,
+            short,
+        }
+    }
+
+    /// ` (did you mean 'x'?)` for the closest candidate within the bound of [`suggest`], or
+    /// nothing.
+    pub fn suggest(&self, word: &str) -> String {
+        let window = |n: usize, p: usize| p.saturating_sub(NEIGHBOURS)..(p + NEIGHBOURS).min(n);
+        let p = self.sorted.partition_point(|c| *c < word);
+        let rword: String = word.chars().rev().collect();
+        let q = self
+            .reversed
+            .partition_point(|(r, _)| r.as_str() < rword.as_str());
+        let near = self.sorted[window(self.sorted.len(), p)]
+            .iter()
+            .copied()
+            .chain(
+                self.reversed[window(self.reversed.len(), q)]
+                    .iter()
+                    .map(|(_, c)| *c),
+            );
+        let short = if word.chars().count() <= 6 {
+            &self.short[..]
+        } else {
+            &[]
+        };
+        let mut best: Option<(usize, &str)> = None;
+        for c in near.chain(short.iter().copied()) {
+            let d = strsim::levenshtein(word, c);
+            if d > 0 && d <= 2.max(c.len() / 4) && best.is_none_or(|b| (d, c) < b) {
+                best = Some((d, c));
+            }
+        }
+        best.map(|(_, c)| format!(" (did you mean '{c}'?)"))
+            .unwrap_or_default()
+    }
+}
+
 /// Parses one cell by its column's schema. Errors are complete messages naming the column.
 pub fn parse_cell(col: &ColumnSchema, raw: &str) -> Result<Value, String> {
     let raw = raw.trim();
@@ -639,4 +710,53 @@ fn check_range(col: &ColumnSchema, text: &str, v: f64) -> Result<(), String> {
         return Err(format!("{name} '{text}' is above the maximum {max}{unit}"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod suggester_tests {
+    use super::{Suggester, suggest};
+
+    #[test]
+    fn the_index_suggests_as_close_a_candidate_as_comparing_with_every_one() {
+        let ids: Vec<String> = (0..3000)
+            .map(|i| format!("source_{}_{}", ["usgs", "iea", "lynas", "mp"][i % 4], i))
+            .chain(
+                [
+                    "lynas_lamp_kuantan",
+                    "mp_mountain_pass",
+                    "ndpr_oxide",
+                    "THA",
+                    "USA",
+                    "MYX",
+                ]
+                .map(String::from),
+            )
+            .collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let index = Suggester::new(refs.iter().copied());
+        for typo in [
+            "lynas_lamp_kuantn",
+            "lynas_lmap_kuantan",
+            "mp_mountain_pas",
+            "ndpr_oxid",
+            "source_iea_1",
+            "source_usgs_40x",
+            "nothing_like_it",
+            "FRA",
+            "MYS",
+            "MY",
+        ] {
+            // The same distance as comparing with every candidate (ties may pick another).
+            let distance = |s: String| {
+                s.split('\'')
+                    .nth(1)
+                    .map(|c| strsim::levenshtein(typo, c))
+            };
+            assert_eq!(
+                distance(index.suggest(typo)),
+                distance(suggest(typo, &refs)),
+                "{typo}"
+            );
+        }
+    }
 }

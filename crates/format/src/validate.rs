@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use crate::diag::Diagnostic;
-use crate::load::{Dataset, Table, line_of_offset, suggest};
+use crate::load::{Dataset, Suggester, Table, line_of_offset};
 use crate::schema::ColumnType;
 use crate::value::Value;
 
@@ -42,20 +42,21 @@ fn references(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
                 // The target table did not load; its own error says why.
                 continue;
             }
+            // The suggestion index of the targets' ids, built on the first dangling reference.
+            let mut index: Option<Suggester> = None;
             for row in &table.rows {
                 for item in table.get(row, &col.name).items() {
                     if targets.iter().any(|t| t.contains(item)) {
                         continue;
                     }
                     let files: Vec<&str> = targets.iter().map(|t| t.schema.file.as_str()).collect();
-                    let keys: Vec<&str> = targets
-                        .iter()
-                        .flat_map(|t| {
+                    let index = index.get_or_insert_with(|| {
+                        Suggester::new(targets.iter().flat_map(|t| {
                             t.rows
                                 .iter()
                                 .filter_map(|r| t.get(r, &t.schema.key[0]).as_str())
-                        })
-                        .collect();
+                        }))
+                    });
                     diags.push(Diagnostic::error(
                         &table.schema.file,
                         Some(row.line),
@@ -64,7 +65,7 @@ fn references(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
                             "{} '{item}' is not defined in {}{}",
                             col.name,
                             files.join(" or "),
-                            suggest(item, &keys)
+                            index.suggest(item)
                         ),
                     ));
                 }
