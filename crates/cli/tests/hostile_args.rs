@@ -43,3 +43,50 @@ fn generate_refuses_what_it_cannot_make() {
     let flows = std::fs::read_to_string(std::path::Path::new(&out).join("flows.csv")).unwrap();
     assert_eq!(flows.lines().count() - 1, 250);
 }
+
+#[test]
+fn special_and_oversized_files_are_refused_not_read() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-files");
+    let dir = materialize_from(&repo_root().join("tests/data/base"), &dir);
+    // A table that is a link to an endless device.
+    std::fs::remove_file(dir.join("flows.csv")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.join("flows.csv")).unwrap();
+    let o = lodestone(&dir, &["check", "--data", "."]);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("flows.csv: is not a regular file"), "{out}");
+    // A table over the configured limit.
+    std::fs::remove_file(dir.join("flows.csv")).unwrap();
+    std::fs::copy(
+        repo_root().join("tests/data/base/flows.csv"),
+        dir.join("flows.csv"),
+    )
+    .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lodestone"))
+        .args(["check", "--data", "."])
+        .current_dir(&dir)
+        .env("LODESTONE_MAX_FILE_BYTES", "100")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("more than the limit of 100 bytes"), "{out}");
+}
+
+/// A fresh copy of a dataset directory.
+fn materialize_from(from: &std::path::Path, to: &std::path::Path) -> std::path::PathBuf {
+    let _ = std::fs::remove_dir_all(to);
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap().filter_map(Result::ok) {
+            let t = to.join(e.file_name());
+            if e.path().is_dir() {
+                copy(&e.path(), &t);
+            } else {
+                std::fs::copy(e.path(), t).unwrap();
+            }
+        }
+    }
+    copy(from, to);
+    to.to_path_buf()
+}

@@ -168,13 +168,11 @@ pub fn read_dir(dir: &Path, schema: &Schema) -> InputFiles {
     for table in &schema.tables {
         let path = dir.join(&table.file);
         if path.exists() {
-            match std::fs::read(&path) {
+            match read_bounded(&path, max_file_bytes()) {
                 Ok(bytes) => {
                     input.files.insert(table.file.clone(), bytes);
                 }
-                Err(e) => input
-                    .unreadable
-                    .push((table.file.clone(), format!("cannot be read: {e}"))),
+                Err(why) => input.unreadable.push((table.file.clone(), why)),
             }
         }
     }
@@ -191,15 +189,58 @@ pub fn read_dir(dir: &Path, schema: &Schema) -> InputFiles {
         names.sort();
         for name in names {
             let rel = format!("{sub}/{name}");
-            match std::fs::read(path.join(&name)) {
+            match read_bounded(&path.join(&name), max_file_bytes()) {
                 Ok(bytes) => {
                     input.files.insert(rel, bytes);
                 }
-                Err(e) => input.unreadable.push((rel, format!("cannot be read: {e}"))),
+                Err(why) => input.unreadable.push((rel, why)),
             }
         }
     }
     input
+}
+
+/// The default largest file a dataset may hold: far above any real table, far below memory.
+pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The largest file read: `LODESTONE_MAX_FILE_BYTES` if set to a number, else
+/// [`MAX_FILE_BYTES`].
+pub fn max_file_bytes() -> u64 {
+    std::env::var("LODESTONE_MAX_FILE_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(MAX_FILE_BYTES)
+}
+
+/// Reads a regular file of at most `limit` bytes. A device, a pipe or a socket (a table linked
+/// to `/dev/zero`, say) is refused before it is opened for reading, and a file that grows past
+/// the limit while it is read is cut off with an error.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot be read: {e}"))?;
+    if !meta.is_file() {
+        return Err(
+            "is not a regular file (a device, pipe, socket or directory): a dataset holds only files"
+                .into(),
+        );
+    }
+    if meta.len() > limit {
+        return Err(format!(
+            "is {} bytes, more than the limit of {limit} bytes (set LODESTONE_MAX_FILE_BYTES to raise it)",
+            meta.len()
+        ));
+    }
+    let f = std::fs::File::open(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "grew past the limit of {limit} bytes while it was read (set LODESTONE_MAX_FILE_BYTES to raise it)"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Loads and validates a dataset directory: [`read_dir`] then [`load`].
@@ -747,11 +788,7 @@ mod suggester_tests {
             "MY",
         ] {
             // The same distance as comparing with every candidate (ties may pick another).
-            let distance = |s: String| {
-                s.split('\'')
-                    .nth(1)
-                    .map(|c| strsim::levenshtein(typo, c))
-            };
+            let distance = |s: String| s.split('\'').nth(1).map(|c| strsim::levenshtein(typo, c));
             assert_eq!(
                 distance(index.suggest(typo)),
                 distance(suggest(typo, &refs)),

@@ -64,22 +64,31 @@ impl Diags {
     }
 }
 
+/// The largest network file read: networks are far larger than datasets (a 10⁹-flow network is
+/// tens of GB), so `LODESTONE_MAX_FILE_BYTES` if set, else 64 GiB.
+fn network_max_bytes() -> u64 {
+    std::env::var("LODESTONE_MAX_FILE_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(64 << 30)
+}
+
 fn read(dir: &Path, file: &str, required: bool, diags: &mut Diags) -> Option<Vec<u8>> {
     let path = dir.join(file);
-    match std::fs::read(&path) {
+    if !path.exists() {
+        if required {
+            diags.push(Diagnostic::error(file, None, None, "file is missing"));
+        }
+        return None;
+    }
+    match lodestone_format::read_bounded(&path, network_max_bytes()) {
         Ok(mut bytes) => {
             if bytes.starts_with(b"\xEF\xBB\xBF") {
                 bytes.drain(..3);
             }
             Some(bytes)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => None,
-        Err(e) => {
-            let why = if e.kind() == std::io::ErrorKind::NotFound {
-                "file is missing".to_string()
-            } else {
-                format!("cannot be read: {e}")
-            };
+        Err(why) => {
             diags.push(Diagnostic::error(file, None, None, why));
             None
         }
