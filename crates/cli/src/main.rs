@@ -128,6 +128,13 @@ enum Command {
         /// Also answer for this host name (the loopback names always work); repeat for more.
         #[arg(long, value_name = "NAME")]
         allow_host: Vec<String>,
+        /// Connections served at once (more are answered 503).
+        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        max_connections: u32,
+        /// Seconds a client has to send a request's headers, and a kept-alive connection may
+        /// sit idle.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+        header_timeout: u64,
     },
     /// Write a self-contained HTML brief on a country or group (default Malaysia).
     #[command(
@@ -707,7 +714,18 @@ fn main() -> ExitCode {
             data,
             addr,
             allow_host,
-        } => serve(data, addr, &allow_host),
+            max_connections,
+            header_timeout,
+        } => serve(
+            data,
+            addr,
+            &allow_host,
+            lodestone_server::Limits {
+                max_connections: max_connections as usize,
+                header_timeout: std::time::Duration::from_secs(header_timeout),
+                ..Default::default()
+            },
+        ),
         Command::Report {
             data,
             country,
@@ -813,6 +831,7 @@ fn serve(
     data: Option<PathBuf>,
     addr: std::net::SocketAddr,
     allow_host: &[String],
+    limits: lodestone_server::Limits,
 ) -> Result<ExitCode, Failure> {
     let dir = data_dir(data);
     let (ds, report) = lodestone_world::load_dir(&dir)?;
@@ -843,9 +862,16 @@ fn serve(
     }
     let state = lodestone_server::AppState::new(ds, report).with_allowed_hosts(allow_host);
     runtime
-        .block_on(lodestone_server::serve_state(state, addr, |bound| {
-            println!("Lodestone is serving http://{bound}/ (API: http://{bound}/api/openapi.json)")
-        }))
+        .block_on(lodestone_server::serve_with_limits(
+            state,
+            addr,
+            limits,
+            |bound| {
+                println!(
+                    "Lodestone is serving http://{bound}/ (API: http://{bound}/api/openapi.json)"
+                )
+            },
+        ))
         .map_err(|e| Failure::new(1, e))?;
     Ok(ExitCode::SUCCESS)
 }

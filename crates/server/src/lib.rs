@@ -528,6 +528,28 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// Limits on connections, so that no client can stall the server.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Connections served at once; more are answered 503 and closed at once.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers, and the longest a kept-alive connection may
+    /// sit idle between requests.
+    pub header_timeout: Duration,
+    /// The longest a connection may stay open, however busy.
+    pub connection_lifetime: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 256,
+            header_timeout: Duration::from_secs(10),
+            connection_lifetime: Duration::from_secs(600),
+        }
+    }
+}
+
 /// Binds `addr` and serves until the process ends; calls `ready` with the bound address.
 pub async fn serve(
     world: World,
@@ -538,10 +560,24 @@ pub async fn serve(
     serve_state(AppState::new(world, report), addr, ready).await
 }
 
-/// [`serve`] with a prepared state.
+/// [`serve`] with a prepared state and the default [`Limits`].
 pub async fn serve_state(
     state: AppState,
     addr: SocketAddr,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), String> {
+    serve_with_limits(state, addr, Limits::default(), ready).await
+}
+
+/// The answer to a connection over the limit, written before closing it.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\nX-Content-Type-Options: nosniff\r\nContent-Security-Policy: default-src 'none'\r\nContent-Length: 100\r\n\r\n{\"error\":{\"status\":503,\"message\":\"the server is serving as many connections as it may\",\"valid\":[]}}\n";
+
+/// [`serve`] with a prepared state and explicit limits: at most `max_connections` at once,
+/// each with a header-read (and idle keep-alive) timeout and a lifetime.
+pub async fn serve_with_limits(
+    state: AppState,
+    addr: SocketAddr,
+    limits: Limits,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -549,7 +585,30 @@ pub async fn serve_state(
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     ready(bound);
-    axum::serve(listener, router(Arc::new(state)))
-        .await
-        .map_err(|e| e.to_string())
+    let app = router(Arc::new(state));
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(c) => c,
+            // Out of file descriptors and the like: wait a moment rather than spin.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            // A fresh connection's send buffer takes the whole answer without waiting.
+            let _ = stream.try_write(BUSY);
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(limits.connection_lifetime, conn).await;
+            drop(permit);
+        });
+    }
 }

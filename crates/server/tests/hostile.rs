@@ -199,3 +199,78 @@ fn a_large_scenario_is_parsed_off_the_async_workers_and_health_stays_fast() {
     assert!(slowest.as_millis() < 1000, "health took {slowest:?}");
     assert!(started.elapsed().as_secs() < 60);
 }
+
+#[test]
+fn slow_and_idle_clients_cannot_hold_the_server() {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::time::{Duration, Instant};
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/base");
+        let (world, report) = lodestone_world::load_dir(&dir).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let limits = lodestone_server::Limits {
+            max_connections: 4,
+            header_timeout: Duration::from_millis(800),
+            connection_lifetime: Duration::from_secs(30),
+        };
+        let state = lodestone_server::AppState::new(world, report);
+        let _ = rt.block_on(lodestone_server::serve_with_limits(
+            state,
+            "127.0.0.1:0".parse().unwrap(),
+            limits,
+            move |b| tx.send(b).unwrap(),
+        ));
+    });
+    let addr: SocketAddr = rx.recv().unwrap();
+    let health = || -> (u16, Duration) {
+        let t = Instant::now();
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw);
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (status, t.elapsed())
+    };
+    assert_eq!(health().0, 200);
+    // Four clients that connect and send nothing, or half a header, hold every slot …
+    let mut idle: Vec<TcpStream> = (0..4).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    idle[0]
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: loc")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    // … so a fifth is told at once that the server is busy, in JSON …
+    let (status, took) = health();
+    assert_eq!(status, 503);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // … until the header timeout closes the idle ones, and the server answers again.
+    let started = Instant::now();
+    for s in &mut idle {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 256];
+        let n = s.read(&mut buf).unwrap_or(0);
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "{text}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    let (status, took) = health();
+    assert_eq!(status, 200);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
