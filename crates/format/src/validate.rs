@@ -444,10 +444,22 @@ fn toml_sources(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
     for f in &ds.toml_files {
         for id in toml_citations(&f.document) {
             if !sources.contains(&id) {
+                // The quoted id where it is written as is; else (escapes in it) the first line
+                // that cites sources; else the first line: always located.
                 let line = f
                     .text
                     .find(&format!("\"{id}\""))
-                    .map(|o| line_of_offset(&f.text, o));
+                    .map(|o| line_of_offset(&f.text, o))
+                    .or_else(|| {
+                        f.text
+                            .lines()
+                            .position(|l| {
+                                let l = l.trim_start();
+                                l.starts_with("source") || l.contains("sources")
+                            })
+                            .map(|i| i as u64 + 1)
+                    })
+                    .or(Some(1));
                 diags.push(Diagnostic::error(
                     &f.path,
                     line,

@@ -122,3 +122,106 @@ fn mutated_datasets_never_panic_and_always_locate_problems() {
         "the mutations should produce located diagnostics"
     );
 }
+
+/// A hostile value of any TOML type: extremes, non-finite floats, empty and long strings, wrong
+/// types, nested structures.
+fn hostile_value(rng: &mut Rng) -> toml::Value {
+    match rng.below(16) {
+        0 => toml::Value::Float(f64::NAN),
+        1 => toml::Value::Float(f64::INFINITY),
+        2 => toml::Value::Float(-f64::INFINITY),
+        3 => toml::Value::Float(1e308),
+        4 => toml::Value::Float(-1e-308),
+        5 => toml::Value::Integer(i64::MAX),
+        6 => toml::Value::Integer(i64::MIN),
+        7 => toml::Value::Integer(-1),
+        8 => toml::Value::Integer(0),
+        9 => toml::Value::String(String::new()),
+        10 => toml::Value::String("x".repeat(10_000)),
+        11 => toml::Value::String("<script>\u{0}\u{202e}ﷺ".into()),
+        12 => toml::Value::Boolean(true),
+        13 => toml::Value::Array(vec![
+            toml::Value::Integer(1),
+            toml::Value::String("a".into()),
+        ]),
+        14 => {
+            let mut t = toml::Table::new();
+            t.insert("nested".into(), toml::Value::Float(f64::NAN));
+            toml::Value::Table(t)
+        }
+        _ => toml::Value::Array(Vec::new()),
+    }
+}
+
+/// Replaces one value anywhere in a TOML table (keys, array items, nested tables) by a hostile
+/// one, or adds an unknown key.
+fn poison(t: &mut toml::Table, rng: &mut Rng) {
+    if t.is_empty() || rng.below(10) == 0 {
+        t.insert(format!("unknown_{}", rng.below(100)), hostile_value(rng));
+        return;
+    }
+    let keys: Vec<String> = t.keys().cloned().collect();
+    let key = &keys[rng.below(keys.len())];
+    let v = t.get_mut(key).unwrap();
+    match v {
+        toml::Value::Table(inner) if rng.below(2) == 0 => poison(inner, rng),
+        toml::Value::Array(items) if !items.is_empty() && rng.below(2) == 0 => {
+            let i = rng.below(items.len());
+            match &mut items[i] {
+                toml::Value::Table(inner) => poison(inner, rng),
+                item => *item = hostile_value(rng),
+            }
+        }
+        _ => *v = hostile_value(rng),
+    }
+}
+
+#[test]
+fn rule_and_scenario_files_with_hostile_values_never_panic_and_are_located() {
+    let schema = Schema::embedded().unwrap();
+    let world_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/world");
+    let base = read_dir(&world_dir, &schema);
+    let records: Vec<String> = base
+        .files
+        .keys()
+        .filter(|k| k.starts_with("policies/") || k.starts_with("scenarios/"))
+        .cloned()
+        .collect();
+    assert!(records.len() >= 10);
+    let iterations: u64 = std::env::var("LODESTONE_FUZZ_ITERATIONS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map_or(150, |n| n / 10 + 1);
+    let mut errors = 0;
+    for seed in 0..iterations {
+        let mut rng = Rng(1_000_000 + seed);
+        let name = &records[rng.below(records.len())];
+        let text = String::from_utf8(base.files[name].clone()).unwrap();
+        let mut doc: toml::Table = toml::from_str(&text).unwrap();
+        for _ in 0..1 + rng.below(3) {
+            poison(&mut doc, &mut rng);
+        }
+        // Non-finite floats are valid TOML (`nan`, `inf`); the serialiser writes them as such.
+        let Ok(hostile) = toml::to_string(&doc) else {
+            continue;
+        };
+        let mut input = InputFiles {
+            files: base.files.clone(),
+            unreadable: Vec::new(),
+        };
+        input
+            .files
+            .insert(name.clone(), hostile.clone().into_bytes());
+        let (_, report) = load(schema.clone(), &input);
+        for d in &report.diagnostics {
+            assert!(
+                input.files.contains_key(&d.file),
+                "seed {seed}: diagnostic names unknown file: {d}"
+            );
+            assert!(d.line.is_some(), "seed {seed}: unlocated {d}\n{hostile}");
+            assert!(d.line != Some(0), "seed {seed}: line 0: {d}");
+        }
+        errors += report.errors().count();
+    }
+    assert!(errors > 0, "hostile values must be reported");
+}
