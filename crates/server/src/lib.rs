@@ -569,6 +569,139 @@ pub async fn serve_state(
     serve_with_limits(state, addr, Limits::default(), ready).await
 }
 
+/// A connection whose bare error responses — those hyper writes itself when a request's head
+/// cannot be parsed (414, 431, 400), which never reach the router — are replaced by the project's
+/// JSON error with the security headers. Every response of the router carries a CSP, so a
+/// response head without one is hyper's own.
+struct BareErrors<T> {
+    inner: T,
+    /// Our replacement, still to be written, and how much of it is.
+    pending: Vec<u8>,
+    written: usize,
+}
+
+impl<T> BareErrors<T> {
+    fn new(inner: T) -> Self {
+        BareErrors {
+            inner,
+            pending: Vec::new(),
+            written: 0,
+        }
+    }
+}
+
+/// Our error response for a bare one, if `buf` is the head of a response without a CSP.
+fn replace_bare_error(buf: &[u8]) -> Option<Vec<u8>> {
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    if !head.starts_with("http/1.1 ") || head.contains("content-security-policy") {
+        return None;
+    }
+    let code: u16 = head.get(9..12)?.parse().ok()?;
+    let status = StatusCode::from_u16(code).ok()?;
+    let body = serde_json::json!({"error": {
+        "status": code,
+        "message": format!(
+            "the request could not be read: {}",
+            status.canonical_reason().unwrap_or("bad request").to_ascii_lowercase()
+        ),
+        "valid": [],
+    }})
+    .to_string();
+    Some(
+        format!(
+            "HTTP/1.1 {code} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\ncontent-security-policy: {CSP}\r\nx-content-type-options: nosniff\r\nx-frame-options: DENY\r\nreferrer-policy: no-referrer\r\n\r\n{body}",
+            status.canonical_reason().unwrap_or(""),
+            body.len()
+        )
+        .into_bytes(),
+    )
+}
+
+impl<T: hyper::rt::Write + Unpin> BareErrors<T> {
+    /// Writes what is pending of the replacement.
+    fn poll_pending(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        while self.written < self.pending.len() {
+            match std::pin::Pin::new(&mut self.inner).poll_write(cx, &self.pending[self.written..])
+            {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => self.written += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for BareErrors<T> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for BareErrors<T> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::task::Poll;
+        match self.poll_pending(cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        }
+        if let Some(ours) = replace_bare_error(buf) {
+            self.pending = ours;
+            self.written = 0;
+            // The caller's bytes count as written: ours replace them.
+            return match self.poll_pending(cx) {
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                _ => Poll::Ready(Ok(buf.len())),
+            };
+        }
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        match self.poll_pending(cx) {
+            Poll::Ready(Ok(())) => std::pin::Pin::new(&mut self.inner).poll_flush(cx),
+            other => other,
+        }
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        match self.poll_pending(cx) {
+            Poll::Ready(Ok(())) => std::pin::Pin::new(&mut self.inner).poll_shutdown(cx),
+            other => other,
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        // Contiguous writes, so that a response head is seen whole.
+        false
+    }
+}
+
 /// The answer to a connection over the limit, written before closing it.
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\nX-Content-Type-Options: nosniff\r\nContent-Security-Policy: default-src 'none'\r\nContent-Length: 100\r\n\r\n{\"error\":{\"status\":503,\"message\":\"the server is serving as many connections as it may\",\"valid\":[]}}\n";
 
@@ -606,7 +739,10 @@ pub async fn serve_with_limits(
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(limits.header_timeout)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                .serve_connection(
+                    BareErrors::new(hyper_util::rt::TokioIo::new(stream)),
+                    service,
+                );
             let _ = tokio::time::timeout(limits.connection_lifetime, conn).await;
             drop(permit);
         });

@@ -274,3 +274,60 @@ fn slow_and_idle_clients_cannot_hold_the_server() {
     assert_eq!(status, 200);
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
+
+#[test]
+fn requests_the_framework_cannot_read_get_our_error_shape_too() {
+    use std::io::{Read, Write};
+    let raw = |bytes: Vec<u8>| -> String {
+        let mut s = std::net::TcpStream::connect(server()).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let _ = s.write_all(&bytes);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let many_headers: String = (0..150).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let long_uri = format!("/api/health?{}", "a".repeat(70_000));
+    for (what, bytes, status) in [
+        (
+            "too many headers",
+            format!("GET /api/health HTTP/1.1\r\nHost: localhost\r\n{many_headers}\r\n")
+                .into_bytes(),
+            "431",
+        ),
+        (
+            "garbage request line",
+            b"\x01\x02 nonsense\r\n\r\n".to_vec(),
+            "400",
+        ),
+        (
+            "a URI too long",
+            format!("GET {long_uri} HTTP/1.1\r\nHost: localhost\r\n\r\n").into_bytes(),
+            "4",
+        ),
+    ] {
+        let reply = raw(bytes);
+        let head = reply
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        assert!(
+            head.starts_with(&format!("http/1.1 {status}")),
+            "{what}: {head}"
+        );
+        assert!(
+            head.contains("content-security-policy: default-src 'none'"),
+            "{what}: {head}"
+        );
+        assert!(
+            head.contains("content-type: application/json"),
+            "{what}: {head}"
+        );
+        let body = reply.split("\r\n\r\n").nth(1).unwrap_or("");
+        let v: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{what}: {e}: {body}"));
+        assert!(v["error"]["message"].is_string(), "{what}");
+    }
+}
