@@ -24,7 +24,7 @@ use lodestone_world::sim_inputs::{ScenarioFile, parse_scenario, scenario_year, s
 
 use lodestone_world::views::scenario::{ScenarioResults, scenario_results};
 
-use crate::{AppState, error, esc, json};
+use crate::{AppState, error, json};
 
 /// Most runs one job may ask for (10,000 runs × 120 months take about 5 s on two cores with
 /// pro-rata allocation; LP allocation is about 25 times slower).
@@ -548,10 +548,6 @@ async fn answer(res: Response) -> Result<serde_json::Value, (StatusCode, String)
     }
 }
 
-fn problem(message: &str) -> String {
-    format!("<p role=\"alert\" class=\"problem\">{}</p>", esc(message))
-}
-
 fn pct(v: &serde_json::Value) -> String {
     v.as_f64()
         .map_or("–".into(), |x| format!("{:.2} %", x * 100.0))
@@ -568,42 +564,29 @@ fn urlencode(s: &str) -> String {
 
 /// `GET /explore/simulate`: the bundled scenarios, a form to run one, and the recent jobs.
 pub async fn simulate_page(State(s): State<Arc<AppState>>) -> Response {
-    let list = match answer(list(State(s.clone())).await).await {
-        Ok(v) => v,
-        Err((code, m)) => {
-            return (
-                code,
-                Html(crate::body_page("Scenario runner", &problem(&m), false)),
+    let jobs: Vec<(String, String, String, String)> = lock(&s.jobs)
+        .jobs
+        .values()
+        .rev()
+        .map(|j| {
+            (
+                j.id.to_string(),
+                j.scenario.clone(),
+                j.runs.to_string(),
+                j.status().to_string(),
             )
-                .into_response();
-        }
-    };
-    let options: String = list["scenarios"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|x| x.as_str())
-        .map(|n| format!("<option value=\"{0}\">{0}</option>", esc(n)))
+        })
         .collect();
-    let mut body = format!(
-        "<h1>Scenario runner</h1><p class=\"sub\">Run a bundled disruption scenario as a Monte Carlo batch (at most {} runs); the job page shows progress and can cancel. One job runs at a time.</p>\
-         <form method=\"post\" action=\"/explore/simulate\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><label>Scenario <select name=\"scenario\">{}</select></label> <label>Runs <input type=\"number\" name=\"runs\" value=\"1000\" min=\"1\" max=\"{}\"></label> <button>Run</button></form><h2>Jobs</h2><ul>",
-        list["max_runs"],
-        esc(s.csrf_token()),
-        options,
-        list["max_runs"]
-    );
-    for j in list["jobs"].as_array().into_iter().flatten().rev() {
-        body.push_str(&format!(
-            "<li><a href=\"/explore/simulate/{0}\">job {0}</a>: {1}, {2} runs — {3}</li>",
-            j["id"],
-            esc(j["scenario"].as_str().unwrap_or("")),
-            j["runs"],
-            esc(j["status"].as_str().unwrap_or(""))
-        ));
-    }
-    body.push_str("</ul>");
-    Html(crate::body_page("Scenario runner", &body, false)).into_response()
+    let page = crate::templates::SimulatePage {
+        title: "Scenario runner",
+        max_runs: MAX_RUNS,
+        max_minutes: MAX_JOB_CPU_SECONDS / 60.0,
+        problem: None,
+        csrf: s.csrf_token().to_string(),
+        scenarios: scenario_names(&s),
+        jobs,
+    };
+    Html(crate::templates::render(&page)).into_response()
 }
 
 /// `POST /explore/simulate` (form): starts a job and redirects to its page.
@@ -612,16 +595,12 @@ pub async fn simulate_start(
     axum::Form(form): axum::Form<HashMap<String, String>>,
 ) -> Response {
     if form.get("csrf").map(String::as_str) != Some(s.csrf_token()) {
-        return (
+        return crate::PageError(crate::ApiError::new(
             StatusCode::FORBIDDEN,
-            Html(crate::body_page(
-                "Scenario runner",
-                &(problem("this form is not one this server gave out (its token is missing or stale): reload the scenario runner and submit it again")
-                    + "<p><a href=\"/explore/simulate\">Back</a></p>"),
-                false,
-            )),
-        )
-            .into_response();
+            "this form is not one this server gave out (its token is missing or stale): reload the scenario runner and submit it again",
+            vec!["/explore/simulate".into()],
+        ))
+        .into_response();
     }
     let runs: Option<u64> = form.get("runs").and_then(|r| r.trim().parse().ok());
     let mut req = serde_json::json!({ "scenario": get(&form, "scenario") });
@@ -645,91 +624,71 @@ pub async fn simulate_start(
                     "no job was started".into(),
                 ),
             };
-            (
+            crate::PageError(crate::ApiError::new(
                 code,
-                Html(crate::body_page(
-                    "Scenario runner",
-                    &(problem(&m) + "<p><a href=\"/explore/simulate\">Back</a></p>"),
-                    false,
-                )),
-            )
-                .into_response()
+                m,
+                vec!["/explore/simulate".into()],
+            ))
+            .into_response()
         }
     }
 }
 
 /// `GET /explore/simulate/{job}`: progress (refreshing every second while running), results.
 pub async fn job_page(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
-    let v = match answer(show(State(s.clone()), Path(id.clone())).await).await {
-        Ok(v) => v,
-        Err((code, m)) => {
-            return (
-                code,
-                Html(crate::body_page("Scenario job", &problem(&m), false)),
-            )
+    let job = match find(&s, &id) {
+        Ok(j) => j,
+        Err(r) => {
+            let status = r.status();
+            let (_, message) = answer(*r).await.err().unwrap_or((status, String::new()));
+            return crate::PageError(crate::ApiError::new(status, message, Vec::new()))
                 .into_response();
         }
     };
-    let status = v["status"].as_str().unwrap_or("");
-    let running = status == "running" || status == "cancelling";
-    let mut body = format!(
-        "<h1>{} — job {}</h1><p class=\"sub\">{}</p><p><progress max=\"1\" value=\"{}\">{}</progress> {} of {} runs · {} · {:.1} s</p>",
-        esc(v["scenario"].as_str().unwrap_or("")),
-        v["id"],
-        esc(v["description"].as_str().unwrap_or("")),
-        v["progress"],
-        pct(&v["progress"]),
-        v["done"],
-        v["runs"],
-        esc(status),
-        v["elapsed_s"].as_f64().unwrap_or(0.0)
-    );
-    if running {
-        body.push_str(&format!(
-            "<form method=\"post\" action=\"/explore/simulate/{}/cancel\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button>Cancel</button></form>",
-            v["id"],
-            esc(s.csrf_token())
-        ));
-    }
-    if let Some(e) = v["error"].as_str() {
-        body.push_str(&problem(e));
-    }
-    // The results table renders the typed view (the API serialises the same struct).
-    let results = find(&s, &id)
-        .ok()
-        .and_then(|job| match &*lock(&job.outcome) {
-            Some((Outcome::Done(r), _)) => Some(r.clone()),
-            _ => None,
-        });
-    if let Some(r) = results {
-        body.push_str(&format!(
-            "<h2>Percentile bands over time</h2><p><label>Series <select id=\"bands-series\"></select></label></p><div id=\"bands\" class=\"chart chart-bands\" data-api=\"/api/simulations/{}\"></div><p id=\"bands-status\" class=\"sub\">Loading…</p><script src=\"/assets/echarts.min.js\"></script><script src=\"/assets/bands.js\"></script>",
-            v["id"]
-        ));
-        let short: Vec<_> = r
-            .countries
-            .iter()
-            .filter(|c| c.total_shortfall_t_reo_mean > 0.0)
-            .cloned()
-            .collect();
-        body.push_str(&format!(
-            "<h2>Shortfall by country</h2><p><small>{} runs × {} months{}; shares are of demand; t REO; the level is a shortfall of {} of demand. {}</small></p>{}<p class=\"downloads\"><small>Download: <a href=\"/api/simulations/{id}/results?format=csv\">CSV</a> · <a href=\"/api/simulations/{id}/results?format=xlsx\">XLSX</a> · <a href=\"/api/simulations/{id}\">JSON</a></small></p>",
-            r.runs,
-            r.months,
-            r.month_0.as_deref().map_or(String::new(), |m| format!(", month 0 = {}", esc(m))),
-            esc(&lodestone_world::views::table::format_share(r.shortfall_level)),
-            esc(&r.estimate),
-            if short.is_empty() {
-                "<p>No country is ever short.</p>".to_string()
-            } else {
-                lodestone_render::html_table(&short)
-            },
-            id = esc(&id),
-        ));
-    }
-    body.push_str("<p><a href=\"/explore/simulate\">All jobs</a></p>");
-    // While running, the page reloads itself every second (no script needed).
-    Html(crate::body_page("Scenario job", &body, running)).into_response()
+    job.seen();
+    let v = job.to_json(false);
+    let status = job.status();
+    let results = match &*lock(&job.outcome) {
+        Some((Outcome::Done(r), _)) => Some(r.clone()),
+        _ => None,
+    };
+    let page = crate::templates::JobPage {
+        title: "Scenario job",
+        running: status == "running" || status == "cancelling",
+        id: job.id.to_string(),
+        scenario: job.scenario.clone(),
+        description: job.description.clone(),
+        progress: v["progress"].as_f64().unwrap_or(0.0),
+        progress_text: pct(&v["progress"]),
+        done: v["done"].to_string(),
+        runs: job.runs.to_string(),
+        status: status.to_string(),
+        elapsed: format!("{:.1} s", v["elapsed_s"].as_f64().unwrap_or(0.0)),
+        csrf: s.csrf_token().to_string(),
+        error: v["error"].as_str().map(str::to_string),
+        results: results.map(|r| {
+            let short: Vec<_> = r
+                .countries
+                .iter()
+                .filter(|c| c.total_shortfall_t_reo_mean > 0.0)
+                .cloned()
+                .collect();
+            (
+                format!(
+                    "{} runs × {} months{}; shares are of demand; t REO; the level is a shortfall of {} of demand. {}",
+                    r.runs,
+                    r.months,
+                    r.month_0
+                        .as_deref()
+                        .map_or(String::new(), |m| format!(", month 0 = {m}")),
+                    lodestone_world::views::table::format_share(r.shortfall_level),
+                    r.estimate
+                ),
+                crate::templates::HtmlTable::of(&short),
+            )
+        }),
+    };
+    Html(crate::templates::render(&page)).into_response()
 }
 
 /// `POST /explore/simulate/{job}/cancel` (form): cancels and returns to the job page.

@@ -141,19 +141,6 @@ pub(crate) fn json(v: serde_json::Value) -> Response {
     axum::Json(v).into_response()
 }
 
-pub(crate) fn esc(s: &str) -> String {
-    lodestone_render::escape(s)
-}
-
-/// A page around trusted HTML built by `pages` and the job pages.
-pub(crate) fn body_page(title: &str, body: &str, refresh: bool) -> String {
-    templates::render(&templates::BodyPage {
-        title,
-        body,
-        refresh,
-    })
-}
-
 /// Embedded assets: (name, media type, bytes).
 const ASSETS: &[(&str, &str, &[u8])] = &[
     (

@@ -64,18 +64,6 @@ pub struct ErrorPage {
     pub valid: Vec<String>,
 }
 
-/// A page around a body of trusted, already escaped HTML (record and job pages).
-#[derive(Template)]
-#[template(path = "page.html")]
-pub struct BodyPage<'a> {
-    /// Title.
-    pub title: &'a str,
-    /// The body.
-    pub body: &'a str,
-    /// Reload every second (a running job).
-    pub refresh: bool,
-}
-
 /// `(value, label)` options of a select.
 pub type Options = Vec<(String, String)>;
 
@@ -289,4 +277,39 @@ pub struct RecordsPage {
     pub rows: Vec<(Option<String>, String)>,
     /// (name, rows, description) of every table.
     pub tables: Vec<(String, usize, String)>,
+}
+
+/// The scenario runner.
+#[derive(Template)]
+#[template(path = "simulate.html")]
+pub struct SimulatePage {
+    pub title: &'static str,
+    pub max_runs: u64,
+    pub max_minutes: f64,
+    pub problem: Option<String>,
+    pub csrf: String,
+    pub scenarios: Vec<String>,
+    /// (id, scenario, runs, status), newest first.
+    pub jobs: Vec<(String, String, String, String)>,
+}
+
+/// A scenario job's page.
+#[derive(Template)]
+#[template(path = "job.html")]
+pub struct JobPage {
+    pub title: &'static str,
+    pub running: bool,
+    pub id: String,
+    pub scenario: String,
+    pub description: String,
+    pub progress: f64,
+    pub progress_text: String,
+    pub done: String,
+    pub runs: String,
+    pub status: String,
+    pub elapsed: String,
+    pub csrf: String,
+    pub error: Option<String>,
+    /// (what the figures are, the table of series that are ever short).
+    pub results: Option<(String, HtmlTable)>,
 }

@@ -3,8 +3,9 @@
 //! served, and every page, every record page and the briefs (served and offline) are fetched. No
 //! response may carry the markup as markup.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod common;
+
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// What every text field holds.
@@ -118,22 +119,8 @@ fn serve(dir: &Path) -> SocketAddr {
 }
 
 fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
+    let r = common::request_to(addr, "GET", path, "Host: localhost\r\n", "");
+    (r.status, r.body)
 }
 
 fn assert_escaped(what: &str, body: &str) {
@@ -188,6 +175,30 @@ fn no_page_and_no_brief_emits_the_dataset_s_markup() {
         assert!(status == 200 || status == 404, "{p}: {status}");
         assert_escaped(p, &body);
     }
+    // A scenario job's page shows the (hostile) description of its scenario.
+    let r = common::request_to(
+        addr,
+        "POST",
+        "/api/simulations",
+        "Host: localhost\r\nContent-Type: application/json\r\n",
+        r#"{"scenario": "kuantan_outage", "runs": 5}"#,
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["id"].clone();
+    for _ in 0..600 {
+        let (_, job) = get(addr, &format!("/api/simulations/{id}"));
+        if !job.contains("\"running\"") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (status, job_page) = get(addr, &format!("/explore/simulate/{id}"));
+    assert_eq!(status, 200);
+    assert!(
+        job_page.contains("&#60;script&#62;"),
+        "the description is shown, escaped"
+    );
+    assert_escaped("the job page", &job_page);
     // The hostile text is there, escaped: a facility's name on its page.
     let (_, kuantan) = get(addr, "/records/facilities/lynas_lamp_kuantan");
     assert!(kuantan.contains("&#60;script&#62;") || kuantan.contains("&lt;script&gt;"));

@@ -47,27 +47,12 @@ pub fn request(method: &str, path: &str, body: &str) -> Reply {
 }
 
 pub fn request_as(method: &str, path: &str, content_type: &str, body: &str) -> Reply {
-    let mut s = TcpStream::connect(server()).unwrap();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
+    request_with(
+        method,
+        path,
+        &format!("Host: localhost\r\nContent-Type: {content_type}\r\n"),
+        body,
     )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    Reply {
-        status,
-        headers: head.to_ascii_lowercase(),
-        body: body.to_string(),
-    }
 }
 
 pub fn request_form(path: &str, body: &str) -> Reply {
@@ -190,9 +175,14 @@ pub fn csrf_token(page: &str) -> String {
         .to_string()
 }
 
-/// A request with extra header lines (`Name: value\r\n` each).
+/// A request with extra header lines (`Name: value\r\n` each), to the shared server.
 pub fn request_with(method: &str, path: &str, headers: &str, body: &str) -> Reply {
-    let mut s = TcpStream::connect(server()).unwrap();
+    request_to(server(), method, path, headers, body)
+}
+
+/// A request with extra header lines to the server at `addr`.
+pub fn request_to(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> Reply {
+    let mut s = TcpStream::connect(addr).unwrap();
     write!(
         s,
         "{method} {path} HTTP/1.1\r\n{headers}Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
