@@ -137,6 +137,8 @@ fn memoized<K: std::hash::Hash + Eq, V>(
 pub struct Analysis {
     /// The world analysed.
     pub world: World,
+    /// The years that have flows, ascending (found once).
+    years: Vec<i64>,
     screenings: Memo<(i64, Custody), Screening>,
     concentration: Memo<i64, Vec<ConcentrationRow>>,
 }
@@ -145,6 +147,7 @@ impl Analysis {
     /// An analysis of `world`, nothing computed yet.
     pub fn new(world: World) -> Analysis {
         Analysis {
+            years: flow_years(&world),
             world,
             screenings: Mutex::default(),
             concentration: Mutex::default(),
@@ -168,22 +171,7 @@ impl Analysis {
 
     /// The years that have flows, ascending.
     pub fn flow_years(&self) -> Vec<i64> {
-        let mut years: Vec<i64> = self
-            .world
-            .table("flows")
-            .map(|t| {
-                t.rows
-                    .iter()
-                    .filter_map(|r| match t.get(r, "year") {
-                        lodestone_format::Value::Integer(y) => Some(*y),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        years.sort_unstable();
-        years.dedup();
-        years
+        self.years.clone()
     }
 
     /// Checks that `year` has flows: an error naming the years that do, otherwise.
@@ -199,4 +187,23 @@ impl Analysis {
             )))
         }
     }
+}
+
+/// The years that have flows in `world`, ascending.
+fn flow_years(world: &World) -> Vec<i64> {
+    let mut years: Vec<i64> = world
+        .table("flows")
+        .map(|t| {
+            t.rows
+                .iter()
+                .filter_map(|r| match t.get(r, "year") {
+                    lodestone_format::Value::Integer(y) => Some(*y),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    years.sort_unstable();
+    years.dedup();
+    years
 }
