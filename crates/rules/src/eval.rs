@@ -247,6 +247,19 @@ pub fn evaluate(
         return d;
     }
     let from = p.shipped_from.as_deref().unwrap_or("unknown");
+    // A sale within one country is neither an export nor an import: export controls, export bans
+    // and tariffs do not apply to it (procurement rules still do).
+    if destination == from
+        && matches!(
+            rule.kind,
+            RuleKind::ExportControl { .. } | RuleKind::ExportBan | RuleKind::Tariff { .. }
+        )
+    {
+        d.explanation = format!(
+            "Not applicable: the product ships from {from} to {destination}, a sale within one country: neither an export nor an import."
+        );
+        return d;
+    }
     let share_of = |tag: &str, measure: Measure| -> Option<f64> {
         let s = p.shares.get(tag).copied().unwrap_or_default();
         match measure {

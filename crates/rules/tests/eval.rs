@@ -380,3 +380,80 @@ fn procurement_tests_change_on_their_date_and_have_no_de_minimis() {
     assert_eq!(dates, ["2024-05-30", "2027-01-01"]);
     assert_eq!(t[1].changes[0].to, Outcome::Prohibited);
 }
+
+/// A sale within one country is neither an export nor an import: export controls (content and
+/// direct), export bans and tariffs do not apply; procurement restrictions still do.
+#[test]
+fn domestic_shipments_are_not_exports_or_imports() {
+    let mut p = product(0.5);
+    p.shipped_from = Some("USA".into());
+    p.customs_origin = Some("CHN".into());
+    let mut control = content_rule(Comparison::AtOrAbove, 0.001, in_force());
+    control.issuer = "USA".into();
+    control.scope.destinations = Destinations {
+        all: true,
+        include: vec![],
+        exclude: vec![],
+    };
+    let direct = Rule {
+        kind: RuleKind::ExportControl {
+            content: None,
+            technology_tags: vec![],
+            direct: true,
+            denied_end_uses: vec![],
+        },
+        ..control.clone()
+    };
+    let ban = Rule {
+        kind: RuleKind::ExportBan,
+        ..control.clone()
+    };
+    let tariff = Rule {
+        kind: RuleKind::Tariff {
+            importer: "USA".into(),
+            origins: vec!["CHN".into()],
+            rate: 1.0,
+        },
+        ..control.clone()
+    };
+    for rule in [&control, &direct, &ban, &tariff] {
+        let det = evaluate(rule, &p, "USA", None, d("2025-06-01"));
+        assert_eq!(det.outcome, Outcome::NotApplicable, "{}", rule.kind.name());
+        assert!(
+            det.explanation.contains("within one country"),
+            "{}",
+            det.explanation
+        );
+        // Across a border, the same rule applies: an export from the US (direct control, ban),
+        // or a shipment into the US from Japan (content control, tariff).
+        let (shipper, to) = match rule.kind {
+            RuleKind::ExportBan => ("USA", "DEU"),
+            RuleKind::ExportControl { direct: true, .. } => ("USA", "DEU"),
+            _ => ("JPN", "USA"),
+        };
+        let mut crossing = p.clone();
+        crossing.shipped_from = Some(shipper.into());
+        assert_ne!(
+            evaluate(rule, &crossing, to, None, d("2025-06-01")).outcome,
+            Outcome::NotApplicable,
+            "{} from {shipper} to {to}",
+            rule.kind.name()
+        );
+    }
+    // A domestic buyer's procurement rule still tests the product.
+    let procurement = Rule {
+        kind: RuleKind::Procurement {
+            buyer: "USA".into(),
+            tests: vec![ProcurementTest {
+                from: d("2024-01-01"),
+                disqualifying_tags: vec!["separated:CHN".into()],
+                wording: "separated".into(),
+            }],
+        },
+        ..control.clone()
+    };
+    assert_eq!(
+        evaluate(&procurement, &p, "USA", None, d("2025-06-01")).outcome,
+        Outcome::Prohibited
+    );
+}

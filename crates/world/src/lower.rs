@@ -14,7 +14,8 @@
 //!   the country where that stage first happened. Computed so that content already separated
 //!   upstream keeps its origin: a product node adds only the REO not yet carrying the stage.
 //! * `tech:ISO3` — REO processed (cracking, separation, metal, magnet) at least once with that
-//!   country's technology (a facility's `technology_origin`).
+//!   country's technology (a facility's `technology_origin`) outside that country: processing in
+//!   the technology's own country does not carry the tag.
 //! * `facility:ID` — REO that passed through the facility at least once.
 //!
 //! "At least once" and "first" are computed exactly with auxiliary traces in which the tagging
@@ -339,7 +340,12 @@ pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
                     Some("intermediate" | "oxide" | "metal" | "alloy" | "magnet")
                 )
         });
-        if let (true, Some(t)) = (processed, hubs.get(hub).and_then(|h| h.technology.clone())) {
+        // Only processing abroad with a country's technology carries its tag: China's clause on
+        // items "made abroad with Chinese technology" is not about China's own plants.
+        let hub_info = hubs.get(hub);
+        if let (true, Some(t)) = (processed, hub_info.and_then(|h| h.technology.clone()))
+            && hub_info.and_then(|h| h.country.as_deref()) != Some(t.as_str())
+        {
             by_tech.entry(t).or_default().push(*p);
         }
     }
