@@ -216,7 +216,7 @@ fn slow_and_idle_clients_cannot_hold_the_server() {
             .unwrap();
         let limits = lodestone_server::Limits {
             max_connections: 4,
-            header_timeout: Duration::from_millis(800),
+            header_timeout: Duration::from_secs(3),
             connection_lifetime: Duration::from_secs(30),
         };
         let state = lodestone_server::AppState::new(world, report);
@@ -250,7 +250,8 @@ fn slow_and_idle_clients_cannot_hold_the_server() {
     idle[0]
         .write_all(b"GET /api/health HTTP/1.1\r\nHost: loc")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    // Time for the server to accept them (the test suite keeps both cores busy).
+    std::thread::sleep(Duration::from_millis(300));
     // … so a fifth is told at once that the server is busy, in JSON …
     let (status, took) = health();
     assert_eq!(status, 503);
@@ -265,7 +266,7 @@ fn slow_and_idle_clients_cannot_hold_the_server() {
         assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "{text}");
     }
     assert!(
-        started.elapsed() < Duration::from_secs(4),
+        started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
     );

@@ -208,7 +208,7 @@ pub const RULE_KEYS: &[(&str, &str, &str, &str)] = &[
         "events",
         "array of tables",
         "yes",
-        "The lifecycle, in date order: `date` (YYYY-MM-DD, first day of the state), `state` (`announced`, `in_force`, `suspended`, `expired`, `withdrawn`, `never_implemented`), `source`, `note`. Before the first event the state is `not_announced`; only `in_force` applies.",
+        "The lifecycle, in date order: `date` (YYYY-MM-DD, first day of the state), `state` (`announced`, `in_force`, `suspended`, `expired`, `withdrawn`, `never_implemented`), `source`, further `sources`, `note`; one event per date, at least one event. Before the first event the state is `not_announced`; only `in_force` applies.",
     ),
     (
         "facts",
@@ -283,6 +283,39 @@ impl Ctx<'_> {
     /// `[[events]]`); 1 if not found.
     fn line(&self, section: &str, key: &str) -> u64 {
         self.lines.line(section, key)
+    }
+
+    /// Reports every key of `t` that is not in `allowed` (a table named `label` in messages).
+    fn unknown_keys(&mut self, t: &toml::Table, section: &str, label: &str, allowed: &[&str]) {
+        for key in t.keys() {
+            if !allowed.contains(&key.as_str()) {
+                self.err(
+                    section,
+                    key,
+                    format!(
+                        "unknown key '{key}' in {label}{}; allowed: {}",
+                        suggest(key, allowed),
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// An optional boolean: any other type is an error (not silently false).
+    fn boolean(&mut self, t: &toml::Table, section: &str, key: &str) -> Option<bool> {
+        match t.get(key) {
+            None => None,
+            Some(toml::Value::Boolean(b)) => Some(*b),
+            Some(other) => {
+                self.err(
+                    section,
+                    key,
+                    format!("{key} must be true or false, not {}", other.type_str()),
+                );
+                None
+            }
+        }
     }
 
     fn err(&mut self, section: &str, key: &str, msg: impl Into<String>) {
@@ -709,6 +742,13 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
         }
         scope.material_stages = c.strings(s, "scope", "material_stages");
         scope.hs_codes = c.strings(s, "scope", "hs_codes");
+        if !s.contains_key("destinations") {
+            c.err(
+                "scope",
+                "",
+                "[scope] needs `destinations` (\"all\", \"all_except_ISO3\", ISO3 codes or \"group:id\")",
+            );
+        }
         scope.destinations = c.destinations(s, "scope");
         scope.end_uses = c.strings(s, "scope", "end_uses");
     } else {
@@ -722,6 +762,12 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
     let kind = match kind_name.as_str() {
         "export_control" => {
             let content = c.table(doc, "", "content_test").and_then(|t| {
+                c.unknown_keys(
+                    t,
+                    "content_test",
+                    "[content_test]",
+                    &keys_of("content_test"),
+                );
                 let origin_tags = c.tags(t, "content_test", "origin_tags");
                 let measure = match c.str(t, "content_test", "measure", true) {
                     Some("value") => Measure::Value,
@@ -755,6 +801,12 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
                     for (i, item) in list.iter().enumerate() {
                         let sec = format!("content_test.by_destination#{i}");
                         if let Some(bt) = item.as_table() {
+                            c.unknown_keys(
+                                bt,
+                                &sec,
+                                "[[content_test.by_destination]]",
+                                &["destinations", "exclude_destinations", "threshold"],
+                            );
                             let destinations = c.destinations(bt, &sec);
                             if let Some(th) = c.fraction(bt, &sec, "threshold", true) {
                                 by_destination.push(DestinationThreshold {
@@ -777,16 +829,30 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
                 })
             });
             let technology_tags = match c.table(doc, "", "technology_clause") {
-                Some(t) => c.tags(t, "technology_clause", "tags"),
+                Some(t) => {
+                    c.unknown_keys(
+                        t,
+                        "technology_clause",
+                        "[technology_clause]",
+                        &keys_of("technology_clause"),
+                    );
+                    c.tags(t, "technology_clause", "tags")
+                }
                 None => Vec::new(),
             };
             let (direct, denied_end_uses) = match c.table(doc, "", "export_control") {
-                Some(t) => (
-                    t.get("direct")
-                        .and_then(toml::Value::as_bool)
-                        .unwrap_or(false),
-                    c.strings(t, "export_control", "denied_end_uses"),
-                ),
+                Some(t) => {
+                    c.unknown_keys(
+                        t,
+                        "export_control",
+                        "[export_control]",
+                        &keys_of("export_control"),
+                    );
+                    (
+                        c.boolean(t, "export_control", "direct").unwrap_or(false),
+                        c.strings(t, "export_control", "denied_end_uses"),
+                    )
+                }
                 None => (false, Vec::new()),
             };
             if doc.get("content_test").is_none() && technology_tags.is_empty() && !direct {
@@ -809,6 +875,7 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
                 );
                 return None;
             };
+            c.unknown_keys(t, "tariff", "[tariff]", &keys_of("tariff"));
             let importer = c
                 .str(t, "tariff", "importer", true)
                 .unwrap_or_default()
@@ -833,6 +900,7 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
                 c.err("", "kind", "a procurement_restriction needs a [procurement] table with buyer and [[procurement.tests]]");
                 return None;
             };
+            c.unknown_keys(t, "procurement", "[procurement]", &keys_of("procurement"));
             let buyer = c
                 .str(t, "procurement", "buyer", true)
                 .unwrap_or_default()
@@ -845,6 +913,12 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
                 for (i, item) in list.iter().enumerate() {
                     let sec = format!("procurement.tests#{i}");
                     let Some(tt) = item.as_table() else { continue };
+                    c.unknown_keys(
+                        tt,
+                        &sec,
+                        "[[procurement.tests]]",
+                        &["from", "disqualifying_tags", "wording", "note"],
+                    );
                     let from = c.date(tt, &sec, "from");
                     let disqualifying_tags = c.tags(tt, &sec, "disqualifying_tags");
                     let wording = c
@@ -881,6 +955,7 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
                 c.err("", "kind", "a benchmark needs a [benchmark] table");
                 return None;
             };
+            c.unknown_keys(t, "benchmark", "[benchmark]", &keys_of("benchmark"));
             let max_single_country_share =
                 c.fraction(t, "benchmark", "max_single_country_share", false);
             let mut targets = Vec::new();
@@ -918,10 +993,21 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
 
     let mut events = Vec::new();
     match doc.get("events") {
+        Some(toml::Value::Array(list)) if list.is_empty() => c.err(
+            "",
+            "events",
+            "the event list is empty: a rule needs at least one dated state",
+        ),
         Some(toml::Value::Array(list)) => {
             for (i, item) in list.iter().enumerate() {
                 let sec = format!("events#{i}");
                 let Some(et) = item.as_table() else { continue };
+                c.unknown_keys(
+                    et,
+                    &sec,
+                    "[[events]]",
+                    &["date", "state", "source", "sources", "note"],
+                );
                 let date = c.date(et, &sec, "date");
                 let state = match c.str(et, &sec, "state", true) {
                     Some(s) => match lodestone_rules::parse_event_state(s) {
@@ -942,10 +1028,12 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
                     .unwrap_or_default()
                     .to_string();
                 if let (Some(date), Some(state)) = (date, state) {
-                    if let Some(prev) = events.last().map(|e: &Event| e.date)
-                        && date < prev
-                    {
-                        c.err(&sec, "date", format!("event date {date} is before the previous event ({prev}): list events in date order"));
+                    if let Some(prev) = events.last().map(|e: &Event| e.date) {
+                        if date < prev {
+                            c.err(&sec, "date", format!("event date {date} is before the previous event ({prev}): list events in date order"));
+                        } else if date == prev {
+                            c.err(&sec, "date", format!("two events on {date}: a rule has one state per day; merge them or date the later one"));
+                        }
                     }
                     events.push(Event {
                         date,
