@@ -47,7 +47,8 @@ fn generate_refuses_what_it_cannot_make() {
 #[test]
 fn special_and_oversized_files_are_refused_not_read() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-files");
-    let dir = materialize_from(&repo_root().join("tests/data/base"), &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&repo_root().join("tests/data/base"), &dir);
     // A table that is a link to an endless device.
     std::fs::remove_file(dir.join("flows.csv")).unwrap();
     std::os::unix::fs::symlink("/dev/zero", dir.join("flows.csv")).unwrap();
@@ -71,22 +72,4 @@ fn special_and_oversized_files_are_refused_not_read() {
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("more than the limit of 100 bytes"), "{out}");
-}
-
-/// A fresh copy of a dataset directory.
-fn materialize_from(from: &std::path::Path, to: &std::path::Path) -> std::path::PathBuf {
-    let _ = std::fs::remove_dir_all(to);
-    fn copy(from: &std::path::Path, to: &std::path::Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap().filter_map(Result::ok) {
-            let t = to.join(e.file_name());
-            if e.path().is_dir() {
-                copy(&e.path(), &t);
-            } else {
-                std::fs::copy(e.path(), t).unwrap();
-            }
-        }
-    }
-    copy(from, to);
-    to.to_path_buf()
 }

@@ -41,20 +41,8 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 /// A copy of the small test dataset.
 fn dataset(name: &str) -> PathBuf {
     let dir = scratch(name);
-    copy(&repo_root().join("tests/data/base"), &dir);
+    copy_dir(&repo_root().join("tests/data/base"), &dir);
     dir
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().filter_map(Result::ok) {
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
 }
 
 fn run(args: &[&str]) -> (Option<i32>, String) {

@@ -21,7 +21,8 @@ pub fn lodestone(dir: &Path, args: &[&str]) -> Output {
         .expect("run lodestone")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
