@@ -141,7 +141,16 @@ pub struct Analysis {
     years: Vec<i64>,
     screenings: Memo<(i64, Custody), Screening>,
     concentration: Memo<i64, Vec<ConcentrationRow>>,
+    /// Timelines by (year, custody, product node, destination, end use): the rules' histories
+    /// do not change, so a product's timeline is computed once. Bounded: end uses are free text.
+    timelines: Memo<TimelineKey, Vec<rules::TimelineEntryView>>,
 }
+
+/// (year, custody, product node, destination, end use).
+type TimelineKey = (i64, Custody, usize, String, Option<String>);
+
+/// Most timelines kept; the memo starts afresh past it.
+const MAX_TIMELINES: usize = 4096;
 
 impl Analysis {
     /// An analysis of `world`, nothing computed yet.
@@ -151,7 +160,44 @@ impl Analysis {
             world,
             screenings: Mutex::default(),
             concentration: Mutex::default(),
+            timelines: Mutex::default(),
         }
+    }
+
+    /// The timeline of product node `node` of `year` under `custody` to `destination`, computed
+    /// once and kept.
+    pub fn timeline(
+        &self,
+        year: i64,
+        custody: Custody,
+        node: usize,
+        destination: &str,
+        end_use: Option<&str>,
+    ) -> Result<Arc<Vec<rules::TimelineEntryView>>, ViewError> {
+        let key = (
+            year,
+            custody,
+            node,
+            destination.to_string(),
+            end_use.map(str::to_string),
+        );
+        {
+            let mut memo = self
+                .timelines
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if memo.len() >= MAX_TIMELINES {
+                memo.clear();
+            }
+        }
+        memoized(&self.timelines, key, || {
+            let p = self.screening(year, custody)?;
+            let product = p.product(&self.world, node);
+            Ok(rules::timeline_entries(
+                &self.world,
+                &lodestone_rules::timeline(&self.world.rules, &product, destination, end_use),
+            ))
+        })
     }
 
     /// The lowering, trace and customs origins of `year` under `custody`.

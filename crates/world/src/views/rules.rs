@@ -2,7 +2,7 @@
 //! when its determinations change.
 
 use lodestone_model::{CustodyChoice, Date, Determination, RuleState, UnknownValue, Vocabulary};
-use lodestone_rules::{Outcome, Rule, evaluate_all, timeline};
+use lodestone_rules::{Outcome, Rule, evaluate_all};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -379,15 +379,10 @@ pub fn screening(
         for &i in &nodes {
             let product = p.product(world, i);
             if k == 0 && node.is_some() {
-                changes = timeline_entries(
-                    world,
-                    &timeline(
-                        &world.rules,
-                        &product,
-                        &destination.id,
-                        q.end_use.as_deref(),
-                    ),
-                );
+                changes = a
+                    .timeline(q.year, *model, i, &destination.id, q.end_use.as_deref())?
+                    .as_ref()
+                    .clone();
             }
             for d in evaluate_all(
                 &world.rules,
@@ -460,7 +455,7 @@ pub fn screening(
     })
 }
 
-fn timeline_entries(
+pub(crate) fn timeline_entries(
     world: &World,
     entries: &[lodestone_rules::TimelineEntry],
 ) -> Vec<TimelineEntryView> {
@@ -552,18 +547,12 @@ pub fn timeline_view(a: &Analysis, q: &TimelineQuery) -> Result<TimelineView, Vi
     for model in q.custody.unwrap_or(CustodyChoice::MassBalance).models() {
         let p = a.screening(q.year, *model)?;
         let i = p.product_node(&q.node).map_err(ViewError::NotFound)?;
-        let product = p.product(world, i);
         timelines.push(CustodyTimeline {
             custody: *model,
-            entries: timeline_entries(
-                world,
-                &timeline(
-                    &world.rules,
-                    &product,
-                    &destination.id,
-                    q.end_use.as_deref(),
-                ),
-            ),
+            entries: a
+                .timeline(q.year, *model, i, &destination.id, q.end_use.as_deref())?
+                .as_ref()
+                .clone(),
         });
     }
     Ok(TimelineView {
