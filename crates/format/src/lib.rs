@@ -7,6 +7,7 @@
 //! Nothing here panics on input: malformed bytes become diagnostics. This crate knows no engine:
 //! rule and scenario files are parsed into engine types by `lodestone-world`.
 
+pub mod composition;
 pub mod diag;
 pub mod docs;
 pub mod export;
@@ -15,6 +16,7 @@ pub mod schema;
 pub mod validate;
 pub mod value;
 
+pub use composition::{Compositions, Split};
 pub use diag::{Diagnostic, Report, Severity};
 pub use load::{
     Dataset, InputFiles, MAX_FILE_BYTES, Row, Table, TomlFile, line_of_offset, load, load_dir,

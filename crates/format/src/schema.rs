@@ -29,6 +29,7 @@ pub const SCHEMA_FILES: &[(&str, &str)] = &[
     ("flows.csv", include_str!("../schema/flows.csv")),
     ("production.csv", include_str!("../schema/production.csv")),
     ("segregation.csv", include_str!("../schema/segregation.csv")),
+    ("prices.csv", include_str!("../schema/prices.csv")),
 ];
 
 /// Directories of TOML records that later engines define (rules, scenarios, agreements). The

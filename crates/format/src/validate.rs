@@ -9,6 +9,7 @@ use crate::diag::Diagnostic;
 use crate::load::{Dataset, Suggester, Table, line_of_offset};
 use crate::schema::ColumnType;
 use crate::value::Value;
+use lodestone_model::Element;
 
 /// Runs every cross-table check, appending what it finds to `diags`.
 pub fn cross_checks(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
@@ -187,18 +188,40 @@ fn compositions(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
         return;
     };
     let tol = ds.schema.check_fraction("share_sum_tolerance") * 100.0;
-    for (material, rows) in group_by(t, "material") {
+    let mut groups: BTreeMap<(&str, &str), Vec<&crate::load::Row>> = BTreeMap::new();
+    for row in &t.rows {
+        if let Some(m) = t.text(row, "material") {
+            groups
+                .entry((m, t.text(row, "producer").unwrap_or("")))
+                .or_default()
+                .push(row);
+        }
+        if t.text(row, "element") == Some("other") && t.get(row, "method") == &Value::Empty {
+            diags.push(Diagnostic::error(
+                &t.schema.file,
+                Some(row.line),
+                Some("method"),
+                "an `other` remainder needs a method saying why its elements are not resolved (e.g. 'the source reports La, Ce, Pr, Nd and Sm only')",
+            ));
+        }
+    }
+    for ((material, producer), rows) in groups {
         if rows.iter().any(|r| t.get(r, "share") == &Value::Invalid) {
             continue;
         }
         let total: f64 = rows.iter().filter_map(|r| t.get(r, "share").as_f64()).sum();
         if (total - 100.0).abs() > tol + 1e-9 {
+            let whose = if producer.is_empty() {
+                format!("'{material}'")
+            } else {
+                format!("'{material}' shipped by '{producer}'")
+            };
             diags.push(Diagnostic::error(
                 &t.schema.file,
                 rows.first().map(|r| r.line),
                 Some("share"),
                 format!(
-                    "element shares of '{material}' add up to {} %, not 100 % (tolerance ±{} points; lines {})",
+                    "element shares of {whose} add up to {} %, not 100 % (tolerance ±{} points; lines {})",
                     fmt_num(total),
                     fmt_num(tol),
                     lines(&rows)
@@ -313,6 +336,8 @@ fn flows(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
         }
     }
 
+    element_balance(ds, &all, diags);
+
     // Mass balance in t REO per facility and year, for facilities that transform (not mines,
     // stockpiles or recyclers, which add content from outside the recorded flows).
     let mb_tol = ds.schema.check_fraction("mass_balance_tolerance");
@@ -368,6 +393,106 @@ fn flows(ds: &Dataset, diags: &mut Vec<Diagnostic>) {
                     fmt_num(mb_tol * 100.0)
                 ),
             ));
+        }
+    }
+}
+
+/// Element balance per facility and year: a facility that transforms may not ship more of an
+/// element than it receives (within the mass-balance tolerance). The `other` remainder is not
+/// balanced (it stands for different elements in different materials), and a facility with an
+/// input of unresolved composition is not checked (a warning names the material).
+fn element_balance(ds: &Dataset, all: &[FlowRef], diags: &mut Vec<Diagnostic>) {
+    let (Some(fac), Some(mat)) = (ds.table("facilities"), ds.table("materials")) else {
+        return;
+    };
+    let comps = crate::composition::Compositions::from_dataset(ds);
+    if comps.is_empty() {
+        return;
+    }
+    let tol = ds.schema.check_fraction("mass_balance_tolerance");
+    let reo = |m: &str| {
+        mat.find(m)
+            .and_then(|r| mat.get(r, "reo_content").as_f64())
+            .map(|p| p / 100.0)
+    };
+    type Balance = (BTreeMap<Element, (f64, f64)>, bool);
+    let mut balance: BTreeMap<(&str, i64), Balance> = BTreeMap::new();
+    let mut unresolved: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for f in all {
+        let Some(content) = reo(f.material) else {
+            continue;
+        };
+        if content * f.quantity <= 0.0 {
+            continue;
+        }
+        let split = comps.of(f.material, f.from);
+        if split.is_none() {
+            unresolved.entry((f.material, f.from)).or_insert(f.line);
+        }
+        for (node, is_out) in [(f.from, true), (f.to, false)] {
+            if !fac.contains(node) {
+                continue;
+            }
+            let e = balance.entry((node, f.year)).or_insert((BTreeMap::new(), true));
+            let Some(split) = split else {
+                e.1 = false;
+                continue;
+            };
+            for &(element, frac) in split {
+                let slot = e.0.entry(element).or_insert((0.0, 0.0));
+                if is_out {
+                    slot.1 += f.quantity * content * frac;
+                } else {
+                    slot.0 += f.quantity * content * frac;
+                }
+            }
+        }
+    }
+    for ((material, producer), line) in unresolved {
+        diags.push(Diagnostic::warning(
+            &ds.table("flows").map_or(String::new(), |t| t.schema.file.clone()),
+            Some(line),
+            Some("material"),
+            format!("'{material}' shipped by '{producer}' has no element composition (compositions.csv): its content is traced as REO only, and rules that name elements cannot measure it"),
+        ));
+    }
+    for ((facility, year), (elements, resolved)) in balance {
+        let Some(frow) = fac.find(facility) else {
+            continue;
+        };
+        let stages = fac.get(frow, "stages").items();
+        if !resolved
+            || stages
+                .iter()
+                .any(|s| matches!(*s, "mine" | "stockpile" | "recycling"))
+        {
+            continue;
+        }
+        let received: f64 = elements.values().map(|(i, _)| i).sum();
+        if received == 0.0 {
+            continue; // no inputs: the REO balance warns about it
+        }
+        // Unresolved input may hold any element: it bounds every element's output too.
+        let wildcard = elements.get(&Element::Other).map_or(0.0, |(i, _)| *i);
+        for (element, (input, output)) in elements {
+            if element == Element::Other {
+                continue;
+            }
+            if output > (input + wildcard) * (1.0 + tol) + 1e-6 {
+                diags.push(Diagnostic::error(
+                    &fac.schema.file,
+                    Some(frow.line),
+                    None,
+                    format!(
+                        "'{facility}' ships {} t {} oxide in {year} but receives only {} t ({} t of it in inputs of unresolved composition): its element balance does not close (tolerance {} %); check the compositions of its inputs and outputs",
+                        fmt_num(output),
+                        element.symbol(),
+                        fmt_num(input + wildcard),
+                        fmt_num(wildcard),
+                        fmt_num(tol * 100.0)
+                    ),
+                ));
+            }
         }
     }
 }

@@ -299,6 +299,85 @@ impl TagFamily {
 }
 
 vocabulary! {
+    /// A rare-earth element, counted as its oxide (the REO basis): the unit of element-resolved
+    /// content. `other` is a remainder a composition names with a stated reason (elements a
+    /// source does not report, or a basket whose mix is not published).
+    Element as "element" {
+        /// Lanthanum (La2O3).
+        La = "la",
+        /// Cerium (CeO2).
+        Ce = "ce",
+        /// Praseodymium (Pr6O11).
+        Pr = "pr",
+        /// Neodymium (Nd2O3).
+        Nd = "nd",
+        /// Samarium (Sm2O3).
+        Sm = "sm",
+        /// Europium (Eu2O3).
+        Eu = "eu",
+        /// Gadolinium (Gd2O3).
+        Gd = "gd",
+        /// Terbium (Tb4O7).
+        Tb = "tb",
+        /// Dysprosium (Dy2O3).
+        Dy = "dy",
+        /// Holmium (Ho2O3).
+        Ho = "ho",
+        /// Erbium (Er2O3).
+        Er = "er",
+        /// Thulium (Tm2O3).
+        Tm = "tm",
+        /// Ytterbium (Yb2O3).
+        Yb = "yb",
+        /// Lutetium (Lu2O3).
+        Lu = "lu",
+        /// Yttrium (Y2O3).
+        Y = "y",
+        /// Scandium (Sc2O3).
+        Sc = "sc",
+        /// A remainder whose elements are not resolved (the composition says why).
+        Other = "other",
+    }
+}
+
+impl Element {
+    /// The seven medium and heavy rare earths of China's April 2025 controls (MOFCOM/GAC No. 18)
+    /// and of Part I of No. 61's annex: Sm, Gd, Tb, Dy, Lu, Sc, Y.
+    pub const CHINA_CONTROLLED_2025: [Element; 7] = [
+        Element::Sm,
+        Element::Gd,
+        Element::Tb,
+        Element::Dy,
+        Element::Lu,
+        Element::Sc,
+        Element::Y,
+    ];
+
+    /// The element's chemical symbol, for people (`Dy`).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Element::La => "La",
+            Element::Ce => "Ce",
+            Element::Pr => "Pr",
+            Element::Nd => "Nd",
+            Element::Sm => "Sm",
+            Element::Eu => "Eu",
+            Element::Gd => "Gd",
+            Element::Tb => "Tb",
+            Element::Dy => "Dy",
+            Element::Ho => "Ho",
+            Element::Er => "Er",
+            Element::Tm => "Tm",
+            Element::Yb => "Yb",
+            Element::Lu => "Lu",
+            Element::Y => "Y",
+            Element::Sc => "Sc",
+            Element::Other => "other",
+        }
+    }
+}
+
+vocabulary! {
     /// How mixed inputs are attributed to outputs.
     Custody as "custody model" {
         /// Proportional mixing.

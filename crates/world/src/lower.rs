@@ -25,8 +25,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use lodestone_trace::{Addition, CustodyModel, Flow, Network, trace};
 
-use lodestone_format::Dataset;
-use lodestone_format::Value;
+use lodestone_format::{Compositions, Dataset, Value};
+use lodestone_model::Element;
 
 /// What a node of the lowered network stands for.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,8 +77,33 @@ fn stage_family(material_stage: &str) -> Option<&'static str> {
     }
 }
 
-/// Lowers the flows of `year` of a loaded dataset.
+/// What a lowered network counts: all rare-earth content (t REO), or one element's (t of its
+/// oxide), by the element compositions of the flows' materials and producers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// Total rare-earth oxide.
+    Reo,
+    /// One element, counted as its oxide.
+    Element(Element),
+}
+
+/// Lowers the flows of `year` of a loaded dataset, in t REO.
 pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
+    lower_dataset_with(ds, year, Content::Reo, &[])
+}
+
+/// Lowers the flows of `year` counting `content`, with extra *union* tags: for each set of
+/// stage, technology or facility tags, a tag named by joining them with `|` that marks content
+/// carrying at least one of them, counted once (e.g. `separated:CHN|metal:CHN`: Chinese-separated
+/// or Chinese-made metal, whichever happened). A flow whose material has no element composition
+/// carries no element content (a note says so).
+pub fn lower_dataset_with(
+    ds: &Dataset,
+    year: i64,
+    content: Content,
+    unions: &[Vec<String>],
+) -> Result<Lowering, String> {
+    let compositions = Compositions::from_dataset(ds);
     let (Some(mt), Some(ft), Some(fl)) = (
         ds.table("materials"),
         ds.table("facilities"),
@@ -162,6 +187,20 @@ pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
                 r.line
             ));
             continue;
+        };
+        let reo = match content {
+            Content::Reo => reo,
+            Content::Element(e) => match compositions.fraction(material, from, e) {
+                Some(f) => reo * f,
+                None => {
+                    notes.push(format!(
+                        "flows.csv:{}: '{material}' shipped by '{from}' has no element composition: no {} counted",
+                        r.line,
+                        e.symbol()
+                    ));
+                    continue;
+                }
+            },
         };
         if q * reo <= 0.0 {
             continue;
@@ -369,6 +408,31 @@ pub fn lower_dataset(ds: &Dataset, year: i64) -> Result<Lowering, String> {
                     .push((h as u32, a));
             }
         }
+    }
+    for set in unions {
+        let name = set.join("|");
+        if set.len() < 2 || amounts.contains_key(&name) {
+            continue;
+        }
+        if let Some(t) = set.iter().find(|t| t.starts_with("mined:")) {
+            return Err(format!(
+                "union tag '{name}': '{t}' marks new content, not a stage it passed; mined tags are disjoint, so add their shares instead"
+            ));
+        }
+        let mut nodes: Vec<u32> = set
+            .iter()
+            .filter_map(|t| amounts.get(t))
+            .flat_map(|list| list.iter().map(|(n, _)| *n))
+            .collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        let list: Vec<(u32, f64)> = nodes
+            .iter()
+            .copied()
+            .zip(first_pass_amounts(&base, &nodes)?)
+            .filter(|(_, a)| *a > 0.0)
+            .collect();
+        amounts.insert(name, list);
     }
     for (tag, list) in amounts {
         let t = net.tags.len() as u32;
