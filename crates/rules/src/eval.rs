@@ -2,9 +2,55 @@
 
 use std::collections::BTreeMap;
 
-use lodestone_model::{Date, Vocabulary};
+use lodestone_model::{Date, Element, Vocabulary};
 
-use crate::{Comparison, Event, Measure, Rule, RuleKind, State};
+use crate::{Comparison, ContentTest, Event, Measure, Rule, RuleKind, State};
+
+/// A dated price: from `from` until the next point, `usd_per_t` US dollars per tonne of what it
+/// prices (an element's oxide, or a product's REO).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PricePoint {
+    /// First day the price stands for (an annual average stands from 1 January).
+    pub from: Date,
+    /// US dollars per tonne.
+    pub usd_per_t: f64,
+    /// What was priced, where and for when, for explanations (e.g. `Dy oxide, FOB China, 2025
+    /// average`).
+    pub label: String,
+    /// Source id.
+    pub source: String,
+}
+
+/// The point of a date-ordered series in effect on `date`: the last one from on or before it.
+pub fn price_on(series: &[PricePoint], date: Date) -> Option<&PricePoint> {
+    series.iter().rev().find(|p| p.from <= date)
+}
+
+/// One element's content in a product, from the element-resolved trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ElementFacts {
+    /// The element.
+    pub element: Element,
+    /// Tonnes of the element's oxide per tonne of the product's REO.
+    pub share: f64,
+    /// Tonnes of the element's oxide carrying each tag, per tonne of the product's REO.
+    pub tags: BTreeMap<String, f64>,
+    /// The element's price (USD per t of its oxide), in date order.
+    pub prices: Vec<PricePoint>,
+}
+
+/// A price a determination rests on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceUsed {
+    /// What it priced: an element (`dy`) or `product`.
+    pub what: String,
+    /// US dollars per tonne (of the element's oxide, or of the product's REO).
+    pub usd_per_t: f64,
+    /// What was priced, where and for when.
+    pub label: String,
+    /// Source id.
+    pub source: String,
+}
 
 /// Content of one tag in a product, from the tracing engine.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -38,6 +84,11 @@ pub struct Product {
     pub shares: BTreeMap<String, TagShare>,
     /// The custody model the shares were computed under (`mass_balance` or `segregated`).
     pub custody: String,
+    /// Element-resolved content (empty when the dataset records no compositions).
+    pub elements: Vec<ElementFacts>,
+    /// The product's value per t of its REO: from its recorded flows (one point), or from
+    /// recorded product prices in date order; empty when unknown.
+    pub value: Vec<PricePoint>,
 }
 
 /// What a rule means for the product.
@@ -130,6 +181,10 @@ pub struct Determination {
     pub explanation: String,
     /// Source ids: the rule's, and the event's.
     pub sources: Vec<String>,
+    /// The elements the rule measured (empty: all rare-earth content).
+    pub elements: Vec<Element>,
+    /// The prices the measured share rests on, with when and where they are from.
+    pub prices: Vec<PriceUsed>,
 }
 
 fn pct(x: f64) -> String {
@@ -203,6 +258,8 @@ pub fn evaluate(
         deciding_tag: None,
         explanation: String::new(),
         sources,
+        elements: Vec::new(),
+        prices: Vec::new(),
     };
     // "Since" is the first day of the current state; the note is the latest event's.
     let since = rule.lifecycle.since(date);
@@ -230,6 +287,43 @@ pub fn evaluate(
     if let Err(why) = in_scope(rule, p) {
         d.explanation = format!("Not applicable: {why}.");
         return d;
+    }
+    if !rule.scope.containing_elements.is_empty() {
+        let named = element_list(&rule.scope.containing_elements);
+        if p.elements.is_empty() {
+            d.outcome = Outcome::Indeterminate;
+            d.explanation = format!(
+                "Cannot be decided: the rule covers items containing {named}, and the product's content is not resolved by element (no composition recorded for {}).",
+                p.material.as_deref().unwrap_or("its material")
+            );
+            return d;
+        }
+        let contained: Vec<String> = p
+            .elements
+            .iter()
+            .filter(|f| rule.scope.containing_elements.contains(&f.element) && f.share > 0.0)
+            .map(|f| format!("{} {}", f.element.symbol(), pct(f.share)))
+            .collect();
+        let unresolved = p
+            .elements
+            .iter()
+            .find(|f| f.element == Element::Other)
+            .map_or(0.0, |f| f.share);
+        if contained.is_empty() {
+            if unresolved > 0.0 {
+                d.outcome = Outcome::Indeterminate;
+                d.explanation = format!(
+                    "Cannot be decided: the rule covers items containing {named}; none is resolved in the product, but {} of its REO is of unresolved composition.",
+                    pct(unresolved)
+                );
+            } else {
+                d.explanation = format!(
+                    "Not applicable: the rule covers items containing {named}, and the product contains none (its REO is {}).",
+                    element_mix(p)
+                );
+            }
+            return d;
+        }
     }
     if !rule.scope.destinations.contains(destination) {
         d.explanation =
@@ -260,19 +354,6 @@ pub fn evaluate(
         );
         return d;
     }
-    let share_of = |tag: &str, measure: Measure| -> Option<f64> {
-        let s = p.shares.get(tag).copied().unwrap_or_default();
-        match measure {
-            Measure::Mass => Some(s.mass),
-            Measure::Value => {
-                if s.mass == 0.0 {
-                    Some(0.0)
-                } else {
-                    s.value
-                }
-            }
-        }
-    };
     match &rule.kind {
         RuleKind::ExportControl {
             content,
@@ -334,56 +415,20 @@ pub fn evaluate(
                     Measure::Value => "value",
                     Measure::Mass => "mass",
                 });
-                let mut best: Option<(f64, &str)> = None;
-                let mut unknown = Vec::new();
-                for tag in &ct.origin_tags {
-                    match share_of(tag, ct.measure) {
-                        Some(s) => {
-                            d.findings.push(Finding {
-                                tag: tag.clone(),
-                                share: s,
-                            });
-                            if best.is_none_or(|(b, _)| s > b) {
-                                best = Some((s, tag));
-                            }
-                        }
-                        None => unknown.push(tag.clone()),
+                let measured = if ct.elements.is_empty() {
+                    reo_content(rule, ct, p, threshold, &mut d)
+                } else {
+                    element_content(rule, ct, p, threshold, date, &mut d)
+                };
+                match measured {
+                    Measured::Met(why) => {
+                        triggered = true;
+                        reasons.push(why);
                     }
-                }
-                match best {
-                    Some((s, tag)) if unknown.is_empty() || ct.comparison.met(s, threshold) => {
-                        d.share = Some(s);
-                        let met = ct.comparison.met(s, threshold);
-                        let verb = if met { "meets" } else { "does not meet" };
-                        reasons.push(format!(
-                            "{} content ({tag}) is {} of the product's {}, which {verb} the threshold ({} {})",
-                            rule.issuer,
-                            pct(s),
-                            if ct.measure == Measure::Value { "value" } else { "rare-earth content" },
-                            ct.comparison.name().replace('_', " "),
-                            pct(threshold)
-                        ));
-                        if met {
-                            triggered = true;
-                            d.deciding_tag = Some(tag.to_string());
-                        } else {
-                            d.deciding_tag.get_or_insert(tag.to_string());
-                        }
-                    }
-                    _ => {
+                    Measured::NotMet(why) => reasons.push(why),
+                    Measured::Unknown(why) => {
                         indeterminate = true;
-                        let mass: Vec<String> = ct
-                            .origin_tags
-                            .iter()
-                            .map(|t| {
-                                format!("{t} {}", pct(p.shares.get(t).map_or(0.0, |s| s.mass)))
-                            })
-                            .collect();
-                        reasons.push(format!(
-                            "the value share cannot be measured: no unit value is known for the product or its {} content (mass shares: {})",
-                            rule.issuer,
-                            mass.join(", ")
-                        ));
+                        reasons.push(why);
                     }
                 }
             }
@@ -506,6 +551,307 @@ pub fn evaluate(
     }
     d.findings.sort_by(|a, b| b.share.total_cmp(&a.share));
     d
+}
+
+/// What a content test found.
+enum Measured {
+    /// The threshold is met (why).
+    Met(String),
+    /// The threshold is not met, and nothing missing could change that (why).
+    NotMet(String),
+    /// Facts are missing (what).
+    Unknown(String),
+}
+
+/// Elements by symbol: `Sm, Dy and Tb`.
+fn element_list(elements: &[Element]) -> String {
+    let names: Vec<&str> = elements.iter().map(|e| e.symbol()).collect();
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The product's element mix in words: `Nd 77.30 %, Pr 12.30 %, …`.
+fn element_mix(p: &Product) -> String {
+    let mut v: Vec<&ElementFacts> = p.elements.iter().filter(|f| f.share > 0.0).collect();
+    v.sort_by(|a, b| b.share.total_cmp(&a.share));
+    v.iter()
+        .map(|f| format!("{} {}", f.element.symbol(), pct(f.share)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The share of content carrying any of the test's tags: the union tag when the trace computed
+/// it, else the largest single tag (a lower bound of the union).
+fn union_share(ct: &ContentTest, tags: impl Fn(&str) -> Option<f64>) -> f64 {
+    tags(&ct.union_tag()).unwrap_or_else(|| {
+        ct.origin_tags
+            .iter()
+            .filter_map(|t| tags(t))
+            .fold(0.0, f64::max)
+    })
+}
+
+/// The product's value per t REO on `date`, if known.
+fn product_value(p: &Product, date: Date) -> Option<&PricePoint> {
+    price_on(&p.value, date).or_else(|| p.value.first().filter(|v| v.from > date))
+}
+
+fn price_text(pp: &PricePoint, per: &str) -> String {
+    format!(
+        "US${}/kg{per} ({}; {})",
+        money(pp.usd_per_t / 1000.0),
+        pp.label,
+        pp.source
+    )
+}
+
+fn money(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// A content test over all rare-earth content (no elements named).
+fn reo_content(
+    rule: &Rule,
+    ct: &ContentTest,
+    p: &Product,
+    threshold: f64,
+    d: &mut Determination,
+) -> Measured {
+    let union = ct.union_tag();
+    for tag in &ct.origin_tags {
+        let s = p.shares.get(tag).copied().unwrap_or_default();
+        d.findings.push(Finding {
+            tag: tag.clone(),
+            share: match ct.measure {
+                Measure::Mass => s.mass,
+                Measure::Value => s.value.unwrap_or(0.0),
+            },
+        });
+    }
+    let mass = union_share(ct, |t| p.shares.get(t).map(|s| s.mass));
+    let share = match ct.measure {
+        Measure::Mass => Some(mass),
+        Measure::Value if mass == 0.0 => Some(0.0),
+        Measure::Value => {
+            let by_union = p.shares.get(&union).and_then(|s| s.value);
+            by_union.or_else(|| {
+                let values: Vec<Option<f64>> = ct
+                    .origin_tags
+                    .iter()
+                    .filter(|t| p.shares.get(*t).is_some_and(|s| s.mass > 0.0))
+                    .map(|t| p.shares.get(t).and_then(|s| s.value))
+                    .collect();
+                values
+                    .iter()
+                    .all(Option::is_some)
+                    .then(|| values.iter().flatten().fold(0.0, |a: f64, b| a.max(*b)))
+            })
+        }
+    };
+    d.deciding_tag = Some(if p.shares.contains_key(&union) {
+        union.clone()
+    } else {
+        ct.origin_tags.first().cloned().unwrap_or_default()
+    });
+    let what = if ct.measure == Measure::Value {
+        "value"
+    } else {
+        "rare-earth content"
+    };
+    match share {
+        Some(s) => {
+            d.share = Some(s);
+            let met = ct.comparison.met(s, threshold);
+            let text = format!(
+                "{} content ({union}, counted once) is {} of the product's {what}, which {} the threshold ({} {})",
+                rule.issuer,
+                pct(s),
+                if met { "meets" } else { "does not meet" },
+                ct.comparison.name().replace('_', " "),
+                pct(threshold)
+            );
+            if met {
+                Measured::Met(text)
+            } else {
+                Measured::NotMet(text)
+            }
+        }
+        None => Measured::Unknown(format!(
+            "the value share cannot be measured: no unit value is known for the product or its {} content (mass share of {union}: {})",
+            rule.issuer,
+            pct(mass)
+        )),
+    }
+}
+
+/// A content test over named elements: their content carrying the origin tags (counted once),
+/// by mass, or valued at each element's price on `date` over the product's value.
+fn element_content(
+    rule: &Rule,
+    ct: &ContentTest,
+    p: &Product,
+    threshold: f64,
+    date: Date,
+    d: &mut Determination,
+) -> Measured {
+    let union = ct.union_tag();
+    d.elements = ct.elements.clone();
+    d.deciding_tag = Some(union.clone());
+    let named = element_list(&ct.elements);
+    if p.elements.is_empty() {
+        return Measured::Unknown(format!(
+            "the rule measures {named} content, and the product's content is not resolved by element (no composition recorded)"
+        ));
+    }
+    let tagged = |f: &ElementFacts| union_share(ct, |t| f.tags.get(t).copied());
+    // Content of the origin that no element accounts for (unresolved compositions) could be
+    // any element, including the named ones.
+    let reo_origin = union_share(ct, |t| p.shares.get(t).map(|s| s.mass));
+    let resolved: f64 = p
+        .elements
+        .iter()
+        .filter(|f| f.element != Element::Other)
+        .map(tagged)
+        .sum();
+    let unresolved = (reo_origin - resolved).max(0.0);
+    let mut known = 0.0;
+    let mut parts = Vec::new();
+    let mut unpriced = Vec::new();
+    for f in p.elements.iter().filter(|f| ct.elements.contains(&f.element)) {
+        let c = tagged(f);
+        if c <= 0.0 {
+            continue;
+        }
+        match ct.measure {
+            Measure::Mass => {
+                known += c;
+                d.findings.push(Finding {
+                    tag: format!("{}:{union}", f.element),
+                    share: c,
+                });
+                parts.push(format!("{} {}", f.element.symbol(), pct(c)));
+            }
+            Measure::Value => match price_on(&f.prices, date) {
+                Some(pp) => {
+                    known += c * pp.usd_per_t;
+                    d.prices.push(PriceUsed {
+                        what: f.element.to_string(),
+                        usd_per_t: pp.usd_per_t,
+                        label: pp.label.clone(),
+                        source: pp.source.clone(),
+                    });
+                    parts.push(format!(
+                        "{} {} of its REO at {}",
+                        f.element.symbol(),
+                        pct(c),
+                        price_text(pp, " of oxide")
+                    ));
+                }
+                None => {
+                    unpriced.push(format!(
+                        "{} ({} of its REO: no price on or before {date})",
+                        f.element.symbol(),
+                        pct(c)
+                    ));
+                }
+            },
+        }
+    }
+    let origin = format!("{} content of {named} ({union}, counted once)", rule.issuer);
+    let (share, value_text) = match ct.measure {
+        Measure::Mass => (known, String::new()),
+        Measure::Value => {
+            let Some(v) = product_value(p, date) else {
+                return Measured::Unknown(format!(
+                    "{origin} cannot be valued as a share: no value is known for the product ({}); {}",
+                    p.material.as_deref().unwrap_or("its material"),
+                    if parts.is_empty() {
+                        "and none of that content is present".to_string()
+                    } else {
+                        parts.join(", ")
+                    }
+                ));
+            };
+            d.prices.push(PriceUsed {
+                what: "product".into(),
+                usd_per_t: v.usd_per_t,
+                label: v.label.clone(),
+                source: v.source.clone(),
+            });
+            (
+                known / v.usd_per_t,
+                format!(
+                    " over the product's value of {}",
+                    price_text(v, " of its REO")
+                ),
+            )
+        }
+    };
+    if ct.measure == Measure::Value {
+        // Findings per element, as value shares.
+        d.findings.extend(
+            p.elements
+                .iter()
+                .filter(|f| ct.elements.contains(&f.element))
+                .filter_map(|f| {
+                    let pp = price_on(&f.prices, date)?;
+                    let v = product_value(p, date)?;
+                    let c = tagged(f);
+                    (c > 0.0).then(|| Finding {
+                        tag: format!("{}:{union}", f.element),
+                        share: c * pp.usd_per_t / v.usd_per_t,
+                    })
+                }),
+        );
+    }
+    d.share = Some(share);
+    let met = ct.comparison.met(share, threshold);
+    let what = if ct.measure == Measure::Value {
+        "value"
+    } else {
+        "rare-earth content"
+    };
+    let found = if parts.is_empty() {
+        "none is present".to_string()
+    } else {
+        parts.join("; ")
+    };
+    let text = format!(
+        "{origin} is {} of the product's {what} ({found}{value_text}), which {} the threshold ({} {})",
+        pct(share),
+        if met { "meets" } else { "does not meet" },
+        ct.comparison.name().replace('_', " "),
+        pct(threshold)
+    );
+    if met {
+        return Measured::Met(text);
+    }
+    let mut missing = Vec::new();
+    if !unpriced.is_empty() {
+        missing.push(format!("unpriced: {}", unpriced.join(", ")));
+    }
+    if unresolved > 1e-12 {
+        missing.push(format!(
+            "{} of its REO is {} content of unresolved composition, which may hold {named}",
+            pct(unresolved),
+            rule.issuer
+        ));
+    }
+    if missing.is_empty() {
+        Measured::NotMet(text)
+    } else {
+        Measured::Unknown(format!(
+            "{text} — but the known part alone does not decide it: {}",
+            missing.join("; ")
+        ))
+    }
 }
 
 /// Evaluates every rule.

@@ -21,11 +21,11 @@
 mod eval;
 
 pub use eval::{
-    Change, Determination, Finding, Outcome, Product, TagShare, TimelineEntry, evaluate,
-    evaluate_all, outcome_text, timeline,
+    Change, Determination, ElementFacts, Finding, Outcome, PricePoint, PriceUsed, Product,
+    TagShare, TimelineEntry, evaluate, evaluate_all, outcome_text, timeline,
 };
 
-use lodestone_model::Date;
+use lodestone_model::{Date, Element};
 
 pub use lodestone_model::RuleState as State;
 
@@ -147,9 +147,13 @@ pub struct DestinationThreshold {
 /// A content test: the share of content with any of `origin_tags`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContentTest {
-    /// Tags whose content counts (e.g. `separated:CHN`, `metal:CHN`). The measured share is the
-    /// largest of their shares: a lower bound of their union, exact when one contains the others.
+    /// Tags whose content counts (e.g. `separated:CHN`, `metal:CHN`). Content carrying any of
+    /// them counts once: the measured share is their union, the tag [`ContentTest::union_tag`]
+    /// that the tracing computes (or, where it did not, the largest single share, a lower bound).
     pub origin_tags: Vec<String>,
+    /// Elements whose content counts (e.g. No. 61's Part I: Sm, Dy, Gd, Tb, Lu, Sc, Y); empty:
+    /// all rare-earth content.
+    pub elements: Vec<Element>,
     /// Value or mass.
     pub measure: Measure,
     /// How the share is compared.
@@ -161,6 +165,12 @@ pub struct ContentTest {
 }
 
 impl ContentTest {
+    /// The tag naming the union of the origin tags: the tags joined by `|` (the single tag when
+    /// there is one).
+    pub fn union_tag(&self) -> String {
+        self.origin_tags.join("|")
+    }
+
     /// The threshold for a destination.
     pub fn threshold_for(&self, dest: &str) -> f64 {
         self.by_destination
@@ -248,6 +258,9 @@ pub struct Scope {
     pub destinations: Destinations,
     /// End uses covered (empty: any).
     pub end_uses: Vec<String>,
+    /// Elements of which the product must contain some to be covered (No. 18: items containing
+    /// any of the seven); empty: no such condition.
+    pub containing_elements: Vec<Element>,
 }
 
 /// A rule.

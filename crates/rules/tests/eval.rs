@@ -38,6 +38,7 @@ fn content_rule(comparison: Comparison, threshold: f64, events: Vec<Event>) -> R
         kind: RuleKind::ExportControl {
             content: Some(ContentTest {
                 origin_tags: vec!["separated:CHN".into()],
+                elements: vec![],
                 measure: Measure::Value,
                 comparison,
                 threshold,
@@ -82,6 +83,8 @@ fn product(value_share: f64) -> Product {
         customs_origin_reason: "made in Japan".into(),
         shares,
         custody: "mass_balance".into(),
+        elements: vec![],
+        value: vec![],
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod chain;
 pub mod lower;
+pub mod prices;
 pub mod products;
 pub mod risk_inputs;
 pub mod rules_file;

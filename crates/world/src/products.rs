@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use lodestone_rules::{Product, TagShare};
+use lodestone_rules::{ElementFacts, Product, TagShare};
 use lodestone_trace::Trace;
 
 use crate::lower::Lowering;
@@ -186,5 +186,65 @@ pub fn product_facts(
         customs_origin_reason: origins[node].1.clone(),
         shares,
         custody: custody.to_string(),
+        elements: Vec::new(),
+        value: match trace.unit_value.get(node).copied().flatten() {
+            Some(v) => vec![lodestone_rules::PricePoint {
+                from: lodestone_model::Date::ymd(low.year.clamp(1000, 9999) as u16, 1, 1)
+                    .unwrap_or(lodestone_model::Date {
+                        year: 2000,
+                        month: None,
+                        day: None,
+                    }),
+                usd_per_t: v,
+                label: format!("the unit value of its recorded flows in {}", low.year),
+                source: info.sources.join(", "),
+            }],
+            None => Vec::new(),
+        },
+    }
+}
+
+/// Adds the element-resolved facts of product node `node` (of the REO lowering `low`): each
+/// element's content per t of the product's REO, by tag, with the element's prices; and, when
+/// the product's flows record no value, its recorded price.
+pub fn add_element_facts(
+    p: &mut Product,
+    low: &Lowering,
+    node: usize,
+    elements: &[crate::screening::ElementTrace],
+    comps: &lodestone_format::Compositions,
+    prices: &crate::prices::Prices,
+) {
+    let id = &low.network.node_ids[node];
+    let reo = low.network.output[node];
+    if reo <= 0.0 {
+        return;
+    }
+    for et in elements {
+        let Some(i) = et.low.network.node_index(id) else {
+            continue;
+        };
+        let share = et.low.network.output[i] / reo;
+        if share <= 0.0 {
+            continue;
+        }
+        let mut tags = BTreeMap::new();
+        for (t, tag) in et.trace.tags.iter().enumerate() {
+            let c = et.trace.per_unit(i, t).clamp(0.0, 1.0) * share;
+            if c > 0.0 {
+                tags.insert(tag.clone(), c);
+            }
+        }
+        p.elements.push(ElementFacts {
+            element: et.element,
+            share,
+            tags,
+            prices: prices.element(et.element, comps),
+        });
+    }
+    if p.value.is_empty()
+        && let Some(m) = &p.material
+    {
+        p.value = prices.product(m);
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use lodestone_model::Date;
+use lodestone_model::{Date, Vocabulary};
 use lodestone_rules::{
     Comparison, ContentTest, DestinationThreshold, Destinations, Event, Lifecycle, Measure,
     ProcurementTest, Rule, RuleKind, Scope,
@@ -101,12 +101,24 @@ pub const RULE_KEYS: &[(&str, &str, &str, &str)] = &[
         "no",
         "End uses covered (`defence`, `military`, …); empty: any.",
     ),
+    (
+        "scope.containing_elements",
+        "array of strings",
+        "no",
+        "Elements (`sm`, `dy`, …) of which an item must contain some to be covered (items containing any of the seven); the product's element composition decides.",
+    ),
     ("scope.note", "string", "no", "Caveats on the scope."),
     (
         "content_test.origin_tags",
         "array of strings",
         "yes",
-        "Content tags whose share is measured (`separated:CHN`, `metal:CHN`); the largest share counts (a lower bound of their union).",
+        "Content tags whose share is measured (`separated:CHN`, `metal:CHN`); content carrying any of them counts once (their union, traced exactly).",
+    ),
+    (
+        "content_test.elements",
+        "array of strings",
+        "no",
+        "Elements (`sm`, `dy`, `tb`, …) whose content is measured, valued at each element's oxide price on the date; empty: all rare-earth content.",
     ),
     (
         "content_test.measure",
@@ -497,6 +509,33 @@ impl Ctx<'_> {
         d
     }
 
+    /// An array of element names (`dy`), each checked against the vocabulary.
+    fn elements(
+        &mut self,
+        t: &toml::Table,
+        section: &str,
+        key: &str,
+    ) -> Vec<lodestone_model::Element> {
+        let mut out = Vec::new();
+        for name in self.strings(t, section, key) {
+            match lodestone_model::Element::parse(&name) {
+                Ok(lodestone_model::Element::Other) | Err(_) => {
+                    let e = lodestone_model::Element::parse(&name).err();
+                    self.err(
+                        section,
+                        key,
+                        match e {
+                            Some(e) => e.to_string(),
+                            None => "'other' is not an element a rule can name".to_string(),
+                        },
+                    );
+                }
+                Ok(e) => out.push(e),
+            }
+        }
+        out
+    }
+
     fn tags(&mut self, t: &toml::Table, section: &str, key: &str) -> Vec<String> {
         let tags = self.strings(t, section, key);
         for tag in &tags {
@@ -751,6 +790,7 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
         }
         scope.destinations = c.destinations(s, "scope");
         scope.end_uses = c.strings(s, "scope", "end_uses");
+        scope.containing_elements = c.elements(s, "scope", "containing_elements");
     } else {
         c.err(
             "",
@@ -820,8 +860,10 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
                 if origin_tags.is_empty() {
                     c.err("content_test", "", "content_test needs origin_tags");
                 }
+                let elements = c.elements(t, "content_test", "elements");
                 Some(ContentTest {
                     origin_tags,
+                    elements,
                     measure,
                     comparison,
                     threshold,

@@ -8,10 +8,41 @@ use lodestone_trace::{CustodyModel, Network, Structure, Trace, explain, segregat
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::lower::{Lowering, lower_dataset};
+use crate::World;
+use crate::lower::{Content, Lowering, lower_dataset_with};
+use crate::prices::Prices;
 use crate::products::{customs_origins, product_facts};
-use lodestone_format::Dataset;
-use lodestone_rules::Product;
+use lodestone_format::{Compositions, Dataset};
+use lodestone_model::Element;
+use lodestone_rules::{Product, RuleKind};
+
+/// One element's lowering and trace (same node ids as the REO lowering, where the element is
+/// present).
+pub struct ElementTrace {
+    /// The element.
+    pub element: Element,
+    /// The dataset lowered to t of the element's oxide.
+    pub low: Lowering,
+    /// Its trace under the screening's custody model.
+    pub trace: Trace,
+}
+
+/// The union tags the rules measure (content tests with more than one origin tag).
+pub fn rule_unions(world: &World) -> Vec<Vec<String>> {
+    let mut unions: Vec<Vec<String>> = world
+        .rules
+        .iter()
+        .filter_map(|r| match &r.kind {
+            RuleKind::ExportControl {
+                content: Some(ct), ..
+            } if ct.origin_tags.len() > 1 => Some(ct.origin_tags.clone()),
+            _ => None,
+        })
+        .collect();
+    unions.sort();
+    unions.dedup();
+    unions
+}
 
 /// What screening needs: the lowering, traces and origins under one custody model.
 pub struct Screening {
@@ -28,6 +59,11 @@ pub struct Screening {
     structure: Structure,
     /// Customs origin of every node (see [`customs_origins`]).
     pub origins: Vec<(Option<String>, String)>,
+    /// Element-resolved traces, one per element present in the year's flows.
+    pub elements: Vec<ElementTrace>,
+    /// Element compositions and prices, for product facts.
+    compositions: Compositions,
+    prices: Prices,
 }
 
 /// The trace engine's custody model for a custody word.
@@ -41,9 +77,11 @@ pub fn engine_model(custody: Custody) -> CustodyModel {
 impl Screening {
     /// Lowers and traces `ds` for `year` under `model`. Errors: the year has no flows, or the
     /// network is invalid (closed loop, bad shares), as a message for the user.
-    pub fn prepare(ds: &Dataset, year: i64, custody: Custody) -> Result<Self, String> {
+    pub fn prepare(world: &World, year: i64, custody: Custody) -> Result<Self, String> {
+        let ds: &Dataset = world;
         let model = engine_model(custody);
-        let low = lower_dataset(ds, year)?;
+        let unions = rule_unions(world);
+        let low = lower_dataset_with(ds, year, Content::Reo, &unions)?;
         let fail = |e: lodestone_trace::NetworkError| e.to_string();
         let trace_result = trace(&low.network, model).map_err(fail)?;
         let explain_net = match model {
@@ -60,6 +98,7 @@ impl Screening {
             }
         };
         let origins = customs_origins(ds, &low);
+        let elements = element_traces(ds, year, model, &unions)?;
         Ok(Screening {
             low,
             custody,
@@ -68,6 +107,9 @@ impl Screening {
             explain_trace,
             structure,
             origins,
+            elements,
+            compositions: Compositions::from_dataset(ds),
+            prices: Prices::from_dataset(ds),
         })
     }
 
@@ -102,14 +144,23 @@ impl Screening {
 
     /// The facts the rules see about product node `node`.
     pub fn product(&self, ds: &Dataset, node: usize) -> Product {
-        product_facts(
+        let mut p = product_facts(
             ds,
             &self.low,
             &self.trace,
             &self.origins,
             node,
             self.custody.name(),
-        )
+        );
+        crate::products::add_element_facts(
+            &mut p,
+            &self.low,
+            node,
+            &self.elements,
+            &self.compositions,
+            &self.prices,
+        );
+        p
     }
 
     /// Up to `limit` supply paths that carry the largest shares of `tag` into `node`, from
@@ -138,6 +189,33 @@ impl Screening {
         })
         .collect()
     }
+}
+
+/// Lowers and traces every element that the year's flows carry (an element no flow carries is
+/// left out).
+pub fn element_traces(
+    ds: &Dataset,
+    year: i64,
+    model: CustodyModel,
+    unions: &[Vec<String>],
+) -> Result<Vec<ElementTrace>, String> {
+    use lodestone_model::Vocabulary;
+    if Compositions::from_dataset(ds).is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for &element in Element::ALL {
+        let Ok(low) = lower_dataset_with(ds, year, Content::Element(element), unions) else {
+            continue; // no flow carries the element this year
+        };
+        let t = trace(&low.network, model).map_err(|e| format!("tracing {element}: {e}"))?;
+        out.push(ElementTrace {
+            element,
+            low,
+            trace: t,
+        });
+    }
+    Ok(out)
 }
 
 /// A supply path and the share of the tagged content it carries.
