@@ -433,7 +433,9 @@ fn element_balance(ds: &Dataset, all: &[FlowRef], diags: &mut Vec<Diagnostic>) {
             if !fac.contains(node) {
                 continue;
             }
-            let e = balance.entry((node, f.year)).or_insert((BTreeMap::new(), true));
+            let e = balance
+                .entry((node, f.year))
+                .or_insert((BTreeMap::new(), true));
             let Some(split) = split else {
                 e.1 = false;
                 continue;

@@ -279,6 +279,10 @@ impl TagFamily {
 
     /// The family of a tag `family:value`, if it is one of the vocabulary.
     pub fn of_tag(tag: &str) -> Option<(TagFamily, &str)> {
+        // A union of tags (`separated:CHN|metal:CHN`) belongs to no single family.
+        if tag.contains('|') {
+            return None;
+        }
         let (family, value) = tag.split_once(':')?;
         TagFamily::ALL
             .iter()
@@ -526,5 +530,6 @@ mod tests {
             Some((TagFamily::Separated, "CHN"))
         );
         assert_eq!(TagFamily::of_tag("bogus:CHN"), None);
+        assert_eq!(TagFamily::of_tag("separated:CHN|metal:CHN"), None);
     }
 }

@@ -724,7 +724,11 @@ fn element_content(
     let mut known = 0.0;
     let mut parts = Vec::new();
     let mut unpriced = Vec::new();
-    for f in p.elements.iter().filter(|f| ct.elements.contains(&f.element)) {
+    for f in p
+        .elements
+        .iter()
+        .filter(|f| ct.elements.contains(&f.element))
+    {
         let c = tagged(f);
         if c <= 0.0 {
             continue;

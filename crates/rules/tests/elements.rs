@@ -68,8 +68,11 @@ fn part_one_rule() -> Rule {
     }
 }
 
-/// Element facts: `(element, share of REO, [(tag, share of REO)])`, Dy and Nd/Pr priced.
-fn magnet(elements: &[(Element, f64, &[(&str, f64)])]) -> Product {
+/// One element of a hand-built product: (element, share of REO, [(tag, share of REO)]).
+type ElementSpec<'a> = (Element, f64, &'a [(&'a str, f64)]);
+
+/// A Japanese magnet with these elements; Dy and Nd/Pr priced.
+fn magnet(elements: &[ElementSpec]) -> Product {
     let mut shares: BTreeMap<String, TagShare> = BTreeMap::new();
     let facts = elements
         .iter()
@@ -82,9 +85,17 @@ fn magnet(elements: &[(Element, f64, &[(&str, f64)])]) -> Product {
                 share: *share,
                 tags: tags.iter().map(|(t, c)| (t.to_string(), *c)).collect(),
                 prices: match e {
-                    Element::Dy => vec![point("2025-01-01", 200_000.0, "dy_oxide, FOB China, 2025 average")],
+                    Element::Dy => vec![point(
+                        "2025-01-01",
+                        200_000.0,
+                        "dy_oxide, FOB China, 2025 average",
+                    )],
                     Element::Nd | Element::Pr => {
-                        vec![point("2025-01-01", 60_000.0, "ndpr_oxide, FOB China, 2025 average")]
+                        vec![point(
+                            "2025-01-01",
+                            60_000.0,
+                            "ndpr_oxide, FOB China, 2025 average",
+                        )]
                     }
                     _ => vec![],
                 },
@@ -121,7 +132,11 @@ fn chinese_ndpr_alone_is_not_part_one_content() {
     let det = check(&p);
     assert_eq!(det.outcome, Outcome::NotRequired, "{}", det.explanation);
     assert_eq!(det.share, Some(0.0));
-    assert!(det.explanation.contains("Sm, Gd, Tb, Dy, Lu, Sc or Y"), "{}", det.explanation);
+    assert!(
+        det.explanation.contains("Sm, Gd, Tb, Dy, Lu, Sc or Y"),
+        "{}",
+        det.explanation
+    );
 }
 
 #[test]
@@ -140,14 +155,31 @@ fn chinese_dy_either_side_of_the_threshold() {
     assert_eq!(below.outcome, Outcome::NotRequired, "{}", below.explanation);
     assert!((below.share.unwrap() - 0.000_999).abs() < 1e-12);
     let exactly = at(0.000_5);
-    assert_eq!(exactly.outcome, Outcome::LicenceRequired, "{}", exactly.explanation);
+    assert_eq!(
+        exactly.outcome,
+        Outcome::LicenceRequired,
+        "{}",
+        exactly.explanation
+    );
     assert!((exactly.share.unwrap() - 0.001).abs() < 1e-12);
     let above = at(0.000_500_5);
     assert_eq!(above.outcome, Outcome::LicenceRequired);
     // The explanation names the element, its share, its price and the product's value.
-    assert!(exactly.explanation.contains("Dy 0.05 % of its REO"), "{}", exactly.explanation);
-    assert!(exactly.explanation.contains("US$200/kg of oxide"), "{}", exactly.explanation);
-    assert!(exactly.explanation.contains("US$100/kg of its REO"), "{}", exactly.explanation);
+    assert!(
+        exactly.explanation.contains("Dy 0.05 % of its REO"),
+        "{}",
+        exactly.explanation
+    );
+    assert!(
+        exactly.explanation.contains("US$200/kg of oxide"),
+        "{}",
+        exactly.explanation
+    );
+    assert!(
+        exactly.explanation.contains("US$100/kg of its REO"),
+        "{}",
+        exactly.explanation
+    );
     let used: Vec<&str> = exactly.prices.iter().map(|p| p.what.as_str()).collect();
     assert_eq!(used, ["dy", "product"]);
 }
@@ -182,7 +214,11 @@ fn partly_priced_content_is_indeterminate_unless_the_priced_part_decides() {
     ]);
     let det = check(&small);
     assert_eq!(det.outcome, Outcome::Indeterminate, "{}", det.explanation);
-    assert!(det.explanation.contains("unpriced: Tb"), "{}", det.explanation);
+    assert!(
+        det.explanation.contains("unpriced: Tb"),
+        "{}",
+        det.explanation
+    );
     // With Chinese Dy alone above the threshold, the unpriced Tb cannot change the answer.
     let big = magnet(&[
         (Element::Nd, 0.74, &[]),
@@ -209,7 +245,11 @@ fn unresolved_chinese_content_keeps_the_answer_open() {
     );
     let det = check(&p);
     assert_eq!(det.outcome, Outcome::Indeterminate, "{}", det.explanation);
-    assert!(det.explanation.contains("unresolved composition"), "{}", det.explanation);
+    assert!(
+        det.explanation.contains("unresolved composition"),
+        "{}",
+        det.explanation
+    );
 }
 
 #[test]
@@ -233,7 +273,11 @@ fn a_scope_of_items_containing_the_seven_leaves_ndpr_products_out() {
     free.shipped_from = Some("CHN".into());
     let det = evaluate(&rule, &free, "USA", None, d("2025-06-01"));
     assert_eq!(det.outcome, Outcome::NotApplicable, "{}", det.explanation);
-    assert!(det.explanation.contains("contains none"), "{}", det.explanation);
+    assert!(
+        det.explanation.contains("contains none"),
+        "{}",
+        det.explanation
+    );
     let mut with_dy = magnet(&[(Element::Nd, 0.75, &[]), (Element::Dy, 0.05, &[])]);
     with_dy.shipped_from = Some("CHN".into());
     assert_eq!(

@@ -419,19 +419,7 @@ pub fn lower_dataset_with(
                 "union tag '{name}': '{t}' marks new content, not a stage it passed; mined tags are disjoint, so add their shares instead"
             ));
         }
-        let mut nodes: Vec<u32> = set
-            .iter()
-            .filter_map(|t| amounts.get(t))
-            .flat_map(|list| list.iter().map(|(n, _)| *n))
-            .collect();
-        nodes.sort_unstable();
-        nodes.dedup();
-        let list: Vec<(u32, f64)> = nodes
-            .iter()
-            .copied()
-            .zip(first_pass_amounts(&base, &nodes)?)
-            .filter(|(_, a)| *a > 0.0)
-            .collect();
+        let list = union_amounts(&base, set, &amounts)?;
         amounts.insert(name, list);
     }
     for (tag, list) in amounts {
@@ -479,6 +467,54 @@ pub fn lower_dataset_with(
         year,
         notes,
     })
+}
+
+/// The additions of a union tag: each member tag's additions in turn, less the part of the
+/// content it tags that already carries an earlier member. At a node adding a member tag, the
+/// content already in the union is estimated as the union's share of the node's inflow (exact when
+/// the inflow carries none of that member tag yet, as when oxide enters a metal plant).
+fn union_amounts(
+    base: &Network,
+    set: &[String],
+    amounts: &BTreeMap<String, Vec<(u32, f64)>>,
+) -> Result<Vec<(u32, f64)>, String> {
+    let mut adds: Vec<(u32, f64)> = Vec::new();
+    for tag in set {
+        let Some(list) = amounts.get(tag) else {
+            continue;
+        };
+        let mut aux = base.clone();
+        aux.unit_value = vec![None; base.len()];
+        aux.tags = vec!["union".into()];
+        aux.additions = adds
+            .iter()
+            .map(|&(node, amount)| Addition {
+                node,
+                tag: 0,
+                amount,
+            })
+            .collect();
+        let t = trace(&aux, CustodyModel::MassBalance).map_err(|e| e.to_string())?;
+        let mut inflow = vec![0.0; base.len()];
+        let mut in_union = vec![0.0; base.len()];
+        for f in &base.flows {
+            inflow[f.to as usize] += f.quantity;
+            in_union[f.to as usize] += f.quantity * t.per_unit(f.from as usize, 0);
+        }
+        for &(j, a) in list {
+            let i = j as usize;
+            let already = if inflow[i] > 0.0 {
+                (in_union[i] / inflow[i]).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let amount = a * (1.0 - already);
+            if amount > 0.0 {
+                adds.push((j, amount));
+            }
+        }
+    }
+    Ok(adds)
 }
 
 /// For a set of tagging nodes, the amount each must add so that all of its output carries the

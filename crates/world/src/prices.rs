@@ -51,13 +51,20 @@ impl Prices {
         let mut by_material: HashMap<String, Vec<PricePoint>> = HashMap::new();
         if let Some(t) = ds.table("prices") {
             for r in &t.rows {
-                let (Some(material), Some(VALUATION_MARKET), Some("usd"), Some(price), Value::Date(period)) = (
+                let (
+                    Some(material),
+                    Some(VALUATION_MARKET),
+                    Some("usd"),
+                    Some(price),
+                    Value::Date(period),
+                ) = (
                     t.text(r, "material"),
                     t.text(r, "market"),
                     t.text(r, "currency"),
                     t.get(r, "price").as_f64(),
                     t.get(r, "period"),
-                ) else {
+                )
+                else {
                     continue;
                 };
                 let (y, m, d) = period.earliest();
