@@ -83,7 +83,7 @@ impl Prices {
             }
         }
         for series in by_material.values_mut() {
-            series.sort_by(|a, b| a.from.cmp(&b.from));
+            series.sort_by_key(|a| a.from);
         }
         Prices {
             by_material,
