@@ -74,7 +74,7 @@ enum Command {
     },
     /// Trace where the content of products comes from (by mining country, stage, technology, facility).
     #[command(
-        after_help = "Examples:\n  lodestone trace --node JPN --tag 'mined:*'\n  lodestone trace --node lynas_lamp_kuantan/ndpr_oxide --format json\n  lodestone trace --explain JPN --tag mined:AUS --paths 5\n  lodestone trace --network my-network --summary\n  lodestone trace --custody compare --tag 'separated:*'\n\nNodes of a dataset: facility ids and ISO3 country markets (hubs), and ID/material for what a hub ships.\nTags: mined:ISO3, separated:ISO3, metal:ISO3, magnet:ISO3, tech:ISO3, facility:ID.\nQuantities are t REO; per_unit is the tagged share of a node's REO."
+        after_help = "Examples:\n  lodestone trace --node JPN --tag 'mined:*'\n  lodestone trace --node lynas_lamp_kuantan/ndpr_oxide --format json\n  lodestone trace --explain JPN --tag mined:AUS --paths 5\n  lodestone trace --network my-network --summary\n  lodestone trace --custody compare --tag 'separated:*'\n  lodestone trace --element dy --node shinetsu_takefu/sintered_ndfeb\n\nNodes of a dataset: facility ids and ISO3 country markets (hubs), and ID/material for what a hub ships.\nTags: mined:ISO3, separated:ISO3, metal:ISO3, magnet:ISO3, tech:ISO3, facility:ID.\nQuantities are t REO; per_unit is the tagged share of a node's REO."
     )]
     Trace {
         /// Dataset directory to trace (default: the bundled world dataset).
@@ -104,6 +104,11 @@ enum Command {
         /// Print sizes, timings and per-tag conservation totals instead of per-node rows.
         #[arg(long)]
         summary: bool,
+        /// Trace one element's content instead of all rare earths: an element (`dy`), a
+        /// comma-separated list (`dy,tb`) or `all`. A dataset counts t of the element's oxide by
+        /// its compositions; a network needs elements.csv.
+        #[arg(long, value_name = "ELEMENT")]
+        element: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
@@ -616,6 +621,7 @@ fn main() -> ExitCode {
             explain,
             paths,
             summary,
+            element,
             format,
         } => trace::run_trace(trace::TraceArgs {
             source: trace::Source {
@@ -623,6 +629,7 @@ fn main() -> ExitCode {
                 network,
                 year,
             },
+            element,
             node,
             tag,
             custody,

@@ -81,6 +81,8 @@ fn write_out(s: &str) -> Result<(), String> {
 /// Options of `lodestone trace`.
 pub struct TraceArgs {
     pub source: Source,
+    /// `--element`: element names (comma-separated) or `all`.
+    pub element: Option<String>,
     pub node: Option<String>,
     pub tag: Option<String>,
     pub custody: Custody,
@@ -92,6 +94,9 @@ pub struct TraceArgs {
 
 /// Runs `lodestone trace`.
 pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
+    if args.element.is_some() {
+        return run_element_trace(args);
+    }
     let started = Instant::now();
     let (net, notes) = load(&args.source)?;
     let loaded = started.elapsed();
@@ -186,6 +191,282 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
         args.format,
     )
     .map_err(Failure::from)
+}
+
+/// One element's network and trace.
+struct ElementRun {
+    name: String,
+    net: Network,
+    trace: Trace,
+}
+
+/// `lodestone trace --element`: each named element traced in its own units (t of its oxide for a
+/// dataset; the network's units for a network), with an `element` column. For a network the
+/// structure is built once and re-weighted per element.
+fn run_element_trace(args: TraceArgs) -> Result<ExitCode, Failure> {
+    use lodestone_model::{Element, Vocabulary};
+    let wanted = args.element.clone().unwrap_or_default();
+    let all = wanted.trim() == "all";
+    let names: Vec<&str> = wanted
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if args.explain.is_some() || args.custody == Custody::Compare {
+        return Err(Failure::new(
+            2,
+            "--element traces one custody model without --explain; use `lodestone trace --element E --node N` for an element's origins, or the trace page for its paths".into(),
+        ));
+    }
+    let model = if args.custody == Custody::Segregated {
+        CustodyModel::Segregated
+    } else {
+        CustodyModel::MassBalance
+    };
+    let started = Instant::now();
+    let mut runs: Vec<ElementRun> = Vec::new();
+    let (loaded, traced);
+    if let Some(dir) = &args.source.network {
+        let (net, _) = load(&args.source)?;
+        let shares = lodestone_network::read_element_shares(dir, &net)
+            .map_err(|d| {
+                Failure::new(
+                    1,
+                    d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+                )
+            })?
+            .ok_or_else(|| {
+                Failure::new(
+                    2,
+                    format!(
+                        "{} records no element shares: add {} (node,element,share) to trace by element",
+                        dir.display(),
+                        lodestone_network::ELEMENTS_FILE
+                    ),
+                )
+            })?;
+        let picked: Vec<usize> = if all {
+            (0..shares.names.len()).collect()
+        } else {
+            names
+                .iter()
+                .map(|n| {
+                    shares.names.iter().position(|x| x == n).ok_or_else(|| {
+                        Failure::new(
+                            2,
+                            lodestone_model::UnknownValue::new(
+                                "element of this network",
+                                n,
+                                shares.names.clone(),
+                            )
+                            .to_string(),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        };
+        loaded = started.elapsed();
+        let t0 = Instant::now();
+        let base = Structure::build(&net).map_err(|e| e.to_string())?;
+        for e in picked {
+            let view = net.element_view(&shares.shares[e]);
+            let t = match model {
+                CustodyModel::MassBalance => {
+                    let s = base.reweight(&view).map_err(|e| e.to_string())?;
+                    lodestone_trace::trace_prepared(&view, &s).map_err(|e| e.to_string())?
+                }
+                CustodyModel::Segregated => trace(&view, model).map_err(|e| e.to_string())?,
+            };
+            runs.push(ElementRun {
+                name: shares.names[e].clone(),
+                net: view,
+                trace: t,
+            });
+        }
+        traced = t0.elapsed();
+    } else {
+        let elements: Vec<Element> = if all {
+            Element::ALL.to_vec()
+        } else {
+            names
+                .iter()
+                .map(|n| Element::parse(n).map_err(|e| Failure::new(2, e.to_string())))
+                .collect::<Result<_, _>>()?
+        };
+        if let Some(pattern) = &args.tag {
+            lodestone_world::views::trace::check_tag_pattern(pattern)?;
+        }
+        let dir = crate::data_dir(args.source.data.clone());
+        let world = crate::load_valid(&dir)?;
+        loaded = started.elapsed();
+        let t0 = Instant::now();
+        for e in elements {
+            let low = match lodestone_world::lower::lower_dataset_with(
+                &world.ds,
+                args.source.year,
+                lodestone_world::lower::Content::Element(e),
+                &[],
+            ) {
+                Ok(low) => low,
+                Err(_) if all => continue,
+                Err(why) => {
+                    return Err(Failure::new(
+                        1,
+                        format!("no {} is traced in {}: {why}", e.symbol(), args.source.year),
+                    ));
+                }
+            };
+            let t = trace(&low.network, model).map_err(|e| e.to_string())?;
+            runs.push(ElementRun {
+                name: e.name().to_string(),
+                net: low.network,
+                trace: t,
+            });
+        }
+        traced = t0.elapsed();
+    }
+    if args.summary {
+        let per: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "element": r.name,
+                    "nodes": r.net.len(),
+                    "checksum": r.trace.per_unit.iter().sum::<f64>(),
+                    "added": r.net.additions.iter().map(|a| a.amount).sum::<f64>(),
+                    "leaving": r.trace.content_leaving(&r.net).iter().sum::<f64>(),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "elements": per,
+            "tags": runs.first().map_or(0, |r| r.net.tags.len()),
+            "load_seconds": loaded.as_secs_f64(),
+            "trace_seconds": traced.as_secs_f64(),
+        });
+        let out = match args.format {
+            ShowFormat::Json => serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n",
+            _ => {
+                let body: Vec<Vec<String>> = runs
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.name.clone(),
+                            fmt(r.net.additions.iter().map(|a| a.amount).sum()),
+                            fmt(r.trace.content_leaving(&r.net).iter().sum()),
+                        ]
+                    })
+                    .collect();
+                let mut s = format!(
+                    "{} element(s), {} tags; loaded in {:.3} s, traced in {:.3} s (all elements)\n\n",
+                    runs.len(),
+                    runs.first().map_or(0, |r| r.net.tags.len()),
+                    loaded.as_secs_f64(),
+                    traced.as_secs_f64()
+                );
+                s.push_str(&text::table(
+                    &[
+                        "element".into(),
+                        "added (all tags)".into(),
+                        "leaving the network".into(),
+                    ],
+                    &body,
+                ));
+                s
+            }
+        };
+        write_out(&out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pattern = args.tag.as_deref().unwrap_or("*");
+    let mut header = vec!["element", "node", "tag", "per_unit", "total"];
+    let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
+    for r in &runs {
+        let nodes: Vec<usize> = match &args.node {
+            Some(id) => match r.net.node_index(id) {
+                Some(j) => vec![j],
+                None => continue, // the node does not carry this element
+            },
+            None => (0..r.net.len()).collect(),
+        };
+        let tags = r.net.tags_matching(pattern);
+        for &j in &nodes {
+            let mut node_rows: Vec<(f64, Vec<serde_json::Value>)> = tags
+                .iter()
+                .filter(|&&g| r.trace.per_unit(j, g) != 0.0)
+                .map(|&g| {
+                    (
+                        r.trace.per_unit(j, g),
+                        vec![
+                            r.name.clone().into(),
+                            r.net.node_ids[j].clone().into(),
+                            r.net.tags[g].clone().into(),
+                            r.trace.per_unit(j, g).into(),
+                            r.trace.total(j, g).into(),
+                        ],
+                    )
+                })
+                .collect();
+            if args.node.is_some() {
+                node_rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+            }
+            rows.extend(node_rows.into_iter().map(|(_, r)| r));
+        }
+    }
+    if let (Some(id), true) = (&args.node, rows.is_empty()) {
+        return Err(Failure::new(
+            2,
+            format!(
+                "node '{id}' carries none of the elements asked for (or is not a node of the network)"
+            ),
+        ));
+    }
+    let out = match args.format {
+        ShowFormat::Json => {
+            let arr: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::Value::Object(
+                        header
+                            .iter()
+                            .map(|h| h.to_string())
+                            .zip(r.iter().cloned())
+                            .collect(),
+                    )
+                })
+                .collect();
+            serde_json::to_string_pretty(&arr).unwrap_or_default() + "\n"
+        }
+        ShowFormat::Csv => text::csv(&header, &rows),
+        ShowFormat::Table => {
+            let body: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .enumerate()
+                        .map(|(i, v)| match v {
+                            serde_json::Value::String(s) => s.clone(),
+                            serde_json::Value::Number(x) if i == 3 => {
+                                format!("{:.2} %", x.as_f64().unwrap_or(0.0) * 100.0)
+                            }
+                            serde_json::Value::Number(x) => fmt(x.as_f64().unwrap_or(0.0)),
+                            _ => "–".into(),
+                        })
+                        .collect()
+                })
+                .collect();
+            header[3] = "per_unit";
+            let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+            let mut s = text::table(&head, &body);
+            s.push_str(&format!(
+                "{} rows; per_unit is the tagged share of the node's content of the element (for a dataset, t per t of the element's oxide); total is in the same units\n",
+                rows.len()
+            ));
+            s
+        }
+    };
+    write_out(&out)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_rows(

@@ -5,7 +5,10 @@
 //! * `flows.csv` — `from,to,quantity`;
 //! * `content.csv` — `node,tag,amount` (total amount of the tag added at the node);
 //! * `segregation.csv` (optional) — `node,line,direction,peer`: the flow between `node` and `peer`
-//!   (`direction` `in` or `out`) belongs to the segregated line `line` of `node`.
+//!   (`direction` `in` or `out`) belongs to the segregated line `line` of `node`;
+//! * `elements.csv` (optional) — `node,element,share`: the fraction of the node's output that is
+//!   the element, for element-resolved tracing (`lodestone trace --element`). A network without
+//!   it traces as before; an element not listed for a node is absent from its output.
 //!
 //! Reading is built for networks of millions of nodes: large files are parsed on several threads,
 //! and errors are located by file and line like every other input of Lodestone.
@@ -663,4 +666,133 @@ fn write_temporaries(
         w.flush()?;
     }
     Ok(())
+}
+
+/// The element compositions of a network's nodes (`elements.csv`): for each element, the
+/// fraction of each node's output that is the element.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ElementShares {
+    /// Element names, in first-seen order.
+    pub names: Vec<String>,
+    /// `shares[e][j]`: fraction of node `j`'s output that is element `e` (0 where not listed).
+    pub shares: Vec<Vec<f64>>,
+}
+
+/// The optional element file of the interchange format.
+pub const ELEMENTS_FILE: &str = "elements.csv";
+
+/// Reads `elements.csv` (`node,element,share`, share a fraction 0..=1 of the node's output) of a
+/// network directory: `None` when the network records no elements. Nodes must be nodes of `net`;
+/// a node's shares may not add up to more than 1.
+pub fn read_element_shares(
+    dir: &Path,
+    net: &Network,
+) -> Result<Option<ElementShares>, Vec<Diagnostic>> {
+    let mut d = Diags {
+        list: Vec::new(),
+        dropped: 0,
+    };
+    let Some(bytes) = read(dir, ELEMENTS_FILE, false, &mut d) else {
+        return if d.list.is_empty() {
+            Ok(None)
+        } else {
+            Err(d.list)
+        };
+    };
+    let index: FxMap<&str, u32> = net
+        .node_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i as u32))
+        .collect();
+    let rows = parse_rows(
+        ELEMENTS_FILE,
+        &bytes,
+        &[("node", true), ("element", true), ("share", true)],
+        &mut d,
+        |line, f| {
+            let id = field(f, 0, "node")?;
+            let node = index.get(id).copied().ok_or_else(|| {
+                (
+                    Some("node".to_string()),
+                    format!("node '{id}' is not a node in nodes.csv"),
+                )
+            })?;
+            let element = field(f, 1, "element")?;
+            if element.is_empty() {
+                return Err((
+                    Some("element".into()),
+                    "element is required but empty".into(),
+                ));
+            }
+            let share = number(field(f, 2, "share")?, "share")?;
+            if share > 1.0 {
+                return Err((
+                    Some("share".into()),
+                    format!("share {share} is a fraction of the node's output: at most 1"),
+                ));
+            }
+            Ok((line, node, element.to_string(), share))
+        },
+    )
+    .unwrap_or_default();
+    let mut out = ElementShares::default();
+    let mut total = vec![0.0; net.len()];
+    for (line, node, element, share) in rows {
+        let e = match out.names.iter().position(|n| *n == element) {
+            Some(e) => e,
+            None => {
+                out.names.push(element);
+                out.shares.push(vec![0.0; net.len()]);
+                out.names.len() - 1
+            }
+        };
+        out.shares[e][node as usize] += share;
+        total[node as usize] += share;
+        if total[node as usize] > 1.0 + 1e-9 {
+            d.push(Diagnostic::error(
+                ELEMENTS_FILE,
+                Some(line),
+                Some("share"),
+                format!(
+                    "the shares of node '{}' add up to {} so far: more than its whole output",
+                    net.node_ids[node as usize], total[node as usize]
+                ),
+            ));
+        }
+    }
+    if d.list.is_empty() {
+        Ok(Some(out))
+    } else {
+        Err(d.list)
+    }
+}
+
+/// Writes `elements.csv` into `dir` (atomically: a temporary file renamed into place); rows
+/// only for non-zero shares.
+pub fn write_element_shares(
+    net: &Network,
+    shares: &ElementShares,
+    dir: &Path,
+) -> std::io::Result<()> {
+    let tmp = dir.join(format!("{ELEMENTS_FILE}.lodestone-tmp"));
+    let io = |e: csv::Error| std::io::Error::other(e.to_string());
+    {
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(std::io::BufWriter::with_capacity(1 << 20, f));
+        w.write_record(["node", "element", "share"]).map_err(io)?;
+        for j in 0..net.len() {
+            for (e, name) in shares.names.iter().enumerate() {
+                let s = shares.shares[e][j];
+                if s > 0.0 {
+                    w.write_record([net.node_name(j).as_str(), name, format!("{s}").as_str()])
+                        .map_err(io)?;
+                }
+            }
+        }
+        w.flush()?;
+    }
+    std::fs::rename(&tmp, dir.join(ELEMENTS_FILE))
 }

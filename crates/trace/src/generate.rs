@@ -183,3 +183,20 @@ pub fn generate(opts: GenerateOptions) -> Network {
         lines: Vec::new(),
     }
 }
+
+/// Random element compositions for `nodes` nodes and `elements` elements: `shares[e][j]` is the
+/// fraction of node `j`'s output that is element `e`; each node's fractions are positive and sum
+/// to 1. Same seed, same shares.
+pub fn element_shares(nodes: usize, elements: usize, seed: u64) -> Vec<Vec<f64>> {
+    let k = elements.max(1);
+    let mut rng = Rng::new(seed ^ 0xE1E_3E27);
+    let mut shares = vec![vec![0.0; nodes]; k];
+    for j in 0..nodes {
+        let raw: Vec<f64> = (0..k).map(|_| 0.05 + rng.unit()).collect();
+        let total: f64 = raw.iter().sum();
+        for (e, r) in raw.into_iter().enumerate() {
+            shares[e][j] = r / total;
+        }
+    }
+    shares
+}

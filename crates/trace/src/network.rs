@@ -163,6 +163,58 @@ impl Network {
             .collect()
     }
 
+    /// The network counted in one element of its content: `share[j]` is the fraction of node
+    /// `j`'s output that is the element. A flow carries its supplier's share; a node's additions
+    /// are scaled by its share; a node's output becomes the larger of its element output and its
+    /// element inflow (an element received and not shipped leaves the network there, as losses
+    /// do). Same nodes, flows (in the same order) and tags, so one [`crate::Structure`] can be
+    /// re-weighted for every element ([`crate::Structure::reweight`]).
+    pub fn element_view(&self, share: &[f64]) -> Network {
+        let s = |j: u32| {
+            share
+                .get(j as usize)
+                .copied()
+                .unwrap_or(0.0)
+                .clamp(0.0, 1.0)
+        };
+        let mut net = Network {
+            node_ids: self.node_ids.clone(),
+            output: self
+                .output
+                .iter()
+                .enumerate()
+                .map(|(j, x)| x * s(j as u32))
+                .collect(),
+            unit_value: vec![None; self.unit_value.len()],
+            flows: self
+                .flows
+                .iter()
+                .map(|f| Flow {
+                    quantity: f.quantity * s(f.from),
+                    ..*f
+                })
+                .collect(),
+            tags: self.tags.clone(),
+            additions: self
+                .additions
+                .iter()
+                .map(|a| Addition {
+                    amount: a.amount * s(a.node),
+                    ..*a
+                })
+                .collect(),
+            lines: self.lines.clone(),
+        };
+        let mut inflow = vec![0.0; net.len()];
+        for f in &net.flows {
+            inflow[f.to as usize] += f.quantity;
+        }
+        for (x, i) in net.output.iter_mut().zip(inflow) {
+            *x = x.max(i);
+        }
+        net
+    }
+
     /// Sum of each node's outgoing flows.
     pub fn outflows(&self) -> Vec<f64> {
         let mut out = vec![0.0; self.len()];

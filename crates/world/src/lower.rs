@@ -161,6 +161,9 @@ pub fn lower_dataset_with(
         }
     }
     let mut shipments: Shipments = BTreeMap::new();
+    // REO of unresolved composition each hub receives: an element that appears at such a hub
+    // may have come in unresolved, so its origin there is not known.
+    let mut unresolved_in: HashMap<String, f64> = HashMap::new();
     let mut years = BTreeSet::new();
     for r in &fl.rows {
         let (Some(from), Some(to), Some(material)) =
@@ -188,6 +191,16 @@ pub fn lower_dataset_with(
             ));
             continue;
         };
+        if let Content::Element(_) = content {
+            let other = compositions.of(material, from).map_or(1.0, |split| {
+                split
+                    .iter()
+                    .filter(|(e, _)| *e == Element::Other)
+                    .map(|(_, f)| f)
+                    .sum()
+            });
+            *unresolved_in.entry(to.to_string()).or_default() += q * reo * other;
+        }
         let reo = match content {
             Content::Reo => reo,
             Content::Element(e) => match compositions.fraction(material, from, e) {
@@ -337,7 +350,12 @@ pub fn lower_dataset_with(
         let new = net.output[h] - inflow[h];
         // Shipped and received totals are summed in different orders; ignore rounding noise.
         if new > 1e-9 * net.output[h] {
+            let unresolved = unresolved_in.get(id.as_str()).copied().unwrap_or(0.0) > 0.0;
             let tag = match (&hub.country, hub.is_mine || !hub.is_facility) {
+                (_, _) if unresolved => {
+                    notes.push(format!("'{id}' ships {new:.1} t more of the element than it receives resolved, and it receives content of unresolved composition: tagged mined:unresolved"));
+                    "mined:unresolved".to_string()
+                }
                 (Some(c), true) => format!("mined:{c}"),
                 _ => {
                     notes.push(format!("'{id}' ships {new:.1} t REO more than it receives but is not a mine: tagged mined:unknown"));

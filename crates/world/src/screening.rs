@@ -218,6 +218,25 @@ pub fn element_traces(
     Ok(out)
 }
 
+/// Up to `limit` supply paths carrying `tag` into `node` of a mass-balance trace of `net` (for
+/// the element traces, which keep no explanation structure).
+pub fn paths_in(net: &Network, t: &Trace, node: usize, tag: &str, limit: usize) -> Vec<SupplyPath> {
+    let (Some(k), Ok(structure)) = (net.tag_index(tag), Structure::build(net)) else {
+        return Vec::new();
+    };
+    explain(net, &structure, t, node, k, limit, 200_000)
+        .iter()
+        .map(|path| SupplyPath {
+            share: path.share,
+            nodes: path
+                .steps
+                .iter()
+                .map(|s| net.node_ids[s.node].clone())
+                .collect(),
+        })
+        .collect()
+}
+
 /// A supply path and the share of the tagged content it carries.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct SupplyPath {

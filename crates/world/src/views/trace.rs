@@ -1,6 +1,6 @@
 //! The trace view: where the content of a node's output comes from.
 
-use lodestone_model::{Custody, TagFamily, UnknownValue, Vocabulary};
+use lodestone_model::{Custody, Element, TagFamily, UnknownValue, Vocabulary};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,9 @@ pub struct TraceQuery {
     /// Year of the flows (default 2024).
     #[serde(default = "default_year")]
     pub year: i64,
+    /// Trace one element's content (t of its oxide) instead of all rare earths, e.g. `dy`.
+    #[serde(default)]
+    pub element: Option<Element>,
 }
 
 impl Default for TraceQuery {
@@ -32,6 +35,7 @@ impl Default for TraceQuery {
             tag: Default::default(),
             custody: Default::default(),
             year: default_year(),
+            element: None,
         }
     }
 }
@@ -47,6 +51,10 @@ pub struct TraceView {
     pub custody: Custody,
     /// The tag pattern.
     pub tag: String,
+    /// The element traced, if one (else all rare-earth content).
+    pub element: Option<Element>,
+    /// t of the element's oxide per t of the node's REO (1 when no element is chosen).
+    pub element_share: f64,
     /// What the figures are.
     pub unit: String,
     /// Source ids of the flows the node aggregates.
@@ -112,8 +120,37 @@ pub fn trace_node(a: &Analysis, q: &TraceQuery) -> Result<TraceView, ViewError> 
     let custody = q.custody.unwrap_or(Custody::MassBalance);
     a.check_year(q.year)?;
     let p = a.screening(q.year, custody)?;
-    let i = p.node(&q.node).map_err(ViewError::NotFound)?;
-    let net = &p.low.network;
+    let reo_node = p.node(&q.node).map_err(ViewError::NotFound)?;
+    // The element's own lowering and trace, where the node carries the element.
+    let (net, trace, i, element_share) = match q.element {
+        None => (&p.low.network, &p.trace, reo_node, 1.0),
+        Some(e) => {
+            let et = p.elements.iter().find(|t| t.element == e);
+            let j = et.and_then(|t| t.low.network.node_index(q.node.trim()));
+            match (et, j) {
+                (Some(et), Some(j)) => (
+                    &et.low.network,
+                    &et.trace,
+                    j,
+                    et.low.network.output[j]
+                        / p.low.network.output[reo_node].max(f64::MIN_POSITIVE),
+                ),
+                _ => {
+                    let carried: Vec<String> = p
+                        .elements
+                        .iter()
+                        .filter(|t| t.low.network.node_index(q.node.trim()).is_some())
+                        .map(|t| t.element.name().to_string())
+                        .collect();
+                    return Err(ViewError::Invalid(UnknownValue::new(
+                        "element this node carries",
+                        e.name(),
+                        carried,
+                    )));
+                }
+            }
+        }
+    };
     let tags = net.tags_matching(&pattern);
     if tags.is_empty() {
         return Err(ViewError::Invalid(UnknownValue::new(
@@ -130,24 +167,35 @@ pub fn trace_node(a: &Analysis, q: &TraceQuery) -> Result<TraceView, ViewError> 
         .map(|g| TraceRow {
             tag: net.tags[g].clone(),
             family: TagFamily::of_tag(&net.tags[g]).map(|(f, _)| f),
-            per_unit: p.trace.per_unit(i, g),
-            total: p.trace.total(i, g),
+            per_unit: trace.per_unit(i, g),
+            total: trace.total(i, g),
         })
         .filter(|r| r.per_unit != 0.0)
         .collect();
     rows.sort_by(|a, b| b.per_unit.total_cmp(&a.per_unit).then(a.tag.cmp(&b.tag)));
     let paths_for = rows.first().map(|r| r.tag.clone());
-    let paths = paths_for
-        .as_deref()
-        .map_or_else(Vec::new, |t| p.paths(i, t, 3));
+    let paths = match (q.element, paths_for.as_deref()) {
+        (None, Some(t)) => p.paths(i, t, 3),
+        (Some(_), Some(t)) => crate::screening::paths_in(net, trace, i, t, 3),
+        _ => Vec::new(),
+    };
+    let unit = match q.element {
+        None => "per_unit: t of tagged content per t REO of the node's output; total: t REO/yr"
+            .to_string(),
+        Some(e) => format!(
+            "per_unit: t of tagged {sym} oxide per t of {sym} oxide in the node's output; total: t {sym} oxide/yr (by the element compositions of the flows' materials)",
+            sym = e.symbol()
+        ),
+    };
     Ok(TraceView {
         node: q.node.trim().to_string(),
         year: q.year,
         custody,
         tag: pattern,
-        unit: "per_unit: t of tagged content per t REO of the node's output; total: t REO/yr"
-            .into(),
-        sources: p.low.nodes[i].sources.clone(),
+        element: q.element,
+        element_share,
+        unit,
+        sources: p.low.nodes[reo_node].sources.clone(),
         rows,
         paths_for,
         paths,
