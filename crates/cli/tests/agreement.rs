@@ -279,6 +279,66 @@ fn trace_map_and_search_agree() {
 }
 
 #[test]
+fn an_element_trace_agrees_in_the_cli_the_api_and_the_page() {
+    let a = analysis();
+    let node = "japan_magnet_aggregate/sintered_ndfeb";
+    let t = trace_node(
+        a,
+        &TraceQuery {
+            node: node.into(),
+            tag: Some("separated:*".into()),
+            element: Some(lodestone_model::Element::Dy),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        api_json(&format!(
+            "/api/trace?node={node}&tag=separated:*&element=dy"
+        )),
+        serde_json::to_value(&t).unwrap()
+    );
+    page_shows(
+        &page(&format!(
+            "/explore/trace?node={node}&tag=separated:*&element=dy"
+        )),
+        &t.rows,
+        "element trace",
+    );
+    // The CLI's element rows carry the same per-unit shares and totals.
+    let out = lodestone(
+        &repo_root(),
+        &[
+            "trace",
+            "--node",
+            node,
+            "--tag",
+            "separated:*",
+            "--element",
+            "dy",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), t.rows.len());
+    for r in &t.rows {
+        let c = rows.iter().find(|x| x["tag"] == r.tag.as_str()).unwrap();
+        assert_eq!(c["element"], "dy");
+        assert!((c["per_unit"].as_f64().unwrap() - r.per_unit).abs() < 1e-12);
+        assert!((c["total"].as_f64().unwrap() - r.total).abs() < 1e-9);
+    }
+    // 8.1 % of the magnet's REO is Dy oxide (compositions.csv, the IEA average split).
+    assert!((t.element_share - 0.081).abs() < 1e-12);
+}
+
+#[test]
 fn a_record_with_its_sources_agrees() {
     let a = analysis();
     let v = lodestone_world::views::record::record(&a.world, "facilities", "lynas_lamp_kuantan")

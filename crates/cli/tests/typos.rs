@@ -76,6 +76,19 @@ const CASES: &[(&str, &[&str], &str, &str, &str)] = &[
         "separated",
     ),
     (
+        "element",
+        &[
+            "trace",
+            "--node",
+            "jl_mag/sintered_ndfeb",
+            "--element",
+            "dyy",
+        ],
+        "/api/trace?node=jl_mag/sintered_ndfeb&element=dyy",
+        "/explore/trace?node=jl_mag/sintered_ndfeb&element=dyy",
+        "dy",
+    ),
+    (
         "country",
         &["risk", "dependency", "--country", "Japn"],
         "/api/risk/dependency?country=Japn",

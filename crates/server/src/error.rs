@@ -210,7 +210,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for FormQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let (raw, parsed) = match query_pairs(parts) {
-            Ok((pairs, _)) => (pairs.iter().cloned().collect(), typed(&pairs)),
+            // A form submits its empty optional fields (an element select left at "all"): they
+            // mean "not given".
+            Ok((pairs, _)) => {
+                let given: Vec<(String, String)> = pairs
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .cloned()
+                    .collect();
+                (pairs.iter().cloned().collect(), typed(&given))
+            }
             Err(e) => (BTreeMap::new(), Err(e)),
         };
         Ok(FormQuery { raw, parsed })

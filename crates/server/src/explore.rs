@@ -95,6 +95,14 @@ pub async fn trace_page(State(s): State<Arc<AppState>>, q: FormQuery<TraceQuery>
         tag: or(q.get("tag"), "mined:*"),
         custody: or(q.get("custody"), "mass_balance"),
         custody_options: vocabulary_options::<Custody>(),
+        element: q.get("element").to_string(),
+        element_options: std::iter::once((String::new(), "all rare earths (REO)".to_string()))
+            .chain(
+                lodestone_model::Element::ALL
+                    .iter()
+                    .map(|e| (e.name().to_string(), e.symbol().to_string())),
+            )
+            .collect(),
         year: or(q.get("year"), &DEFAULT_YEAR.to_string()),
         years: years(a),
         nodes: product_nodes(a),
@@ -128,6 +136,7 @@ pub async fn trace_page(State(s): State<Arc<AppState>>, q: FormQuery<TraceQuery>
                         ("tag", page.tag.clone()),
                         ("custody", page.custody.clone()),
                         ("year", page.year.clone()),
+                        ("element", page.element.clone()),
                     ],
                 );
                 page.view = Some(v);

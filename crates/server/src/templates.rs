@@ -76,6 +76,9 @@ pub struct TracePage {
     pub tag: String,
     pub custody: String,
     pub custody_options: Options,
+    /// The element traced (`""`: all rare earths) and the choices.
+    pub element: String,
+    pub element_options: Options,
     pub year: String,
     pub years: Vec<String>,
     pub nodes: Vec<String>,

@@ -151,7 +151,12 @@ pub fn trace_node(a: &Analysis, q: &TraceQuery) -> Result<TraceView, ViewError> 
             }
         }
     };
-    let tags = net.tags_matching(&pattern);
+    // Union tags (`separated:CHN|metal:CHN`) are computed for the rules; a trace shows tags.
+    let tags: Vec<usize> = net
+        .tags_matching(&pattern)
+        .into_iter()
+        .filter(|&g| !net.tags[g].contains('|'))
+        .collect();
     if tags.is_empty() {
         return Err(ViewError::Invalid(UnknownValue::new(
             "tag pattern matching a tag of the network",
