@@ -225,6 +225,10 @@ enum Command {
         /// Also give nodes unit values.
         #[arg(long)]
         values: bool,
+        /// Also write elements.csv: random compositions of this many elements (e1, e2, …) per
+        /// node, for `trace --element`.
+        #[arg(long, default_value_t = 0)]
+        elements: usize,
         /// Output directory (a new or empty directory, or one Lodestone wrote).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
@@ -810,6 +814,7 @@ fn main() -> ExitCode {
             cycles,
             seed,
             values,
+            elements,
             out,
             force,
         } => trace::run_generate(
@@ -821,6 +826,7 @@ fn main() -> ExitCode {
                 seed,
                 values,
             },
+            elements,
             &out,
             force,
         ),

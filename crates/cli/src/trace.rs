@@ -196,8 +196,28 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
 /// One element's network and trace.
 struct ElementRun {
     name: String,
-    net: Network,
+    /// The network the trace's node indices and tags refer to (for a network traced with
+    /// `trace_element`, the shared whole network: the element's outputs are in the trace).
+    net: std::rc::Rc<Network>,
     trace: Trace,
+    /// Element content added over all tags, and leaving the network (equal by conservation).
+    added: f64,
+    leaving: f64,
+}
+
+/// Content added and leaving the network over all tags, for an element trace whose nodes ship
+/// `outflow[j]` of the element.
+fn conservation(t: &Trace, additions: f64, outflow: &[f64]) -> (f64, f64) {
+    let k = t.tags.len();
+    let leaving = t
+        .output
+        .iter()
+        .enumerate()
+        .map(|(j, x)| {
+            (x - outflow[j]).max(0.0) * t.per_unit[j * k..(j + 1) * k].iter().sum::<f64>()
+        })
+        .sum();
+    (additions, leaving)
 }
 
 /// `lodestone trace --element`: each named element traced in its own units (t of its oxide for a
@@ -268,19 +288,34 @@ fn run_element_trace(args: TraceArgs) -> Result<ExitCode, Failure> {
         loaded = started.elapsed();
         let t0 = Instant::now();
         let base = Structure::build(&net).map_err(|e| e.to_string())?;
+        let outflow_all = net.outflows();
+        let shared = std::rc::Rc::new(net);
         for e in picked {
-            let view = net.element_view(&shares.shares[e]);
-            let t = match model {
-                CustodyModel::MassBalance => {
-                    let s = base.reweight(&view).map_err(|e| e.to_string())?;
-                    lodestone_trace::trace_prepared(&view, &s).map_err(|e| e.to_string())?
+            let share = &shares.shares[e];
+            let outflow: Vec<f64> = outflow_all.iter().zip(share).map(|(o, s)| o * s).collect();
+            let added: f64 = shared
+                .additions
+                .iter()
+                .map(|a| a.amount * share[a.node as usize])
+                .sum();
+            let (t, view) = match model {
+                CustodyModel::MassBalance => (
+                    lodestone_trace::trace_element(&shared, &base, &shares.shares[e])
+                        .map_err(|e| e.to_string())?,
+                    None,
+                ),
+                CustodyModel::Segregated => {
+                    let view = shared.element_view(&shares.shares[e]);
+                    (trace(&view, model).map_err(|e| e.to_string())?, Some(view))
                 }
-                CustodyModel::Segregated => trace(&view, model).map_err(|e| e.to_string())?,
             };
+            let (added, leaving) = conservation(&t, added, &outflow);
             runs.push(ElementRun {
                 name: shares.names[e].clone(),
-                net: view,
+                net: view.map_or_else(|| shared.clone(), std::rc::Rc::new),
                 trace: t,
+                added,
+                leaving,
             });
         }
         traced = t0.elapsed();
@@ -317,10 +352,14 @@ fn run_element_trace(args: TraceArgs) -> Result<ExitCode, Failure> {
                 }
             };
             let t = trace(&low.network, model).map_err(|e| e.to_string())?;
+            let added = low.network.additions.iter().map(|a| a.amount).sum();
+            let (added, leaving) = conservation(&t, added, &low.network.outflows());
             runs.push(ElementRun {
                 name: e.name().to_string(),
-                net: low.network,
+                net: std::rc::Rc::new(low.network),
                 trace: t,
+                added,
+                leaving,
             });
         }
         traced = t0.elapsed();
@@ -333,8 +372,8 @@ fn run_element_trace(args: TraceArgs) -> Result<ExitCode, Failure> {
                     "element": r.name,
                     "nodes": r.net.len(),
                     "checksum": r.trace.per_unit.iter().sum::<f64>(),
-                    "added": r.net.additions.iter().map(|a| a.amount).sum::<f64>(),
-                    "leaving": r.trace.content_leaving(&r.net).iter().sum::<f64>(),
+                    "added": r.added,
+                    "leaving": r.leaving,
                 })
             })
             .collect();
@@ -349,13 +388,7 @@ fn run_element_trace(args: TraceArgs) -> Result<ExitCode, Failure> {
             _ => {
                 let body: Vec<Vec<String>> = runs
                     .iter()
-                    .map(|r| {
-                        vec![
-                            r.name.clone(),
-                            fmt(r.net.additions.iter().map(|a| a.amount).sum()),
-                            fmt(r.trace.content_leaving(&r.net).iter().sum()),
-                        ]
-                    })
+                    .map(|r| vec![r.name.clone(), fmt(r.added), fmt(r.leaving)])
                     .collect();
                 let mut s = format!(
                     "{} element(s), {} tags; loaded in {:.3} s, traced in {:.3} s (all elements)\n\n",
@@ -833,12 +866,38 @@ fn check_generate(o: &GenerateOptions) -> Result<(), String> {
 }
 
 /// Runs `lodestone generate`.
-pub fn run_generate(opts: GenerateOptions, out: &Path, force: bool) -> Result<ExitCode, Failure> {
+pub fn run_generate(
+    opts: GenerateOptions,
+    elements: usize,
+    out: &Path,
+    force: bool,
+) -> Result<ExitCode, Failure> {
     check_generate(&opts).map_err(|m| Failure::new(2, m))?;
+    if elements > 64 {
+        return Err(Failure::new(
+            2,
+            format!("--elements {elements} is out of range: 0 to 64"),
+        ));
+    }
     // Claimed before the (possibly long) generation, so a refused directory fails at once.
-    let claim = crate::output::OutputDir::claim(out, &NETWORK_FILES, force)?;
+    let mut names: Vec<&str> = NETWORK_FILES.to_vec();
+    names.push(lodestone_network::ELEMENTS_FILE);
+    let mut claim = crate::output::OutputDir::claim(out, &names, force)?;
     let started = Instant::now();
+    let seed = opts.seed;
     let net = generate(opts);
+    if elements > 0 {
+        let shares = lodestone_network::ElementShares {
+            names: (1..=elements).map(|e| format!("e{e}")).collect(),
+            shares: lodestone_trace::generate::element_shares(net.len(), elements, seed),
+        };
+        lodestone_network::write_element_shares(&net, &shares, claim.path()).map_err(|e| {
+            Failure::new(1, format!("cannot write {}: {e}", claim.path().display()))
+        })?;
+        claim.record(lodestone_network::ELEMENTS_FILE)?;
+    } else {
+        claim.remove_stale(lodestone_network::ELEMENTS_FILE)?;
+    }
     finish_network(&net, claim)?;
     eprintln!(
         "wrote {} nodes, {} flows, {} tags to {} in {:.1} s",

@@ -167,8 +167,8 @@ impl Network {
     /// `j`'s output that is the element. A flow carries its supplier's share; a node's additions
     /// are scaled by its share; a node's output becomes the larger of its element output and its
     /// element inflow (an element received and not shipped leaves the network there, as losses
-    /// do). Same nodes, flows (in the same order) and tags, so one [`crate::Structure`] can be
-    /// re-weighted for every element ([`crate::Structure::reweight`]).
+    /// do). Same nodes, flows (in the same order) and tags. [`crate::trace_element`] traces it
+    /// without building it.
     pub fn element_view(&self, share: &[f64]) -> Network {
         let s = |j: u32| {
             share

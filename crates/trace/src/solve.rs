@@ -35,8 +35,6 @@ pub struct Structure {
     in_src: Vec<u32>,
     /// `A[i][j] = Z[i][j] / x[j]` of each incoming edge.
     in_w: Vec<f64>,
-    /// Index in `Network::flows` of each incoming edge (for [`Structure::reweight`]).
-    in_flow: Vec<u32>,
     /// Loop index of each position, or `u32::MAX` for a node outside loops.
     loop_at: Vec<u32>,
     loops: Vec<Loop>,
@@ -61,15 +59,13 @@ impl Structure {
         let mut fill = in_ptr.clone();
         let mut src = vec![0u32; m];
         let mut w = vec![0f64; m];
-        let mut flow_of = vec![0u32; m];
-        for (k, f) in net.flows.iter().enumerate() {
+        for f in &net.flows {
             if f.quantity > 0.0 {
                 let j = f.to as usize;
                 let e = fill[j];
                 fill[j] += 1;
                 src[e] = f.from;
                 w[e] = f.quantity / net.output[j];
-                flow_of[e] = k as u32;
             }
         }
         drop(fill);
@@ -86,17 +82,15 @@ impl Structure {
         }
         let mut p_src = vec![0u32; m];
         let mut p_w = vec![0f64; m];
-        let mut p_flow = vec![0u32; m];
         for p in 0..n {
             let v = order[p] as usize;
             let base = p_ptr[p];
             for (k, e) in (in_ptr[v]..in_ptr[v + 1]).enumerate() {
                 p_src[base + k] = pos[src[e] as usize];
                 p_w[base + k] = w[e];
-                p_flow[base + k] = flow_of[e];
             }
         }
-        drop((in_ptr, src, w, flow_of));
+        drop((in_ptr, src, w));
         let mut s = Structure {
             n,
             order,
@@ -104,7 +98,6 @@ impl Structure {
             in_ptr: p_ptr,
             in_src: p_src,
             in_w: p_w,
-            in_flow: p_flow,
             loop_at: vec![u32::MAX; n],
             loops: Vec::new(),
         };
@@ -131,46 +124,6 @@ impl Structure {
                 let lu = s.factorise(lp.start, lp.len);
                 s.loops[l].lu = Some(lu);
             }
-        }
-        Ok(s)
-    }
-
-    /// The same structure with the weights of `net`, a network with the same nodes and flows (in
-    /// the same order) but other quantities, such as [`Network::element_view`] of the network it
-    /// was built from: the ordering, components and adjacency are kept (the costly part of
-    /// [`Structure::build`]); only the weights are recomputed and the loops refactorised. A flow
-    /// that was zero when the structure was built stays out of it.
-    pub fn reweight(&self, net: &Network) -> Result<Structure, NetworkError> {
-        if net.len() != self.n {
-            return Err(NetworkError::BadIndex {
-                what: format!(
-                    "a network of {} nodes re-weighting a structure of {}",
-                    net.len(),
-                    self.n
-                ),
-            });
-        }
-        let mut s = self.clone();
-        for p in 0..self.n {
-            let j = self.order[p] as usize;
-            let x = net.output[j];
-            for e in self.in_ptr[p]..self.in_ptr[p + 1] {
-                let q = net
-                    .flows
-                    .get(self.in_flow[e] as usize)
-                    .map_or(0.0, |f| f.quantity);
-                s.in_w[e] = if x > 0.0 { q / x } else { 0.0 };
-            }
-        }
-        for l in 0..s.loops.len() {
-            let (start, len) = (s.loops[l].start, s.loops[l].len);
-            let total: f64 = (start..start + len)
-                .map(|p| net.output[s.order[p] as usize])
-                .sum();
-            if total > 0.0 {
-                s.check_leak(net, l)?;
-            }
-            s.loops[l].lu = (len <= LU_MAX).then(|| s.factorise(start, len));
         }
         Ok(s)
     }
@@ -624,6 +577,87 @@ pub fn trace(net: &Network, custody: crate::CustodyModel) -> Result<Trace, Netwo
         crate::CustodyModel::MassBalance => trace_with(net),
         crate::CustodyModel::Segregated => crate::segregate::trace_segregated(net),
     }
+}
+
+/// Traces one element of `net`'s content: the trace of [`Network::element_view`]`(share)`,
+/// computed from `base` (the structure of `net`) without copying the network or rebuilding the
+/// structure: flows are re-weighted in place of the structure's edges (a flow's element quantity
+/// is its quantity times its supplier's share), outputs are raised to the element's inflow where
+/// that is larger, and the loops are refactorised. The result has the same node indices as
+/// `net`; its `output` is the element's.
+pub fn trace_element(
+    net: &Network,
+    base: &Structure,
+    share: &[f64],
+) -> Result<Trace, NetworkError> {
+    let n = base.n;
+    if net.len() != n || share.len() != n {
+        return Err(NetworkError::BadIndex {
+            what: format!(
+                "element shares of {} nodes for a network of {} and a structure of {n}",
+                share.len(),
+                net.len()
+            ),
+        });
+    }
+    let share_at: Vec<f64> = base
+        .order
+        .iter()
+        .map(|&j| share[j as usize].clamp(0.0, 1.0))
+        .collect();
+    let mut s = base.clone();
+    let mut output = vec![0.0; n];
+    for p in 0..n {
+        let j = base.order[p] as usize;
+        let x = net.output[j];
+        let edges = base.in_ptr[p]..base.in_ptr[p + 1];
+        // Element quantity of each incoming flow: A·x (the flow) times the supplier's share.
+        let inflow: f64 = edges
+            .clone()
+            .map(|e| base.in_w[e] * x * share_at[base.in_src[e] as usize])
+            .sum();
+        let xe = (x * share_at[p]).max(inflow);
+        output[j] = xe;
+        for e in edges {
+            s.in_w[e] = if xe > 0.0 {
+                base.in_w[e] * x * share_at[base.in_src[e] as usize] / xe
+            } else {
+                0.0
+            };
+        }
+    }
+    let view = Network {
+        node_ids: Vec::new(),
+        output,
+        unit_value: Vec::new(),
+        flows: Vec::new(),
+        tags: net.tags.clone(),
+        additions: net
+            .additions
+            .iter()
+            .map(|a| crate::network::Addition {
+                amount: a.amount
+                    * share
+                        .get(a.node as usize)
+                        .copied()
+                        .unwrap_or(0.0)
+                        .clamp(0.0, 1.0),
+                ..*a
+            })
+            .collect(),
+        lines: Vec::new(),
+    };
+    for l in 0..s.loops.len() {
+        let (start, len) = (s.loops[l].start, s.loops[l].len);
+        let total: f64 = (start..start + len)
+            .map(|p| view.output[s.order[p] as usize])
+            .sum();
+        if total > 0.0 {
+            s.check_leak(&view, l)?;
+        }
+        s.loops[l].lu = (len <= LU_MAX).then(|| s.factorise(start, len));
+    }
+    trace_prepared(&view, &s)
 }
 
 /// Traces with a prepared [`Structure`] (built from the same network).
