@@ -69,6 +69,15 @@ pub fn check(
             determination_text(d.determination, d.rate).to_uppercase(),
             d.explanation
         ));
+        if let Some(a) = &d.assumption {
+            s.push_str(&format!("  RESTS ON AN ASSUMPTION: {a}\n"));
+        }
+        for p in &d.prices {
+            s.push_str(&format!(
+                "    price {}: US${:.2}/kg ({}; {})\n",
+                p.what, p.usd_per_kg, p.label, p.source.id
+            ));
+        }
         for path in &d.paths {
             s.push_str(&format!(
                 "    path {:5.1} %: {}\n",

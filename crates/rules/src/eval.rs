@@ -185,6 +185,8 @@ pub struct Determination {
     pub elements: Vec<Element>,
     /// The prices the measured share rests on, with when and where they are from.
     pub prices: Vec<PriceUsed>,
+    /// The assumption the rule's state on the date rests on (an assumed event's note), if any.
+    pub assumption: Option<String>,
 }
 
 fn pct(x: f64) -> String {
@@ -260,6 +262,7 @@ pub fn evaluate(
         sources,
         elements: Vec::new(),
         prices: Vec::new(),
+        assumption: event.as_ref().filter(|e| e.assumed).map(|e| e.note.clone()),
     };
     // "Since" is the first day of the current state; the note is the latest event's.
     let since = rule.lifecycle.since(date);

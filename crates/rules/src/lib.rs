@@ -46,6 +46,9 @@ pub struct Event {
     pub source: String,
     /// What happened.
     pub note: String,
+    /// True when the event is an assumption, not a reported fact (the note says what is
+    /// assumed): determinations resting on it say so.
+    pub assumed: bool,
 }
 
 /// A rule's history: events in date order.
@@ -298,6 +301,7 @@ mod lifecycle_tests {
             state,
             source: String::new(),
             note: String::new(),
+            assumed: false,
         }
     }
 

@@ -59,6 +59,7 @@ fn part_one_rule() -> Rule {
                 state: State::InForce,
                 source: "s".into(),
                 note: String::new(),
+                assumed: false,
             }],
         },
         sources: vec!["s".into()],
@@ -289,4 +290,20 @@ fn a_scope_of_items_containing_the_seven_leaves_ndpr_products_out() {
         evaluate(&rule, &with_dy, "CHN", None, d("2025-06-01")).outcome,
         Outcome::NotApplicable
     );
+}
+
+#[test]
+fn a_state_resting_on_an_assumption_says_so() {
+    let mut rule = part_one_rule();
+    rule.lifecycle.events[0].assumed = true;
+    rule.lifecycle.events[0].note = "Assumed: the suspension lapses.".into();
+    let p = magnet(&[(Element::Dy, 0.05, &[(UNION, 0.05)])]);
+    let det = evaluate(&rule, &p, "USA", None, d("2027-01-01"));
+    assert_eq!(
+        det.assumption.as_deref(),
+        Some("Assumed: the suspension lapses.")
+    );
+    rule.lifecycle.events[0].assumed = false;
+    let det = evaluate(&rule, &p, "USA", None, d("2027-01-01"));
+    assert_eq!(det.assumption, None);
 }

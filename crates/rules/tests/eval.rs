@@ -15,6 +15,7 @@ fn ev(date: &str, state: State) -> Event {
         state,
         source: "src".into(),
         note: String::new(),
+        assumed: false,
     }
 }
 

@@ -179,6 +179,17 @@ fn card(d: &lodestone_world::views::rules::DeterminationView) -> DeterminationCa
         custody: d.custody.name().replace('_', " "),
         explanation: d.explanation.clone(),
         figures: figures.join("; "),
+        assumption: d.assumption.clone().unwrap_or_default(),
+        prices: d
+            .prices
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}: US${:.2}/kg ({}; {})",
+                    p.what, p.usd_per_kg, p.label, p.source.id
+                )
+            })
+            .collect(),
         paths: d
             .paths
             .iter()

@@ -100,6 +100,10 @@ pub struct DeterminationCard {
     pub custody: String,
     pub explanation: String,
     pub figures: String,
+    /// The assumption the answer rests on (`""`: none).
+    pub assumption: String,
+    /// Prices used: "Dy oxide … US$239/kg (label)".
+    pub prices: Vec<String>,
     pub paths: Vec<(String, String)>,
     pub sources: Vec<(String, String)>,
 }

@@ -220,7 +220,7 @@ pub const RULE_KEYS: &[(&str, &str, &str, &str)] = &[
         "events",
         "array of tables",
         "yes",
-        "The lifecycle, in date order: `date` (YYYY-MM-DD, first day of the state), `state` (`announced`, `in_force`, `suspended`, `expired`, `withdrawn`, `never_implemented`), `source`, further `sources`, `note`; one event per date, at least one event. Before the first event the state is `not_announced`; only `in_force` applies.",
+        "The lifecycle, in date order: `date` (YYYY-MM-DD, first day of the state), `state` (`announced`, `in_force`, `suspended`, `expired`, `withdrawn`, `never_implemented`), `source`, further `sources`, `note`, and `assumed = true` when the event is an assumption rather than a reported fact (its note says what is assumed; determinations resting on it show it); one event per date, at least one event. Before the first event the state is `not_announced`; only `in_force` applies.",
     ),
     (
         "facts",
@@ -1048,7 +1048,7 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
                     et,
                     &sec,
                     "[[events]]",
-                    &["date", "state", "source", "sources", "note"],
+                    &["date", "state", "source", "sources", "note", "assumed"],
                 );
                 let date = c.date(et, &sec, "date");
                 let state = match c.str(et, &sec, "state", true) {
@@ -1077,11 +1077,20 @@ fn parse_rule(c: &mut Ctx) -> Option<Rule> {
                             c.err(&sec, "date", format!("two events on {date}: a rule has one state per day; merge them or date the later one"));
                         }
                     }
+                    let assumed = c.boolean(et, &sec, "assumed").unwrap_or(false);
+                    if assumed && note.is_empty() {
+                        c.err(
+                            &sec,
+                            "note",
+                            "an assumed event needs a note saying what is assumed",
+                        );
+                    }
                     events.push(Event {
                         date,
                         state,
                         source,
                         note,
+                        assumed,
                     });
                 }
             }

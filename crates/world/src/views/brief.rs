@@ -167,6 +167,8 @@ pub struct BitingLine {
     pub changes: Vec<String>,
     /// Source ids.
     pub sources: Vec<String>,
+    /// The assumption the answer rests on, if any.
+    pub assumption: Option<String>,
 }
 
 /// An agreement.
@@ -413,6 +415,7 @@ pub fn brief(a: &Analysis, q: &BriefQuery, today: Date) -> Result<BriefView, Vie
                     explanation: d.explanation.clone(),
                     changes,
                     sources: d.sources.clone(),
+                    assumption: d.assumption.clone(),
                 });
             }
         }

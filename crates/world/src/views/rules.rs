@@ -235,6 +235,25 @@ pub struct DeterminationView {
     pub paths: Vec<SupplyPath>,
     /// The sources of the rule and of its current state.
     pub sources: Vec<SourceRef>,
+    /// The elements the rule measured (empty: all rare-earth content).
+    pub elements: Vec<lodestone_model::Element>,
+    /// The prices the measured share rests on.
+    pub prices: Vec<PriceView>,
+    /// The assumption the rule's state on the date rests on, if any: shown next to the answer.
+    pub assumption: Option<String>,
+}
+
+/// A price a determination used.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct PriceView {
+    /// What it priced: an element (`dy`) or `product`.
+    pub what: String,
+    /// US dollars per kg (of the element's oxide, or of the product's REO).
+    pub usd_per_kg: f64,
+    /// What was priced, where and for when.
+    pub label: String,
+    /// The source.
+    pub source: SourceRef,
 }
 
 /// A measured share.
@@ -396,7 +415,9 @@ pub fn screening(
                 }
                 let rule = world.rules.iter().find(|r| r.id == d.rule);
                 let paths = match (&d.deciding_tag, node.is_some(), d.outcome) {
-                    (Some(tag), true, o) if o != Outcome::NotApplicable => p.paths(i, tag, 3),
+                    (Some(tag), true, o) if o != Outcome::NotApplicable => {
+                        element_paths(&p, i, &d, tag).unwrap_or_else(|| p.paths(i, tag, 3))
+                    }
                     _ => Vec::new(),
                 };
                 determinations.push(DeterminationView {
@@ -424,6 +445,18 @@ pub fn screening(
                     explanation: d.explanation.clone(),
                     paths,
                     sources: d.sources.iter().map(|s| SourceRef::of(world, s)).collect(),
+                    elements: d.elements.clone(),
+                    prices: d
+                        .prices
+                        .iter()
+                        .map(|p| PriceView {
+                            what: p.what.clone(),
+                            usd_per_kg: p.usd_per_t / 1000.0,
+                            label: p.label.clone(),
+                            source: SourceRef::of(world, &p.source),
+                        })
+                        .collect(),
+                    assumption: d.assumption.clone(),
                 });
             }
         }
@@ -453,6 +486,31 @@ pub fn screening(
         determinations,
         timeline: changes,
     })
+}
+
+/// For a rule that measures elements, the supply paths of the element with the largest finding,
+/// traced in that element's own network (the REO paths would follow the product's other
+/// content).
+fn element_paths(
+    p: &crate::screening::Screening,
+    node: usize,
+    d: &lodestone_rules::Determination,
+    tag: &str,
+) -> Option<Vec<SupplyPath>> {
+    if d.elements.is_empty() {
+        return None;
+    }
+    let top = d.findings.first()?;
+    let (element, _) = top.tag.split_once(':')?;
+    let et = p.elements.iter().find(|e| e.element.name() == element)?;
+    let j = et.low.network.node_index(&p.low.network.node_ids[node])?;
+    Some(crate::screening::paths_in(
+        &et.low.network,
+        &et.trace,
+        j,
+        tag,
+        3,
+    ))
 }
 
 pub(crate) fn timeline_entries(
