@@ -260,6 +260,9 @@ vocabulary! {
     TagFamily as "tag family" {
         /// Where the REO was mined.
         Mined = "mined",
+        /// Where it was first refined: cracked or leached from concentrate (into mixed compounds,
+        /// or straight into separated oxides at an integrated plant).
+        Refined = "refined",
         /// Where it was first separated into oxides.
         Separated = "separated",
         /// Where it was first made into metal or alloy.
@@ -299,6 +302,7 @@ impl TagFamily {
     pub fn stage(self) -> Option<Stage> {
         match self {
             TagFamily::Mined => Some(Stage::Mining),
+            TagFamily::Refined => Some(Stage::Cracking),
             TagFamily::Separated => Some(Stage::Separation),
             TagFamily::Metal => Some(Stage::Metal),
             TagFamily::Magnet => Some(Stage::Magnet),

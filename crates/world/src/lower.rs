@@ -10,6 +10,9 @@
 //! * `mined:ISO3` — REO that appears at a hub without recorded inputs: at a mine, or at a country
 //!   market (an assumption: unrecorded supply of a market is domestic). At any other facility it
 //!   is `mined:unknown`, a gap in the data.
+//! * `refined:ISO3` — REO cracked or leached from concentrate, by the country where that first
+//!   happened: at a plant shipping intermediates (mixed carbonate, mixed oxides), or at one that
+//!   separates oxides straight from concentrate.
 //! * `separated:ISO3`, `metal:ISO3`, `magnet:ISO3` — REO in oxides, metals/alloys and magnets, by
 //!   the country where that stage first happened. Computed so that content already separated
 //!   upstream keeps its origin: a product node adds only the REO not yet carrying the stage.
@@ -371,10 +374,34 @@ pub fn lower_dataset_with(
             .and_then(|h| h.country.clone())
             .unwrap_or_else(|| "unknown".into())
     };
-    for family in ["separated", "metal", "magnet"] {
+    // Refining (cracking, leaching) happens where concentrate is turned into intermediates, or
+    // into oxides at a plant that separates straight from concentrate.
+    let takes_concentrate: BTreeSet<&str> = shipments
+        .iter()
+        .filter(|((_, m, _), _)| {
+            matches!(
+                materials.get(m.as_str()).map(|x| x.1),
+                Some("concentrate" | "ore")
+            )
+        })
+        .flat_map(|(_, list)| list.iter().map(|(to, ..)| to.as_str()))
+        .collect();
+    let refines = |p: u32, family: Option<&str>, hub: &str| {
+        let stage = infos[p as usize]
+            .material
+            .as_deref()
+            .and_then(|m| materials.get(m))
+            .map(|x| x.1);
+        stage == Some("intermediate")
+            || (family == Some("separated") && takes_concentrate.contains(hub))
+    };
+    for family in ["refined", "separated", "metal", "magnet"] {
         let members: Vec<(u32, String)> = product_family
             .iter()
-            .filter(|(_, f, _)| *f == Some(family))
+            .filter(|(p, f, hub)| match family {
+                "refined" => refines(*p, *f, hub),
+                _ => *f == Some(family),
+            })
             .map(|(p, _, hub)| (*p, country_of_hub(hub)))
             .collect();
         let nodes: Vec<u32> = members.iter().map(|(p, _)| *p).collect();

@@ -279,7 +279,15 @@ pub fn rules_reference() -> String {
 }
 
 /// Tag families the tracing engine produces, which rule tests may name.
-const TAG_FAMILIES: &[&str] = &["mined", "separated", "metal", "magnet", "tech", "facility"];
+const TAG_FAMILIES: &[&str] = &[
+    "mined",
+    "refined",
+    "separated",
+    "metal",
+    "magnet",
+    "tech",
+    "facility",
+];
 
 struct Ctx<'a> {
     file: &'a TomlFile,
