@@ -308,10 +308,15 @@ fn every_bundled_rule_on_the_bundled_dataset_matches_its_snapshot() {
         &dir.join("bundled_list_2026-12-01.csv"),
         &String::from_utf8(list.stdout).unwrap(),
     );
+    // The dates that matter: No. 61 due and suspended (1 Dec 2025), the suspension's assumed
+    // lapse (11 Nov 2026), DFARS's expanded test (1 Jan 2027); on the 2024 flows.
     for (dest, date, end_use) in [
         ("USA", "2025-12-01", "defence"),
         ("USA", "2027-01-01", "defence"),
         ("DEU", "2026-12-01", "civil"),
+        ("USA", "2025-12-01", "civil"),
+        ("USA", "2026-11-11", "civil"),
+        ("KOR", "2027-01-01", "civil"),
     ] {
         let out = lodestone(
             &repo_root(),
