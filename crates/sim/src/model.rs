@@ -69,6 +69,27 @@ pub struct SimNode {
     pub material: Option<String>,
     /// A market's demand by final-use material (adds up to `base_demand`); empty: not tracked.
     pub demand_by_material: Vec<(String, f64)>,
+    /// The element composition of what the node ships: (element, fraction of its REO), with
+    /// `other` for a remainder of unresolved composition; empty when not known at all.
+    pub elements: Vec<(String, f64)>,
+}
+
+impl SimNode {
+    /// Whether what the node ships may contain any of `elements`: it contains one of them, or
+    /// (when `unresolved_covered`) part of its composition is unresolved.
+    pub fn may_contain(&self, elements: &[String], unresolved_covered: bool) -> bool {
+        let resolved = |e: &str| e != "other";
+        if self
+            .elements
+            .iter()
+            .any(|(e, f)| *f > 0.0 && elements.iter().any(|x| x == e))
+        {
+            return true;
+        }
+        unresolved_covered
+            && (self.elements.is_empty()
+                || self.elements.iter().any(|(e, f)| *f > 0.0 && !resolved(e)))
+    }
 }
 
 /// A route with its base monthly volume.
@@ -128,6 +149,11 @@ pub enum EventKind {
         destinations: Vec<String>,
         months: Option<Dist>,
         mode: Restriction,
+        /// Only shipments that contain these elements (e.g. the seven of April 2025); empty:
+        /// every shipment.
+        elements: Vec<String>,
+        /// Whether shipments of unresolved composition count as containing them.
+        unresolved_covered: bool,
     },
     /// Extra monthly capacity at a node, ramping up linearly.
     CapacityAddition {
@@ -411,10 +437,15 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                         issuer,
                         destinations,
                         mode,
+                        elements,
+                        unresolved_covered,
                         ..
                     } if issuer == src
                         && dest != issuer
-                        && (destinations.is_empty() || destinations.contains(dest)) =>
+                        && (destinations.is_empty() || destinations.contains(dest))
+                        && (elements.is_empty()
+                            || net.nodes[route.from]
+                                .may_contain(elements, *unresolved_covered)) =>
                     {
                         match mode {
                             Restriction::Ban => route_cap[r] = 0.0,

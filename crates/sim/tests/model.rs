@@ -15,6 +15,7 @@ fn chain() -> SimNetwork {
             base_demand: demand,
             material: None,
             demand_by_material: vec![],
+            elements: vec![],
         };
     SimNetwork {
         nodes: vec![
@@ -117,6 +118,8 @@ fn export_bans_quotas_and_licences() {
             destinations: vec![],
             months: None,
             mode,
+            elements: Vec::new(),
+            unresolved_covered: true,
         },
     };
     let r = run(
@@ -179,6 +182,8 @@ fn uncertain() -> Scenario {
                         approval: 0.6,
                         delay_months: Dist::Empirical(vec![0.0, 1.0, 2.0]),
                     },
+                    elements: vec![],
+                    unresolved_covered: true,
                 },
             },
         ],
@@ -265,6 +270,7 @@ fn two_markets() -> SimNetwork {
         base_demand: demand,
         material: None,
         demand_by_material: vec![],
+        elements: vec![],
     };
     SimNetwork {
         nodes: vec![
@@ -403,6 +409,7 @@ fn shortfalls_are_reported_by_final_use_material() {
         base_demand: 0.0,
         material: material.map(str::to_string),
         demand_by_material: vec![],
+        elements: vec![],
     };
     let mut jpn = node("JPN", "JPN", 0.0, 0.0, None);
     jpn.base_demand = 10.0;
@@ -491,4 +498,84 @@ fn batches_do_not_depend_on_the_thread_count_and_can_be_cancelled() {
     let p = AtomicU64::new(0);
     assert!(run_batch(&net, &sc, 0.2, (0, 1000), 2, &p, &stop).is_none());
     assert_eq!(p.load(Ordering::Relaxed), 0);
+}
+
+/// China ships magnets (with Dy) and La/Ce oxide to Japan's market; a ban on exports containing
+/// the seven elements of April 2025 stops the magnets and leaves the La/Ce oxide alone.
+#[test]
+fn an_element_restriction_reaches_magnets_through_their_dy_and_leaves_la_ce_alone() {
+    let node =
+        |id: &str, country: &str, new: f64, out: f64, demand: f64, elements: &[(&str, f64)]| {
+            SimNode {
+                id: id.into(),
+                country: country.into(),
+                base_new: new,
+                base_output: out,
+                capacity: out,
+                yield_: 1.0,
+                base_demand: demand,
+                material: None,
+                demand_by_material: vec![],
+                elements: elements.iter().map(|(e, f)| (e.to_string(), *f)).collect(),
+            }
+        };
+    let net = SimNetwork {
+        nodes: vec![
+            node("magnets", "CHN", 4.0, 4.0, 0.0, &[("nd", 0.9), ("dy", 0.1)]),
+            node("lace", "CHN", 6.0, 6.0, 0.0, &[("la", 0.4), ("ce", 0.6)]),
+            node("basket", "CHN", 2.0, 2.0, 0.0, &[("other", 1.0)]),
+            node("JPN", "JPN", 0.0, 0.0, 12.0, &[]),
+        ],
+        routes: vec![
+            SimRoute {
+                from: 0,
+                to: 3,
+                base: 4.0,
+            },
+            SimRoute {
+                from: 1,
+                to: 3,
+                base: 6.0,
+            },
+            SimRoute {
+                from: 2,
+                to: 3,
+                base: 2.0,
+            },
+        ],
+    };
+    let seven: Vec<String> = ["sm", "gd", "tb", "dy", "lu", "sc", "y"]
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    let ban = |unresolved_covered| Event {
+        start: Dist::Fixed(0.0),
+        kind: EventKind::ExportRestriction {
+            issuer: "CHN".into(),
+            destinations: vec![],
+            months: None,
+            mode: Restriction::Ban,
+            elements: seven.clone(),
+            unresolved_covered,
+        },
+    };
+    // The magnets' 4 t/month are stopped; La/Ce's 6 t arrive; the unresolved basket's 2 t are
+    // stopped when unresolved content counts as covered, and arrive when it does not.
+    let r = run(&net, &scenario(vec![ban(true)], vec![]), 0);
+    assert!(
+        r.records[0]
+            .iter()
+            .all(|x| (x.shortfall - 6.0).abs() < 1e-12),
+        "{:?}",
+        r.records[0]
+    );
+    let r = run(&net, &scenario(vec![ban(false)], vec![]), 0);
+    assert!(
+        r.records[0]
+            .iter()
+            .all(|x| (x.shortfall - 4.0).abs() < 1e-12),
+        "{:?}",
+        r.records[0]
+    );
+    assert!(r.max_imbalance < 1e-12);
 }

@@ -18,6 +18,7 @@ use crate::lower::Lowering;
 use crate::rules_file::{KeyLines, key_line};
 use lodestone_format::Diagnostic;
 use lodestone_format::{Dataset, suggest};
+use lodestone_model::Vocabulary;
 
 /// Capacity given to product nodes, which only forward what their hub makes (t REO per month).
 const PRODUCT_CAPACITY: f64 = 1e12;
@@ -35,6 +36,7 @@ pub fn sim_network(ds: &Dataset, low: &Lowering) -> SimNetwork {
     }
     let ft = ds.table("facilities");
     let mt = ds.table("materials");
+    let compositions = lodestone_format::Compositions::from_dataset(ds);
     // Spare capacity of each facility hub, in t REO per month.
     let spare = |i: usize| -> f64 {
         let info = &low.nodes[i];
@@ -126,6 +128,17 @@ pub fn sim_network(ds: &Dataset, low: &Lowering) -> SimNetwork {
                 } else {
                     Vec::new()
                 },
+                elements: info
+                    .material
+                    .as_deref()
+                    .and_then(|m| compositions.of(m, &info.hub))
+                    .map(|split| {
+                        split
+                            .iter()
+                            .map(|(e, f)| (e.name().to_string(), *f))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -435,11 +448,41 @@ pub fn parse_scenario(
                             Restriction::Ban
                         }
                     };
+                    let elements: Vec<String> = Parser::strings(t, "elements");
+                    for e in &elements {
+                        match lodestone_model::Element::parse(e) {
+                            Ok(lodestone_model::Element::Other) => p.err(
+                                &sec,
+                                "elements",
+                                "'other' is not an element a restriction can name".to_string(),
+                            ),
+                            Ok(_) => {}
+                            Err(why) => p.err(&sec, "elements", why.to_string()),
+                        }
+                    }
+                    let unresolved_covered = match t
+                        .get("unresolved")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("covered")
+                    {
+                        "covered" => true,
+                        "not_covered" => false,
+                        other => {
+                            p.err(
+                                &sec,
+                                "unresolved",
+                                format!("unresolved '{other}' is not covered or not_covered"),
+                            );
+                            true
+                        }
+                    };
                     EventKind::ExportRestriction {
                         issuer,
                         destinations,
                         months,
                         mode,
+                        elements,
+                        unresolved_covered,
                     }
                 }
                 "capacity_addition" => EventKind::CapacityAddition {

@@ -124,3 +124,33 @@ fn every_element_present_in_the_flows_is_traced() {
         assert!(names.contains(&e), "{e} missing from {names:?}");
     }
 }
+
+#[test]
+fn a_restriction_on_the_seven_elements_covers_chinese_magnets_not_ndpr_or_la_ce() {
+    let world = bundled();
+    let low = lodestone_world::lower::lower_dataset(&world, 2024).unwrap();
+    let net = lodestone_world::sim_inputs::sim_network(&world, &low);
+    let seven: Vec<String> = Element::CHINA_CONTROLLED_2025
+        .iter()
+        .map(|e| e.name().to_string())
+        .collect();
+    let covered = |id: &str| {
+        let node = net.nodes.iter().find(|n| n.id == id).unwrap();
+        node.may_contain(&seven, false)
+    };
+    assert!(covered("china_magnet_aggregate/sintered_ndfeb"));
+    assert!(covered("creg_south_china/dy_oxide"));
+    assert!(covered("china_metal_aggregate/tb_metal"));
+    assert!(!covered("china_separation_aggregate/ndpr_oxide"));
+    assert!(!covered("china_metal_aggregate/ndpr_metal"));
+    assert!(!covered("china_separation_aggregate/la_oxide"));
+    // China's exports of mixed compounds are of unresolved composition: covered only when the
+    // scenario says unresolved content counts.
+    let basket = net
+        .nodes
+        .iter()
+        .find(|n| n.id == "china_separation_aggregate/separated_reo")
+        .unwrap();
+    assert!(!basket.may_contain(&seven, false));
+    assert!(basket.may_contain(&seven, true));
+}
