@@ -156,6 +156,13 @@ pub fn sim_network(ds: &Dataset, low: &Lowering) -> SimNetwork {
     }
 }
 
+/// Longest horizon and longest event (months).
+const MAX_MONTHS: f64 = 600.0;
+/// Largest seed (seeds are stored as integers in TOML: at most i64's largest).
+const MAX_SEED: f64 = 9.0e18;
+/// Largest tonnage a scenario may state (t REO): well above world production, far from overflow.
+const MAX_T_REO: f64 = 1.0e9;
+
 struct Parser<'a> {
     file: &'a str,
     lines: KeyLines,
@@ -175,19 +182,69 @@ impl Parser<'_> {
         ));
     }
 
-    fn num(&mut self, t: &toml::Table, sec: &str, key: &str, default: Option<f64>) -> f64 {
-        match t.get(key) {
+    /// A number in `range` (a located error otherwise: not a number, NaN or infinite, out of
+    /// range); `default` when absent, an error when absent and required.
+    fn num(
+        &mut self,
+        t: &toml::Table,
+        sec: &str,
+        key: &str,
+        default: Option<f64>,
+        range: std::ops::RangeInclusive<f64>,
+    ) -> f64 {
+        let v = match t.get(key) {
             Some(toml::Value::Integer(i)) => *i as f64,
             Some(toml::Value::Float(f)) if f.is_finite() => *f,
-            Some(_) => {
-                self.err(sec, key, format!("{key} must be a number"));
-                0.0
+            Some(toml::Value::Float(f)) => {
+                self.err(sec, key, format!("{key} = {f} must be a finite number"));
+                return *range.start();
             }
-            None => default.unwrap_or_else(|| {
-                self.err(sec, "", format!("required key '{key}' is missing"));
-                0.0
-            }),
+            Some(other) => {
+                self.err(
+                    sec,
+                    key,
+                    format!("{key} must be a number, not {}", other.type_str()),
+                );
+                return *range.start();
+            }
+            None => {
+                return default.unwrap_or_else(|| {
+                    self.err(sec, "", format!("required key '{key}' is missing"));
+                    *range.start()
+                });
+            }
+        };
+        if !range.contains(&v) {
+            self.err(
+                sec,
+                key,
+                format!(
+                    "{key} = {v} is out of range: {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+            return v.clamp(*range.start(), *range.end());
         }
+        v
+    }
+
+    /// A whole number in `range` (a float with a fraction, such as a year of 2024.5, is an
+    /// error).
+    fn whole(
+        &mut self,
+        t: &toml::Table,
+        sec: &str,
+        key: &str,
+        default: Option<f64>,
+        range: std::ops::RangeInclusive<f64>,
+    ) -> f64 {
+        let v = self.num(t, sec, key, default, range);
+        if v.fract() != 0.0 {
+            self.err(sec, key, format!("{key} = {v} must be a whole number"));
+            return v.trunc();
+        }
+        v
     }
 
     fn string(&mut self, t: &toml::Table, sec: &str, key: &str) -> String {
@@ -201,23 +258,31 @@ impl Parser<'_> {
     }
 
     /// A number, or a table `{ uniform = [lo, hi] }`, `{ triangular = [lo, mode, hi] }`,
-    /// `{ lognormal = [mu, sigma] }`, `{ empirical = [v, …] }`.
-    fn dist(&mut self, t: &toml::Table, sec: &str, key: &str, default: Option<f64>) -> Dist {
+    /// `{ lognormal = [mu, sigma] }`, `{ empirical = [v, …] }`, whose values all lie in `range`
+    /// (for a log-normal: its median and its 99.9th percentile).
+    fn dist(
+        &mut self,
+        t: &toml::Table,
+        sec: &str,
+        key: &str,
+        default: Option<f64>,
+        range: std::ops::RangeInclusive<f64>,
+    ) -> Dist {
         let Some(v) = t.get(key) else {
             return match default {
                 Some(d) => Dist::Fixed(d),
                 None => {
                     self.err(sec, "", format!("required key '{key}' is missing"));
-                    Dist::Fixed(0.0)
+                    Dist::Fixed(*range.start())
                 }
             };
         };
-        if let Some(x) = v.as_integer().map(|i| i as f64).or(v.as_float()) {
-            return Dist::Fixed(x);
+        if v.is_integer() || v.is_float() {
+            return Dist::Fixed(self.num(t, sec, key, default, range));
         }
         let bad = |p: &mut Self| {
             p.err(sec, key, format!("{key} must be a number or {{ uniform = [low, high] }}, {{ triangular = [low, mode, high] }}, {{ lognormal = [mu, sigma] }} or {{ empirical = [values] }}"));
-            Dist::Fixed(0.0)
+            Dist::Fixed(*range.start())
         };
         let Some(table) = v.as_table() else {
             return bad(self);
@@ -225,22 +290,52 @@ impl Parser<'_> {
         let Some((kind, params)) = table.iter().next() else {
             return bad(self);
         };
-        let xs: Option<Vec<f64>> = params.as_array().map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_integer().map(|i| i as f64).or(x.as_float()))
-                .collect()
-        });
-        match (kind.as_str(), xs.as_deref()) {
-            ("uniform", Some([a, b])) if a <= b => Dist::Uniform { low: *a, high: *b },
-            ("triangular", Some([a, m, b])) if a <= m && m <= b => Dist::Triangular {
+        let Some(items) = params.as_array() else {
+            return bad(self);
+        };
+        let xs: Vec<f64> = items
+            .iter()
+            .filter_map(|x| x.as_integer().map(|i| i as f64).or(x.as_float()))
+            .collect();
+        if xs.len() != items.len() || xs.iter().any(|x| !x.is_finite()) {
+            self.err(
+                sec,
+                key,
+                format!("{key}: every parameter must be a finite number"),
+            );
+            return Dist::Fixed(*range.start());
+        }
+        let dist = match (kind.as_str(), xs.as_slice()) {
+            ("uniform", [a, b]) if a <= b => Dist::Uniform { low: *a, high: *b },
+            ("triangular", [a, m, b]) if a <= m && m <= b => Dist::Triangular {
                 low: *a,
                 mode: *m,
                 high: *b,
             },
-            ("lognormal", Some([mu, s])) if *s >= 0.0 => Dist::LogNormal { mu: *mu, sigma: *s },
-            ("empirical", Some(v)) if !v.is_empty() => Dist::Empirical(v.to_vec()),
-            _ => bad(self),
+            ("lognormal", [mu, s]) if *s >= 0.0 => Dist::LogNormal { mu: *mu, sigma: *s },
+            ("empirical", v) if !v.is_empty() && v.len() <= 10_000 => Dist::Empirical(v.to_vec()),
+            _ => return bad(self),
+        };
+        let extremes: Vec<f64> = match &dist {
+            Dist::LogNormal { mu, sigma } => vec![mu.exp(), (mu + 3.1 * sigma).exp()],
+            Dist::Uniform { low, high } => vec![*low, *high],
+            Dist::Triangular { low, high, .. } => vec![*low, *high],
+            Dist::Empirical(v) => v.clone(),
+            Dist::Fixed(x) => vec![*x],
+        };
+        if let Some(x) = extremes.iter().find(|x| !range.contains(x)) {
+            self.err(
+                sec,
+                key,
+                format!(
+                    "{key} reaches {x}, out of range: its values must lie between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+            return Dist::Fixed(*range.start());
         }
+        dist
     }
 
     /// An optional array of strings (other items are ignored).
@@ -370,18 +465,12 @@ pub fn parse_scenario(
             );
         }
     }
-    let seed = p.num(&doc, "", "seed", Some(1.0)).max(0.0) as u64;
-    let months = p.num(&doc, "", "months", Some(24.0));
-    if !(1.0..=600.0).contains(&months) {
-        p.err(
-            "",
-            "months",
-            format!("months = {months} must be between 1 and 600"),
-        );
-    }
-    let year = p.num(&doc, "", "year", Some(2024.0)) as i64;
-    let demand_growth = p.num(&doc, "", "demand_growth", Some(0.0));
-    let shortfall_level = p.num(&doc, "", "shortfall_level", Some(0.2));
+    let seed = p.whole(&doc, "", "seed", Some(1.0), 0.0..=MAX_SEED) as u64;
+    let months = p.whole(&doc, "", "months", Some(24.0), 1.0..=MAX_MONTHS);
+    let year = p.whole(&doc, "", "year", Some(2024.0), 1900.0..=2100.0) as i64;
+    // Growth is bounded so that demand over the longest horizon stays finite and meaningful.
+    let demand_growth = p.num(&doc, "", "demand_growth", Some(0.0), -0.5..=1.0);
+    let shortfall_level = p.num(&doc, "", "shortfall_level", Some(0.2), 0.0..=1.0);
     let allocation = match doc.get("allocation") {
         None => Allocation::ProRata,
         Some(toml::Value::String(s)) if s == "pro_rata" => Allocation::ProRata,
@@ -414,11 +503,11 @@ pub fn parse_scenario(
         for (i, item) in list.iter().enumerate() {
             let sec = format!("events#{i}");
             let Some(t) = item.as_table() else { continue };
-            let start = p.dist(t, &sec, "start", Some(0.0));
+            let start = p.dist(t, &sec, "start", Some(0.0), 0.0..=MAX_MONTHS);
             let kind = match t.get("kind").and_then(|v| v.as_str()).unwrap_or("") {
                 "outage" => EventKind::Outage {
                     node: p.node(t, &sec),
-                    months: p.dist(t, &sec, "months", None),
+                    months: p.dist(t, &sec, "months", None, 0.0..=MAX_MONTHS),
                 },
                 "export_restriction" => {
                     let issuer = p.string(t, &sec, "issuer");
@@ -429,15 +518,13 @@ pub fn parse_scenario(
                     }
                     let months = t
                         .contains_key("months")
-                        .then(|| p.dist(t, &sec, "months", None));
+                        .then(|| p.dist(t, &sec, "months", None, 0.0..=MAX_MONTHS));
                     let mode = match t.get("mode").and_then(|v| v.as_str()).unwrap_or("") {
                         "ban" => Restriction::Ban,
-                        "quota" => {
-                            Restriction::Quota(p.num(t, &sec, "quota", None).clamp(0.0, 1.0))
-                        }
+                        "quota" => Restriction::Quota(p.num(t, &sec, "quota", None, 0.0..=1.0)),
                         "licensing" => Restriction::Licensing {
-                            approval: p.num(t, &sec, "approval_probability", None).clamp(0.0, 1.0),
-                            delay_months: p.dist(t, &sec, "delay_months", Some(0.0)),
+                            approval: p.num(t, &sec, "approval_probability", None, 0.0..=1.0),
+                            delay_months: p.dist(t, &sec, "delay_months", Some(0.0), 0.0..=60.0),
                         },
                         other => {
                             p.err(
@@ -487,8 +574,8 @@ pub fn parse_scenario(
                 }
                 "capacity_addition" => EventKind::CapacityAddition {
                     node: p.node(t, &sec),
-                    extra: p.num(t, &sec, "extra_t_reo_per_year", None) / 12.0,
-                    ramp_months: p.num(t, &sec, "ramp_months", Some(1.0)),
+                    extra: p.num(t, &sec, "extra_t_reo_per_year", None, 0.0..=MAX_T_REO) / 12.0,
+                    ramp_months: p.num(t, &sec, "ramp_months", Some(1.0), 0.0..=MAX_MONTHS),
                 },
                 "tariff" => {
                     let importer = p.string(t, &sec, "importer");
@@ -499,11 +586,11 @@ pub fn parse_scenario(
                     }
                     let months = t
                         .contains_key("months")
-                        .then(|| p.dist(t, &sec, "months", None));
+                        .then(|| p.dist(t, &sec, "months", None, 0.0..=MAX_MONTHS));
                     EventKind::Tariff {
                         importer,
                         origins,
-                        rate: p.num(t, &sec, "rate", None),
+                        rate: p.num(t, &sec, "rate", None, 0.0..=10.0),
                         months,
                     }
                 }
@@ -512,8 +599,8 @@ pub fn parse_scenario(
                     p.country(&sec, "country", &country);
                     EventKind::DemandShock {
                         country,
-                        factor: p.num(t, &sec, "factor", None),
-                        months: p.dist(t, &sec, "months", None),
+                        factor: p.num(t, &sec, "factor", None, 0.0..=100.0),
+                        months: p.dist(t, &sec, "months", None, 0.0..=MAX_MONTHS),
                     }
                 }
                 other => {
@@ -533,10 +620,16 @@ pub fn parse_scenario(
             p.country(&sec, "country", &country);
             stockpiles.push(Stockpile {
                 country,
-                initial: p.num(t, &sec, "initial_t_reo", None),
-                release_per_month: p.num(t, &sec, "release_t_reo_per_month", None),
-                trigger: p.num(t, &sec, "trigger_shortfall", Some(0.05)),
-                rebuild_per_month: p.num(t, &sec, "rebuild_t_reo_per_month", Some(0.0)),
+                initial: p.num(t, &sec, "initial_t_reo", None, 0.0..=MAX_T_REO),
+                release_per_month: p.num(t, &sec, "release_t_reo_per_month", None, 0.0..=MAX_T_REO),
+                trigger: p.num(t, &sec, "trigger_shortfall", Some(0.05), 0.0..=1.0),
+                rebuild_per_month: p.num(
+                    t,
+                    &sec,
+                    "rebuild_t_reo_per_month",
+                    Some(0.0),
+                    0.0..=MAX_T_REO,
+                ),
             });
         }
     }
@@ -547,19 +640,12 @@ pub fn parse_scenario(
             let Some(t) = item.as_table() else { continue };
             let country = p.string(t, &sec, "country");
             p.country(&sec, "country", &country);
-            let share = p.num(t, &sec, "share", None);
-            if !(0.0..=1.0).contains(&share) {
-                p.err(
-                    &sec,
-                    "share",
-                    format!("share = {share} must be a fraction between 0 and 1"),
-                );
-            }
+            let share = p.num(t, &sec, "share", None, 0.0..=1.0);
             end_uses.push(lodestone_sim::EndUse {
                 country,
                 end_use: p.string(t, &sec, "end_use"),
                 share,
-                priority: p.num(t, &sec, "priority", Some(1.0)).max(1.0) as u32,
+                priority: p.whole(t, &sec, "priority", Some(1.0), 1.0..=100.0) as u32,
             });
         }
     }
