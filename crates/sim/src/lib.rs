@@ -17,8 +17,8 @@ mod stats;
 
 pub use batch::{Headline, run_batch};
 pub use model::{
-    Allocation, Dist, EndUse, Event, EventKind, MonthRecord, Restriction, RunResult, Scenario,
-    SimNetwork, SimNode, SimRoute, Stockpile, run,
+    Allocation, DAYS_PER_MONTH, Dist, EndUse, Event, EventKind, Inventory, MonthRecord,
+    Restriction, RunResult, Scenario, SimNetwork, SimNode, SimRoute, Stockpile, run,
 };
 pub use stats::{Stats, Summary, SummaryRow};
 

@@ -201,6 +201,22 @@ pub struct Stockpile {
     pub rebuild_per_month: f64,
 }
 
+/// Commercial working stocks of consumer markets: days of final-use demand held by magnet,
+/// motor and component makers and traders, drawn down before any shortfall reaches final use
+/// and rebuilt from surplus afterwards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inventory {
+    /// Country whose markets hold it, or `all` for every consumer country.
+    pub country: String,
+    /// Days of the country's base monthly demand held (drawn once per run).
+    pub days_of_cover: Dist,
+    /// Months to rebuild the stock from empty (from surplus only).
+    pub rebuild_months: f64,
+}
+
+/// Average days in a month.
+pub const DAYS_PER_MONTH: f64 = 30.4375;
+
 /// A scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -218,6 +234,8 @@ pub struct Scenario {
     pub events: Vec<Event>,
     /// Stockpiles.
     pub stockpiles: Vec<Stockpile>,
+    /// Commercial working stocks.
+    pub inventories: Vec<Inventory>,
     /// How countries' demand splits into end uses (reported as `COUNTRY:end_use` series).
     pub end_uses: Vec<EndUse>,
 }
@@ -247,6 +265,8 @@ pub struct MonthRecord {
     pub shortfall: f64,
     /// Stockpile level at the end of the month, t REO.
     pub stockpile: f64,
+    /// Commercial working stock at the end of the month, t REO.
+    pub working_stock: f64,
 }
 
 /// The result of one run: per consumer country (in `countries` order), per month.
@@ -320,7 +340,41 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
     countries.sort();
     countries.dedup();
     let mut records = vec![vec![MonthRecord::default(); months]; countries.len()];
-    let mut stock: Vec<f64> = sc.stockpiles.iter().map(|s| s.initial).collect();
+    // Working stocks first (drawn per run, after the events), then strategic stockpiles: a
+    // shortfall draws the working stock down before a stockpile is released. Only stockpiles
+    // are reported as `stockpile`.
+    let mut pools: Vec<(Stockpile, bool)> = Vec::new();
+    for inv in &sc.inventories {
+        let days = inv.days_of_cover.sample(&mut rng).max(0.0);
+        for c in &countries {
+            if inv.country != "all" && inv.country != *c {
+                continue;
+            }
+            let demand: f64 = net
+                .nodes
+                .iter()
+                .filter(|x| x.country == *c)
+                .map(|x| x.base_demand)
+                .sum();
+            let initial = demand * days / DAYS_PER_MONTH;
+            pools.push((
+                Stockpile {
+                    country: c.clone(),
+                    initial,
+                    release_per_month: f64::INFINITY,
+                    trigger: 0.0,
+                    rebuild_per_month: if inv.rebuild_months > 0.0 {
+                        initial / inv.rebuild_months
+                    } else {
+                        initial
+                    },
+                },
+                true,
+            ));
+        }
+    }
+    pools.extend(sc.stockpiles.iter().map(|sp| (sp.clone(), false)));
+    let mut stock: Vec<f64> = pools.iter().map(|(s, _)| s.initial).collect();
     // Input waiting to be processed, and output waiting to be shipped, per node.
     let mut inventory = vec![0.0; n];
     let mut finished = vec![0.0; n];
@@ -657,7 +711,8 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
             let demand = demand_by_country[c];
             let mut consumed = consumed_by_country[c];
             let mut level = None;
-            for (s, sp) in sc.stockpiles.iter().enumerate() {
+            let mut working_level = 0.0;
+            for (s, (sp, working)) in pools.iter().enumerate() {
                 if sp.country != *country {
                     continue;
                 }
@@ -682,7 +737,11 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                     }
                     stock[s] += take;
                 }
-                level = Some(level.unwrap_or(0.0) + stock[s]);
+                if *working {
+                    working_level += stock[s];
+                } else {
+                    level = Some(level.unwrap_or(0.0) + stock[s]);
+                }
             }
             released[c] = consumed - consumed_by_country[c];
             if !warm {
@@ -691,6 +750,7 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                     consumed,
                     shortfall: (demand - consumed).max(0.0),
                     stockpile: level.unwrap_or(0.0),
+                    working_stock: working_level,
                 };
             }
         }
@@ -718,6 +778,7 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                         consumed: got.min(d),
                         shortfall: (d - got).max(0.0),
                         stockpile,
+                        working_stock: records[c][m].working_stock,
                     };
                 }
             }
@@ -763,6 +824,7 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                         consumed: got,
                         shortfall: (d - got).max(0.0),
                         stockpile: rec.stockpile,
+                        working_stock: rec.working_stock,
                     };
                 }
                 left -= give;

@@ -47,6 +47,7 @@ fn scenario(events: Vec<Event>, stockpiles: Vec<Stockpile>) -> Scenario {
         allocation: Allocation::ProRata,
         events,
         stockpiles,
+        inventories: vec![],
         end_uses: vec![],
     }
 }
@@ -578,4 +579,49 @@ fn an_element_restriction_reaches_magnets_through_their_dy_and_leaves_la_ce_alon
         r.records[0]
     );
     assert!(r.max_imbalance < 1e-12);
+}
+
+/// Japan's market holds 15 days of its 9 t/month demand (4.44 t). The separator's exports are
+/// banned in months 3 and 4: in month 3 the working stock covers 4.44 t of the 9 t lost, and
+/// only the rest is a shortfall; in month 4 the stock is empty and all 9 t are short. From
+/// month 5 the separator ships its backlog; the surplus rebuilds the stock at its rate
+/// (4.44 t over 2 months: 2.22 t/month).
+#[test]
+fn working_stocks_are_drawn_before_a_shortfall_and_rebuilt_after() {
+    let ban = Event {
+        start: Dist::Fixed(3.0),
+        kind: EventKind::ExportRestriction {
+            issuer: "MYS".into(),
+            destinations: vec![],
+            months: Some(Dist::Fixed(2.0)),
+            mode: Restriction::Ban,
+            elements: Vec::new(),
+            unresolved_covered: true,
+        },
+    };
+    let cover = 9.0 * 15.0 / DAYS_PER_MONTH;
+    let mut sc = scenario(vec![ban.clone()], vec![]);
+    sc.inventories = vec![Inventory {
+        country: "all".into(),
+        days_of_cover: Dist::Fixed(15.0),
+        rebuild_months: 2.0,
+    }];
+    let r = run(&chain(), &sc, 0);
+    let short: Vec<f64> = r.records[0].iter().map(|x| x.shortfall).collect();
+    assert!(short[..3].iter().all(|s| s.abs() < 1e-12), "{short:?}");
+    assert!((short[3] - (9.0 - cover)).abs() < 1e-9, "{short:?}");
+    assert!((short[4] - 9.0).abs() < 1e-9, "{short:?}");
+    assert!(short[5..].iter().all(|s| s.abs() < 1e-9), "{short:?}");
+    // Working stocks are not reported as the (strategic) stockpile.
+    assert!(r.records[0].iter().all(|x| x.stockpile == 0.0));
+    let level: Vec<f64> = r.records[0].iter().map(|x| x.working_stock).collect();
+    assert!((level[2] - cover).abs() < 1e-9, "{level:?}");
+    assert!(level[3].abs() < 1e-9 && level[4].abs() < 1e-9, "{level:?}");
+    // The backlog arrives in month 5: the stock rebuilds at cover/2 per month, full in month 6.
+    assert!((level[5] - cover / 2.0).abs() < 1e-9, "{level:?}");
+    assert!((level[6] - cover).abs() < 1e-9, "{level:?}");
+    assert!(r.max_imbalance < 1e-9, "{}", r.max_imbalance);
+    // Without the working stock, month 3 loses all 9 t.
+    let r = run(&chain(), &scenario(vec![ban], vec![]), 0);
+    assert!((r.records[0][3].shortfall - 9.0).abs() < 1e-9);
 }

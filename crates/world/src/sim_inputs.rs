@@ -433,6 +433,7 @@ pub fn parse_scenario(
         "events",
         "stockpiles",
         "end_uses",
+        "inventories",
         "start",
     ];
     for k in doc.keys() {
@@ -633,6 +634,22 @@ pub fn parse_scenario(
             });
         }
     }
+    let mut inventories = Vec::new();
+    if let Some(list) = doc.get("inventories").and_then(|v| v.as_array()) {
+        for (i, item) in list.iter().enumerate() {
+            let sec = format!("inventories#{i}");
+            let Some(t) = item.as_table() else { continue };
+            let country = p.string(t, &sec, "country");
+            if country != "all" {
+                p.country(&sec, "country", &country);
+            }
+            inventories.push(lodestone_sim::Inventory {
+                country,
+                days_of_cover: p.dist(t, &sec, "days_of_cover", None, 0.0..=3650.0),
+                rebuild_months: p.num(t, &sec, "rebuild_months", Some(6.0), 0.0..=MAX_MONTHS),
+            });
+        }
+    }
     let mut end_uses = Vec::new();
     if let Some(list) = doc.get("end_uses").and_then(|v| v.as_array()) {
         for (i, item) in list.iter().enumerate() {
@@ -676,6 +693,7 @@ pub fn parse_scenario(
             allocation,
             events,
             stockpiles,
+            inventories,
             end_uses,
         },
         year,

@@ -60,6 +60,11 @@ release_t_reo_per_month = 800
 trigger_shortfall = 0.05
 rebuild_t_reo_per_month = 10
 
+[[inventories]]
+country = "all"
+days_of_cover = { triangular = [14, 28, 42] }
+rebuild_months = 6
+
 [[end_uses]]
 country = "JPN"
 end_use = "ev"
@@ -94,6 +99,11 @@ const CASES: &[(&str, &[&str])] = &[
     ("trigger_shortfall", &["2", "nan"]),
     ("rebuild_t_reo_per_month", &["-4"]),
     ("share", &["1.5", "-0.5", "nan"]),
+    (
+        "days_of_cover",
+        &["-1", "nan", "{ triangular = [-5, 10, 20] }", "99999"],
+    ),
+    ("rebuild_months", &["-1", "inf"]),
     ("priority", &["0", "1.5", "-2"]),
 ];
 
