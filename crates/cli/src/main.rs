@@ -414,6 +414,25 @@ enum SimulateCommand {
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
     },
+    /// Hold a backtest scenario against the observed series in the dataset: per destination,
+    /// simulated and observed months, the error in and out of the calibration months, and the
+    /// months of trough and recovery.
+    #[command(
+        after_help = "Example:\n  lodestone simulate backtest data/world/scenarios/backtest_2025.toml --runs 200\n\nThe scenario tracks exports ([[tracked_exports]]) and names its calibration months; observed series are in observations.csv."
+    )]
+    Backtest {
+        /// The backtest scenario file.
+        scenario: PathBuf,
+        /// Runs averaged.
+        #[arg(long, default_value_t = 200)]
+        runs: u64,
+        /// Dataset directory.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Output format: table, json, csv or xlsx.
+        #[arg(long, default_value = "table", value_parser = vocab::<OutputFormat>)]
+        format: OutputFormat,
+    },
     /// Merge the outputs of shards (`--out` directories) into one, exactly.
     Merge {
         /// Shard directories.
@@ -710,6 +729,15 @@ fn main() -> ExitCode {
                 }),
                 _,
             ) => simulate::compare_cmd(data, &scenarios, runs, format),
+            (
+                Some(SimulateCommand::Backtest {
+                    scenario,
+                    runs,
+                    data,
+                    format,
+                }),
+                _,
+            ) => simulate::backtest_cmd(data, &scenario, runs, format),
             (Some(SimulateCommand::Merge { dirs, out, force }), _) => {
                 simulate::merge_cmd(&dirs, &out, force)
             }

@@ -273,3 +273,49 @@ pub fn merge_cmd(dirs: &[PathBuf], out: &Path, force: bool) -> Result<ExitCode, 
     eprintln!("merged {} runs into {}", total.runs(), out.display());
     Ok(ExitCode::SUCCESS)
 }
+
+/// `lodestone simulate backtest`: the error table, then each series month by month.
+pub fn backtest_cmd(
+    data: Option<PathBuf>,
+    scenario: &Path,
+    runs: u64,
+    format: lodestone_model::OutputFormat,
+) -> Result<ExitCode, Failure> {
+    if !(1..=100_000).contains(&runs) {
+        return Err(Failure::new(
+            2,
+            format!("--runs {runs} is out of range: 1 to 100000"),
+        ));
+    }
+    let (ds, net, sf) = prepare(data, scenario)?;
+    let v = lodestone_world::views::backtest::backtest(&ds, &net, &sf, runs)
+        .map_err(|e| Failure::new(1, e.0))?;
+    let mut after = String::new();
+    for s in &v.series {
+        after.push_str(&format!(
+            "\n{} (2024 base {:.0} t/month): month, simulated t, observed t\n",
+            s.destination, s.base
+        ));
+        for m in &s.months {
+            after.push_str(&format!(
+                "  {}{}  {:>8.0}  {:>8}\n",
+                m.month,
+                if m.in_sample { "*" } else { " " },
+                m.simulated,
+                m.observed.map_or("–".to_string(), |o| format!("{o:.0}"))
+            ));
+        }
+    }
+    after.push_str("\n* calibration month. Simulated: mean over the runs, t of magnet (t REO / REO content); observed: China customs as reported (observations.csv).\n");
+    crate::emit(
+        &v,
+        &v.rows,
+        format,
+        &format!(
+            "Backtest of {} ({} runs; the first {} months calibrate the scenario, the rest are out of sample):\n\n",
+            v.scenario, v.runs, v.calibration_months
+        ),
+        &after,
+        "backtest",
+    )
+}

@@ -180,3 +180,66 @@ fn scenario_errors_are_located_and_arguments_checked() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The bundled backtest runs in CI and its error table is a reviewed snapshot: any change to the
+/// model shows up as a diff of the table (`UPDATE_EXPECT=1` rewrites it after review).
+#[test]
+fn the_2025_backtest_table_is_a_reviewed_snapshot() {
+    let root = repo_root();
+    let out = lodestone(
+        &root,
+        &[
+            "simulate",
+            "backtest",
+            "data/world/scenarios/backtest_2025.toml",
+            "--runs",
+            "300",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("WLD") && text.contains("MAPE"), "{text}");
+    expect_file(&root.join("tests/data/sim/backtest_2025.txt"), &text);
+    // JSON: the total is compared on 3 calibration and 5 later observed months.
+    let out = lodestone(
+        &root,
+        &[
+            "simulate",
+            "backtest",
+            "data/world/scenarios/backtest_2025.toml",
+            "--runs",
+            "50",
+            "--format",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let wld = &v["rows"][0];
+    assert_eq!(wld["destination"], "WLD");
+    assert_eq!(wld["observed_in_sample"], 3);
+    assert_eq!(wld["observed_out_of_sample"], 5);
+}
+
+#[test]
+fn a_scenario_without_tracked_exports_cannot_be_backtested() {
+    let out = lodestone(
+        &repo_root(),
+        &[
+            "simulate",
+            "backtest",
+            "data/world/scenarios/kuantan_outage.toml",
+            "--runs",
+            "5",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("[[tracked_exports]]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -30,6 +30,10 @@ pub const SCHEMA_FILES: &[(&str, &str)] = &[
     ("production.csv", include_str!("../schema/production.csv")),
     ("segregation.csv", include_str!("../schema/segregation.csv")),
     ("prices.csv", include_str!("../schema/prices.csv")),
+    (
+        "observations.csv",
+        include_str!("../schema/observations.csv"),
+    ),
 ];
 
 /// Directories of TOML records that later engines define (rules, scenarios, agreements). The

@@ -18,7 +18,8 @@ mod stats;
 pub use batch::{Headline, run_batch};
 pub use model::{
     Allocation, DAYS_PER_MONTH, Dist, EndUse, Event, EventKind, Inventory, MonthRecord,
-    Restriction, RunResult, Scenario, SimNetwork, SimNode, SimRoute, Stockpile, run,
+    Restriction, RunResult, Scenario, SimNetwork, SimNode, SimRoute, Stockpile, TrackedExports,
+    run,
 };
 pub use stats::{Stats, Summary, SummaryRow};
 

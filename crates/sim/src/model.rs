@@ -214,6 +214,19 @@ pub struct Inventory {
     pub rebuild_months: f64,
 }
 
+/// An export series to report: what nodes of `issuer` shipping one of `materials` send abroad
+/// each month, in total (`EXPORTS:ISSUER>WLD`) and by destination country
+/// (`EXPORTS:ISSUER>ISO3`). A month's exports are what leaves the shipper that month (volume held
+/// for a licence counts when it is released). In the series, `demand` is the routes' base volume,
+/// `consumed` what was exported and `shortfall` the difference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackedExports {
+    /// Exporting country.
+    pub issuer: String,
+    /// Materials shipped (node materials), e.g. `sintered_ndfeb`.
+    pub materials: Vec<String>,
+}
+
 /// Average days in a month.
 pub const DAYS_PER_MONTH: f64 = 30.4375;
 
@@ -236,6 +249,8 @@ pub struct Scenario {
     pub stockpiles: Vec<Stockpile>,
     /// Commercial working stocks.
     pub inventories: Vec<Inventory>,
+    /// Export series to report (for backtests against customs statistics).
+    pub tracked_exports: Vec<TrackedExports>,
     /// How countries' demand splits into end uses (reported as `COUNTRY:end_use` series).
     pub end_uses: Vec<EndUse>,
 }
@@ -444,6 +459,39 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
     let mut max_imbalance: f64 = 0.0;
     // Warm-up: the network starts empty, so it first runs WARMUP months without events until its
     // pipelines and loops carry their base flows; month 0 of the scenario follows.
+    // Tracked export routes: (route, series index of the destination, series index of the total).
+    let mut export_series: Vec<String> = Vec::new();
+    let mut export_routes: Vec<(usize, usize, usize)> = Vec::new();
+    for te in &sc.tracked_exports {
+        let total = format!("EXPORTS:{}>WLD", te.issuer);
+        for (r, route) in net.routes.iter().enumerate() {
+            let (from, to) = (&net.nodes[route.from], &net.nodes[route.to]);
+            let shipped_material = from
+                .material
+                .as_ref()
+                .is_some_and(|m| te.materials.contains(m));
+            if from.country != te.issuer || to.country == te.issuer || !shipped_material {
+                continue;
+            }
+            let mut index = |name: String| match export_series.iter().position(|x| *x == name) {
+                Some(i) => i,
+                None => {
+                    export_series.push(name);
+                    export_series.len() - 1
+                }
+            };
+            let t = index(total.clone());
+            let d = index(format!("EXPORTS:{}>{}", te.issuer, to.country));
+            export_routes.push((r, d, t));
+        }
+    }
+    let mut exports = vec![vec![MonthRecord::default(); months]; export_series.len()];
+    for &(r, d, t) in &export_routes {
+        for m in 0..months {
+            exports[d][m].demand += net.routes[r].base;
+            exports[t][m].demand += net.routes[r].base;
+        }
+    }
     for step in 0..WARMUP + months {
         let warm = step < WARMUP;
         let m = step.saturating_sub(WARMUP);
@@ -687,6 +735,17 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                     continue;
                 }
                 shipped += q;
+                if !export_routes.is_empty() {
+                    let month = (step + delay).checked_sub(WARMUP);
+                    if let Some(month) = month.filter(|&mm| mm < months) {
+                        for &(tr, d, t) in &export_routes {
+                            if tr == *r {
+                                exports[d][month].consumed += q;
+                                exports[t][month].consumed += q;
+                            }
+                        }
+                    }
+                }
                 if delay > 0 {
                     transit.push((step + delay, to, q, node_mat[j]));
                 } else if processed[to] {
@@ -834,6 +893,13 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
             series.push(format!("{country}:{}", u.end_use));
             all.push(rows[k].clone());
         }
+    }
+    for (k, name) in export_series.into_iter().enumerate() {
+        for rec in exports[k].iter_mut() {
+            rec.shortfall = (rec.demand - rec.consumed).max(0.0);
+        }
+        series.push(name);
+        all.push(std::mem::take(&mut exports[k]));
     }
     RunResult {
         countries: series,

@@ -388,6 +388,9 @@ pub struct ScenarioFile {
     pub description: String,
     /// The calendar month of month 0 (`YYYY-MM`), if the file gives one.
     pub start: Option<String>,
+    /// For a backtest: the first months, on which the scenario's parameters were calibrated
+    /// (the rest are out of sample).
+    pub calibration_months: usize,
 }
 
 /// Parses a scenario file against a network; every problem is a located diagnostic.
@@ -434,6 +437,8 @@ pub fn parse_scenario(
         "stockpiles",
         "end_uses",
         "inventories",
+        "tracked_exports",
+        "calibration_months",
         "start",
     ];
     for k in doc.keys() {
@@ -650,6 +655,37 @@ pub fn parse_scenario(
             });
         }
     }
+    let mut tracked_exports = Vec::new();
+    if let Some(list) = doc.get("tracked_exports").and_then(|v| v.as_array()) {
+        let materials = ds.ids("materials");
+        for (i, item) in list.iter().enumerate() {
+            let sec = format!("tracked_exports#{i}");
+            let Some(t) = item.as_table() else { continue };
+            let issuer = p.string(t, &sec, "issuer");
+            p.country(&sec, "issuer", &issuer);
+            let list: Vec<String> = Parser::strings(t, "materials");
+            if list.is_empty() {
+                p.err(
+                    &sec,
+                    "materials",
+                    "materials must list at least one material id".into(),
+                );
+            }
+            for m in &list {
+                if !materials.contains(m) {
+                    let all: Vec<&str> = materials.iter().map(String::as_str).collect();
+                    let hint = suggest(m, &all);
+                    p.err(&sec, "materials", format!("'{m}' is not a material{hint}"));
+                }
+            }
+            tracked_exports.push(lodestone_sim::TrackedExports {
+                issuer,
+                materials: list,
+            });
+        }
+    }
+    let calibration_months =
+        p.whole(&doc, "", "calibration_months", Some(0.0), 0.0..=MAX_MONTHS) as usize;
     let mut end_uses = Vec::new();
     if let Some(list) = doc.get("end_uses").and_then(|v| v.as_array()) {
         for (i, item) in list.iter().enumerate() {
@@ -694,12 +730,14 @@ pub fn parse_scenario(
             events,
             stockpiles,
             inventories,
+            tracked_exports,
             end_uses,
         },
         year,
         shortfall_level,
         description,
         start,
+        calibration_months,
     })
 }
 

@@ -9,6 +9,7 @@
 //! Every row type implements [`Tabular`], which names its columns with their units; the renderers
 //! of every format are generic over it.
 
+pub mod backtest;
 pub mod brief;
 pub mod chain;
 pub mod record;
