@@ -134,8 +134,14 @@ pub enum Restriction {
     /// At most this fraction of the base volume.
     Quota(f64),
     /// Each month's shipment on a route is approved with a probability; approved volume arrives
-    /// after a delay drawn once per run.
-    Licensing { approval: f64, delay_months: Dist },
+    /// after a delay drawn once per run. With a ramp `(final, months)` the probability rises
+    /// linearly from `approval` in the regime's first month to `final` after `months` months
+    /// (licensing offices clearing a backlog, general licences granted later).
+    Licensing {
+        approval: f64,
+        delay_months: Dist,
+        ramp: Option<(f64, f64)>,
+    },
 }
 
 /// What happens.
@@ -554,8 +560,17 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                             Restriction::Quota(f) => {
                                 route_cap[r] = route_cap[r].min(route.base * f)
                             }
-                            Restriction::Licensing { approval, .. } => {
-                                route_licence[r] = Some((*approval, drawn[i].delay))
+                            Restriction::Licensing { approval, ramp, .. } => {
+                                let p = match ramp {
+                                    Some((last, months)) if *months > 0.0 => {
+                                        let t = (m.saturating_sub(drawn[i].start) as f64 / months)
+                                            .min(1.0);
+                                        approval + (last - approval) * t
+                                    }
+                                    Some((last, _)) => *last,
+                                    None => *approval,
+                                };
+                                route_licence[r] = Some((p, drawn[i].delay))
                             }
                         }
                     }

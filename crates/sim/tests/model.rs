@@ -144,6 +144,7 @@ fn export_bans_quotas_and_licences() {
     let lic = Restriction::Licensing {
         approval: 1.0,
         delay_months: Dist::Fixed(2.0),
+        ramp: None,
     };
     let r = run(&chain(), &scenario(vec![restrict(lic)], vec![]), 0);
     let short: Vec<f64> = r.records[0].iter().map(|x| x.shortfall).collect();
@@ -183,6 +184,7 @@ fn uncertain() -> Scenario {
                     mode: Restriction::Licensing {
                         approval: 0.6,
                         delay_months: Dist::Empirical(vec![0.0, 1.0, 2.0]),
+                        ramp: None,
                     },
                     elements: vec![],
                     unresolved_covered: true,
@@ -688,4 +690,39 @@ fn tracked_exports_record_what_leaves_each_month() {
         assert!(r.records[k].iter().all(|x| x.demand == 4.0));
     }
     assert!(r.max_imbalance < 1e-9);
+}
+
+/// A licence regime whose approval ramps from 0 to 1 over two months: nothing ships in month 0,
+/// half the runs' shipments in month 1 on average, everything from month 2.
+#[test]
+fn approval_ramps_up_over_the_stated_months() {
+    let lic = Event {
+        start: Dist::Fixed(0.0),
+        kind: EventKind::ExportRestriction {
+            issuer: "MYS".into(),
+            destinations: vec![],
+            months: None,
+            mode: Restriction::Licensing {
+                approval: 0.0,
+                delay_months: Dist::Fixed(0.0),
+                ramp: Some((1.0, 2.0)),
+            },
+            elements: Vec::new(),
+            unresolved_covered: true,
+        },
+    };
+    let sc = scenario(vec![lic], vec![]);
+    let runs = 400;
+    let mut month1 = 0.0;
+    for i in 0..runs {
+        let r = run(&chain(), &sc, i);
+        // Month 0: approval 0, Japan gets nothing.
+        assert!((r.records[0][0].shortfall - 9.0).abs() < 1e-9);
+        month1 += r.records[0][1].shortfall;
+        // From month 2 every shipment is approved: the backlog arrives and demand is met.
+        assert!(r.records[0][3..].iter().all(|x| x.shortfall.abs() < 1e-9));
+    }
+    // Month 1: approval 0.5, so about half the runs are short of 9 t.
+    let mean = month1 / runs as f64;
+    assert!((mean - 4.5).abs() < 1.0, "{mean}");
 }

@@ -531,6 +531,12 @@ pub fn parse_scenario(
                         "licensing" => Restriction::Licensing {
                             approval: p.num(t, &sec, "approval_probability", None, 0.0..=1.0),
                             delay_months: p.dist(t, &sec, "delay_months", Some(0.0), 0.0..=60.0),
+                            ramp: t.contains_key("approval_final").then(|| {
+                                (
+                                    p.num(t, &sec, "approval_final", None, 0.0..=1.0),
+                                    p.num(t, &sec, "ramp_months", None, 0.0..=MAX_MONTHS),
+                                )
+                            }),
                         },
                         other => {
                             p.err(

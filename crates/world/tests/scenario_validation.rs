@@ -26,6 +26,8 @@ issuer = "CHN"
 start = 0
 mode = "licensing"
 approval_probability = 0.75
+approval_final = 0.95
+ramp_months = 4
 delay_months = { triangular = [0.25, 1.0, 2.0] }
 
 [[events]]
@@ -81,6 +83,7 @@ const CASES: &[(&str, &[&str])] = &[
     ("shortfall_level", &["1.5", "-0.1", "nan"]),
     ("approval_probability", &["1.1", "-0.2", "nan", "inf"]),
     ("quota", &["2", "-1", "nan"]),
+    ("approval_final", &["1.5", "nan", "-1"]),
     (
         "delay_months",
         &[
