@@ -52,6 +52,27 @@ fn prepare(
     Ok((ds, net, sf))
 }
 
+/// A terminal progress line: a bar, runs done, and the time left at the pace so far.
+fn progress_line(done: u64, total: u64, elapsed: f64) -> String {
+    const WIDTH: u64 = 30;
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH) as usize;
+    let left = if done == 0 {
+        "estimating time left".to_string()
+    } else if done >= total {
+        format!("done in {elapsed:.1} s")
+    } else {
+        format!(
+            "about {:.0} s left",
+            (elapsed * (total - done) as f64 / done as f64).ceil()
+        )
+    };
+    format!(
+        "[{}{}] {done} / {total} runs, {left}   ",
+        "#".repeat(filled),
+        " ".repeat(WIDTH as usize - filled)
+    )
+}
+
 /// Runs `a..b` on all cores (statistics merge exactly, so the split does not matter), with a
 /// progress line on a terminal.
 fn simulate(net: &SimNetwork, sf: &ScenarioFile, a: u64, b: u64) -> Result<Stats, Failure> {
@@ -71,12 +92,20 @@ fn simulate(net: &SimNetwork, sf: &ScenarioFile, a: u64, b: u64) -> Result<Stats
                 &never,
             )
         });
+        let started = std::time::Instant::now();
         while show && !batch.is_finished() {
-            eprint!("\r{} / {} runs", done.load(Ordering::Relaxed), b - a);
+            let n = done.load(Ordering::Relaxed);
+            eprint!(
+                "\r{}",
+                progress_line(n, b - a, started.elapsed().as_secs_f64())
+            );
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
         if show {
-            eprintln!("\r{} / {} runs", b - a, b - a);
+            eprintln!(
+                "\r{}",
+                progress_line(b - a, b - a, started.elapsed().as_secs_f64())
+            );
         }
         // Never cancelled, so the batch completes unless a thread panicked (a bug).
         match batch.join() {
@@ -318,4 +347,17 @@ pub fn backtest_cmd(
         &after,
         "backtest",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_progress_line_shows_the_time_left_at_the_pace_so_far() {
+        // 250 of 1,000 runs in 10 s: 30 s left.
+        let line = super::progress_line(250, 1000, 10.0);
+        assert!(line.contains("250 / 1000 runs, about 30 s left"), "{line}");
+        assert!(line.starts_with("[#######        "), "{line}");
+        assert!(super::progress_line(0, 10, 0.5).contains("estimating"));
+        assert!(super::progress_line(10, 10, 2.0).contains("done in 2.0 s"));
+    }
 }

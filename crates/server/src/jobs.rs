@@ -4,13 +4,14 @@
 //! A batch of Monte Carlo runs takes seconds to minutes and uses every core, so at most one job
 //! runs at a time (a second request is answered 429 with what to do), runs per job are capped at
 //! [`MAX_RUNS`], and only the newest [`JOBS_KEPT`] jobs are remembered. The job runs on tokio's
-//! blocking pool; cancellation is cooperative (threads stop after their current run), on request
-//! or when no client has asked about a running job for [`ABANDON_AFTER`].
+//! blocking pool and runs to its end unless a client cancels it (`DELETE`, or the job page's
+//! Cancel button): closing a tab does not cancel it. Cancellation is cooperative (threads stop
+//! after their current run). While it runs, the job reports an estimate of the time left.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -33,9 +34,6 @@ pub const MAX_RUNS: u64 = 20_000;
 pub const DEFAULT_RUNS: u64 = 1_000;
 /// Finished jobs remembered (oldest forgotten first).
 pub const JOBS_KEPT: usize = 16;
-/// A running job that nobody has asked about for this long is cancelled: a client that went away
-/// must not leave every core busy.
-pub const ABANDON_AFTER: Duration = Duration::from_secs(30);
 
 /// How a job ended.
 enum Outcome {
@@ -57,10 +55,6 @@ pub struct Job {
     started: Instant,
     done: AtomicU64,
     cancel: AtomicBool,
-    /// Milliseconds after `started` at which a client last asked about the job.
-    last_seen_ms: AtomicU64,
-    /// Set when the job was cancelled because nobody asked about it.
-    abandoned: AtomicBool,
     /// `None` while running.
     outcome: Mutex<Option<(Outcome, f64)>>,
 }
@@ -93,12 +87,6 @@ impl Job {
         lock(&self.outcome).is_none()
     }
 
-    /// Notes that a client asked about the job.
-    fn seen(&self) {
-        let ms = self.started.elapsed().as_millis().min(u64::MAX as u128) as u64;
-        self.last_seen_ms.store(ms, Ordering::Relaxed);
-    }
-
     /// The job as JSON; with `results`, the results of a finished job.
     fn to_json(&self, results: bool) -> serde_json::Value {
         let outcome = lock(&self.outcome);
@@ -118,6 +106,11 @@ impl Job {
             "progress": done as f64 / self.runs.max(1) as f64,
             "elapsed_s": elapsed,
         });
+        // Time left, from the pace so far (runs take about the same time each).
+        if outcome.is_none() && done > 0 {
+            v["remaining_s"] =
+                (elapsed * (self.runs.saturating_sub(done)) as f64 / done as f64).into();
+        }
         drop(outcome);
         v["status"] = self.status().into();
         if let Some((o, _)) = &*lock(&self.outcome) {
@@ -126,13 +119,6 @@ impl Job {
                     v["results"] = serde_json::to_value(r).unwrap_or_default()
                 }
                 Outcome::Failed(m) => v["error"] = m.clone().into(),
-                Outcome::Cancelled if self.abandoned.load(Ordering::Relaxed) => {
-                    v["error"] = format!(
-                        "cancelled: no client asked about the job for {} s",
-                        ABANDON_AFTER.as_secs()
-                    )
-                    .into()
-                }
                 _ => {}
             }
         }
@@ -357,8 +343,6 @@ async fn start_json(s: Arc<AppState>, body: &str) -> Response {
             started: Instant::now(),
             done: AtomicU64::new(0),
             cancel: AtomicBool::new(false),
-            last_seen_ms: AtomicU64::new(0),
-            abandoned: AtomicBool::new(false),
             outcome: Mutex::new(None),
         });
         jobs.jobs.insert(job.id, job.clone());
@@ -398,21 +382,6 @@ async fn start_json(s: Arc<AppState>, body: &str) -> Response {
         };
         *lock(&worker.outcome) = Some((outcome, worker.started.elapsed().as_secs_f64()));
     });
-    // The watchdog: cancels the job once no client has asked about it for `abandon_after`.
-    let watched = job.clone();
-    let abandon_after = s.abandon_after;
-    tokio::spawn(async move {
-        let tick = (abandon_after / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
-        while watched.running() {
-            tokio::time::sleep(tick).await;
-            let seen = Duration::from_millis(watched.last_seen_ms.load(Ordering::Relaxed));
-            if watched.started.elapsed().saturating_sub(seen) > abandon_after {
-                watched.abandoned.store(true, Ordering::Relaxed);
-                watched.cancel.store(true, Ordering::Relaxed);
-                break;
-            }
-        }
-    });
     let body = job.to_json(false);
     let mut res = (StatusCode::ACCEPTED, axum::Json(body)).into_response();
     if let Ok(loc) = format!("/api/simulations/{}", job.id).parse() {
@@ -426,10 +395,7 @@ pub async fn list(State(s): State<Arc<AppState>>) -> Response {
     let jobs: Vec<serde_json::Value> = lock(&s.jobs)
         .jobs
         .values()
-        .map(|j| {
-            j.seen();
-            j.to_json(false)
-        })
+        .map(|j| j.to_json(false))
         .collect();
     json(serde_json::json!({
         "jobs": jobs,
@@ -463,7 +429,6 @@ pub async fn results(
         Ok(j) => j,
         Err(r) => return *r,
     };
-    job.seen();
     let done = match &*lock(&job.outcome) {
         Some((Outcome::Done(r), _)) => Some(r.clone()),
         _ => None,
@@ -487,10 +452,7 @@ pub struct NoQuery {}
 /// `GET /api/simulations/{id}`: progress, and the results once done.
 pub async fn show(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
     match find(&s, &id) {
-        Ok(job) => {
-            job.seen();
-            json(job.to_json(true))
-        }
+        Ok(job) => json(job.to_json(true)),
         Err(r) => *r,
     }
 }
@@ -645,7 +607,6 @@ pub async fn job_page(State(s): State<Arc<AppState>>, Path(id): Path<String>) ->
                 .into_response();
         }
     };
-    job.seen();
     let v = job.to_json(false);
     let status = job.status();
     let results = match &*lock(&job.outcome) {
@@ -663,7 +624,14 @@ pub async fn job_page(State(s): State<Arc<AppState>>, Path(id): Path<String>) ->
         done: v["done"].to_string(),
         runs: job.runs.to_string(),
         status: status.to_string(),
-        elapsed: format!("{:.1} s", v["elapsed_s"].as_f64().unwrap_or(0.0)),
+        elapsed: match v["remaining_s"].as_f64() {
+            Some(left) => format!(
+                "{:.1} s elapsed, about {:.0} s left",
+                v["elapsed_s"].as_f64().unwrap_or(0.0),
+                left.ceil()
+            ),
+            None => format!("{:.1} s", v["elapsed_s"].as_f64().unwrap_or(0.0)),
+        },
         csrf: s.csrf_token().to_string(),
         error: v["error"].as_str().map(str::to_string),
         results: results.map(|r| {

@@ -49,8 +49,6 @@ pub struct AppState {
     pub report: lodestone_format::Report,
     /// Scenario jobs started over the API.
     jobs: std::sync::Mutex<jobs::Jobs>,
-    /// How long a running job may go unpolled before it is cancelled.
-    abandon_after: Duration,
     /// Host names the server answers (any port): DNS rebinding cannot read the API through a
     /// name the server was not configured for.
     allowed_hosts: Vec<String>,
@@ -80,7 +78,6 @@ impl AppState {
             analysis: Analysis::new(world),
             report,
             jobs: Default::default(),
-            abandon_after: jobs::ABANDON_AFTER,
             allowed_hosts: LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect(),
             csrf: random_token(),
         }
@@ -101,13 +98,6 @@ impl AppState {
     /// The world served.
     pub fn world(&self) -> &World {
         &self.analysis.world
-    }
-
-    /// Sets how long a running job may go unpolled before it is cancelled (default
-    /// [`ABANDON_AFTER`](jobs::ABANDON_AFTER)).
-    pub fn with_abandon_after(mut self, after: Duration) -> Self {
-        self.abandon_after = after;
-        self
     }
 }
 

@@ -21,9 +21,7 @@ pub fn server() -> SocketAddr {
                 .build()
                 .unwrap();
             let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
-            // Jobs unpolled for 2 s are cancelled (30 s in production), so the test can wait.
-            let state = lodestone_server::AppState::new(ds, report)
-                .with_abandon_after(std::time::Duration::from_secs(2));
+            let state = lodestone_server::AppState::new(ds, report);
             let _ = rt.block_on(lodestone_server::serve_state(state, addr, move |bound| {
                 tx.send(bound).unwrap()
             }));
