@@ -2,7 +2,7 @@
 //! the library crates.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -140,6 +140,10 @@ enum Command {
         /// sit idle.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
         header_timeout: u64,
+        /// Where finished scenario jobs are kept, so they survive a restart (created if needed;
+        /// the server adds `job-ID.json` files and never deletes one).
+        #[arg(long, value_name = "DIR", default_value = "lodestone-jobs")]
+        jobs_dir: PathBuf,
     },
     /// Write a self-contained HTML brief on a country or group (default Malaysia).
     #[command(
@@ -755,10 +759,12 @@ fn main() -> ExitCode {
             allow_host,
             max_connections,
             header_timeout,
+            jobs_dir,
         } => serve(
             data,
             addr,
             &allow_host,
+            &jobs_dir,
             lodestone_server::Limits {
                 max_connections: max_connections as usize,
                 header_timeout: std::time::Duration::from_secs(header_timeout),
@@ -872,6 +878,7 @@ fn serve(
     data: Option<PathBuf>,
     addr: std::net::SocketAddr,
     allow_host: &[String],
+    jobs_dir: &Path,
     limits: lodestone_server::Limits,
 ) -> Result<ExitCode, Failure> {
     let dir = data_dir(data);
@@ -901,7 +908,13 @@ fn serve(
                 .join(", ")
         );
     }
-    let state = lodestone_server::AppState::new(ds, report).with_allowed_hosts(allow_host);
+    let (state, skipped) = lodestone_server::AppState::new(ds, report)
+        .with_allowed_hosts(allow_host)
+        .with_jobs_dir(jobs_dir)
+        .map_err(|e| Failure::new(1, e))?;
+    for s in skipped {
+        eprintln!("warning: {}: {s}", jobs_dir.display());
+    }
     runtime
         .block_on(lodestone_server::serve_with_limits(
             state,

@@ -49,6 +49,8 @@ enum Outcome {
 pub struct Job {
     id: u64,
     scenario: String,
+    /// The scenario file's text, kept with the job's record.
+    scenario_toml: String,
     description: String,
     runs: u64,
     seed: u64,
@@ -64,6 +66,64 @@ pub struct Job {
 pub struct Jobs {
     next: u64,
     jobs: BTreeMap<u64, Arc<Job>>,
+}
+
+impl Jobs {
+    /// Jobs restored from their stored records (the newest [`JOBS_KEPT`]); ids continue after the
+    /// largest stored one. A record that does not describe a finished job is skipped, with why.
+    pub fn restore(records: &[serde_json::Value]) -> (Jobs, Vec<String>) {
+        let mut jobs = Jobs::default();
+        let mut problems = Vec::new();
+        for r in records {
+            let Some(id) = r["id"].as_u64() else { continue };
+            jobs.next = jobs.next.max(id);
+            let elapsed = r["elapsed_s"].as_f64().unwrap_or(0.0);
+            let outcome = match r["status"].as_str() {
+                Some("done") => {
+                    match serde_json::from_value::<ScenarioResults>(r["results"].clone()) {
+                        Ok(results) => Outcome::Done(Box::new(results)),
+                        Err(e) => {
+                            problems.push(format!(
+                                "job {id}: its results do not read back ({e}); skipped"
+                            ));
+                            continue;
+                        }
+                    }
+                }
+                Some("cancelled") => Outcome::Cancelled,
+                Some("failed") => {
+                    Outcome::Failed(r["error"].as_str().unwrap_or("failed").to_string())
+                }
+                other => {
+                    problems.push(format!(
+                        "job {id}: status {other:?} is not a finished job's; skipped"
+                    ));
+                    continue;
+                }
+            };
+            let text = |k: &str| r[k].as_str().unwrap_or("").to_string();
+            let job = Job {
+                id,
+                scenario: text("scenario"),
+                scenario_toml: text("scenario_toml"),
+                description: text("description"),
+                runs: r["runs"].as_u64().unwrap_or(0),
+                seed: r["seed"].as_u64().unwrap_or(0),
+                started: Instant::now(),
+                done: AtomicU64::new(r["done"].as_u64().unwrap_or(0)),
+                cancel: AtomicBool::new(false),
+                outcome: Mutex::new(Some((outcome, elapsed))),
+            };
+            jobs.jobs.insert(id, Arc::new(job));
+        }
+        while jobs.jobs.len() > JOBS_KEPT {
+            let Some(&oldest) = jobs.jobs.keys().next() else {
+                break;
+            };
+            jobs.jobs.remove(&oldest);
+        }
+        (jobs, problems)
+    }
 }
 
 /// Locks a mutex, recovering the data if a thread panicked while holding it (the data are
@@ -269,6 +329,7 @@ async fn start_json(s: Arc<AppState>, body: &str) -> Response {
             );
         }
     };
+    let scenario_text = text.clone();
     // Parsing and checking a scenario is CPU work on text a client sent: off the async workers.
     let state = s.clone();
     let prepared = tokio::task::spawn_blocking(move || prepare(&state, &file, &text))
@@ -337,6 +398,7 @@ async fn start_json(s: Arc<AppState>, body: &str) -> Response {
         let job = Arc::new(Job {
             id: jobs.next,
             scenario: sf.scenario.name.clone(),
+            scenario_toml: scenario_text.clone(),
             description: sf.description.clone(),
             runs,
             seed: sf.scenario.seed,
@@ -381,6 +443,14 @@ async fn start_json(s: Arc<AppState>, body: &str) -> Response {
             _ => Outcome::Failed("the simulation failed; this is a bug, please report it".into()),
         };
         *lock(&worker.outcome) = Some((outcome, worker.started.elapsed().as_secs_f64()));
+        // Kept on disk, so the job survives a restart of the server.
+        if let Some(store) = &world_for_results.job_store {
+            let mut record = worker.to_json(true);
+            record["scenario_toml"] = worker.scenario_toml.clone().into();
+            if let Err(e) = store.save(worker.id, &record) {
+                eprintln!("lodestone: {e}");
+            }
+        }
     });
     let body = job.to_json(false);
     let mut res = (StatusCode::ACCEPTED, axum::Json(body)).into_response();

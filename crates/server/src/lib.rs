@@ -15,6 +15,7 @@ pub mod explore;
 pub mod jobs;
 pub mod openapi;
 pub mod pages;
+pub mod store;
 pub mod templates;
 
 use std::net::SocketAddr;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub report: lodestone_format::Report,
     /// Scenario jobs started over the API.
     jobs: std::sync::Mutex<jobs::Jobs>,
+    /// Where finished jobs are kept, if anywhere.
+    job_store: Option<store::JobStore>,
     /// Host names the server answers (any port): DNS rebinding cannot read the API through a
     /// name the server was not configured for.
     allowed_hosts: Vec<String>,
@@ -78,6 +81,7 @@ impl AppState {
             analysis: Analysis::new(world),
             report,
             jobs: Default::default(),
+            job_store: None,
             allowed_hosts: LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect(),
             csrf: random_token(),
         }
@@ -88,6 +92,18 @@ impl AppState {
         self.allowed_hosts
             .extend(hosts.iter().map(|h| h.to_ascii_lowercase()));
         self
+    }
+
+    /// Keeps finished jobs in `dir` (created if needed) and restores those already there, so jobs
+    /// survive a restart. Returns the state and a message per stored file that was skipped.
+    pub fn with_jobs_dir(mut self, dir: &std::path::Path) -> Result<(Self, Vec<String>), String> {
+        let store = store::JobStore::open(dir)?;
+        let (records, mut problems) = store.load();
+        let (jobs, skipped) = jobs::Jobs::restore(&records);
+        problems.extend(skipped);
+        self.jobs = std::sync::Mutex::new(jobs);
+        self.job_store = Some(store);
+        Ok((self, problems))
     }
 
     /// The token the server's forms must carry.

@@ -4,14 +4,14 @@
 
 use lodestone_sim::Stats;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::risk::name_of;
 use super::table::{Cell, Column, Tabular};
 use crate::World;
 
 /// The results of a scenario batch.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScenarioResults {
     /// The scenario's name.
     pub scenario: String,
@@ -34,7 +34,7 @@ pub struct ScenarioResults {
 }
 
 /// One series' headline figures.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScenarioHeadline {
     /// Country (ISO3), or `COUNTRY:end_use`.
     pub country: String,
@@ -96,7 +96,7 @@ impl Tabular for ScenarioHeadline {
 }
 
 /// The monthly shortfall share of one series, as percentile bands.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BandSeries {
     /// Country or `COUNTRY:end_use`.
     pub country: String,
