@@ -303,6 +303,26 @@ pub fn merge_cmd(dirs: &[PathBuf], out: &Path, force: bool) -> Result<ExitCode, 
     Ok(ExitCode::SUCCESS)
 }
 
+/// A text chart row: `#` up to the simulated value, `o` at the observed one, `|` at the base,
+/// on a scale where `top` fills the width.
+fn text_bar(simulated: f64, observed: Option<f64>, base: f64, top: f64) -> String {
+    const WIDTH: usize = 40;
+    let at = |x: f64| ((x / top.max(f64::MIN_POSITIVE)) * WIDTH as f64).round() as usize;
+    let mut row: Vec<char> = vec![' '; WIDTH + 1];
+    for c in row.iter_mut().take(at(simulated).min(WIDTH)) {
+        *c = '#';
+    }
+    if let Some(c) = row.get_mut(at(base).min(WIDTH)) {
+        *c = '|';
+    }
+    if let Some(o) = observed
+        && let Some(c) = row.get_mut(at(o).min(WIDTH))
+    {
+        *c = 'o';
+    }
+    row.into_iter().collect::<String>().trim_end().to_string()
+}
+
 /// `lodestone simulate backtest`: the error table, then each series month by month.
 pub fn backtest_cmd(
     data: Option<PathBuf>,
@@ -322,16 +342,23 @@ pub fn backtest_cmd(
     let mut after = String::new();
     for s in &v.series {
         after.push_str(&format!(
-            "\n{} (2024 base {:.0} t/month): month, simulated t, observed t\n",
+            "\n{} (2024 base {:.0} t/month): month, simulated t, observed t; # simulated, o observed, | the 2024 base\n",
             s.destination, s.base
         ));
+        let top = s
+            .months
+            .iter()
+            .flat_map(|m| [Some(m.simulated), m.observed])
+            .flatten()
+            .fold(s.base, f64::max);
         for m in &s.months {
             after.push_str(&format!(
-                "  {}{}  {:>8.0}  {:>8}\n",
+                "  {}{}  {:>8.0}  {:>8}  {}\n",
                 m.month,
                 if m.in_sample { "*" } else { " " },
                 m.simulated,
-                m.observed.map_or("–".to_string(), |o| format!("{o:.0}"))
+                m.observed.map_or("–".to_string(), |o| format!("{o:.0}")),
+                text_bar(m.simulated, m.observed, s.base, top)
             ));
         }
     }
@@ -351,6 +378,20 @@ pub fn backtest_cmd(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_text_bar_marks_simulated_observed_and_base() {
+        // Top 40 fills the width: simulated 10 → 10 #, base 20 → | at 20, observed 30 → o at 30.
+        let bar = super::text_bar(10.0, Some(30.0), 20.0, 40.0);
+        assert_eq!(
+            bar,
+            format!("{}{}|{}o", "#".repeat(10), " ".repeat(10), " ".repeat(9))
+        );
+        assert_eq!(
+            super::text_bar(0.0, None, 40.0, 40.0),
+            format!("{}|", " ".repeat(40))
+        );
+    }
+
     #[test]
     fn the_progress_line_shows_the_time_left_at_the_pace_so_far() {
         // 250 of 1,000 runs in 10 s: 30 s left.
