@@ -433,12 +433,25 @@ async fn start_json(s: Arc<AppState>, body: &str) -> Response {
             )
         }));
         let outcome = match batch {
-            Ok(Some(stats)) => Outcome::Done(Box::new(scenario_results(
-                &world_for_results.analysis.world,
-                &scenario_name,
-                sf.start.clone(),
-                &stats,
-            ))),
+            Ok(Some(stats)) => {
+                let mut results = scenario_results(
+                    &world_for_results.analysis.world,
+                    &scenario_name,
+                    sf.start.clone(),
+                    &stats,
+                );
+                // A backtest scenario is also held against the observed series.
+                if !sf.scenario.tracked_exports.is_empty() {
+                    results.backtest = lodestone_world::views::backtest::backtest(
+                        &world_for_results.analysis.world,
+                        &net,
+                        &sf,
+                        worker.runs,
+                    )
+                    .ok();
+                }
+                Outcome::Done(Box::new(results))
+            }
             Ok(None) if worker.cancel.load(Ordering::Relaxed) => Outcome::Cancelled,
             _ => Outcome::Failed("the simulation failed; this is a bug, please report it".into()),
         };
@@ -704,6 +717,10 @@ pub async fn job_page(State(s): State<Arc<AppState>>, Path(id): Path<String>) ->
         },
         csrf: s.csrf_token().to_string(),
         error: v["error"].as_str().map(str::to_string),
+        backtest: results
+            .as_ref()
+            .and_then(|r| r.backtest.as_ref())
+            .map(|b| crate::templates::HtmlTable::of(&b.rows)),
         results: results.map(|r| {
             let short: Vec<_> = r
                 .countries

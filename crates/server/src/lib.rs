@@ -170,6 +170,11 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/bands.js"),
     ),
     (
+        "backtest.js",
+        "text/javascript",
+        include_bytes!("../assets/backtest.js"),
+    ),
+    (
         "topojson-client.min.js",
         "text/javascript",
         include_bytes!("../assets/vendor/topojson-client/topojson-client.min.js"),

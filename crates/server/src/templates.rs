@@ -319,4 +319,6 @@ pub struct JobPage {
     pub error: Option<String>,
     /// (what the figures are, the table of series that are ever short).
     pub results: Option<(String, HtmlTable)>,
+    /// For a backtest scenario: the error table against the observed series.
+    pub backtest: Option<HtmlTable>,
 }

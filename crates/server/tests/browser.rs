@@ -119,6 +119,37 @@ fn pages_render_in_a_real_browser_without_console_errors() {
             console.is_empty(),
             "job page: console messages: {console:#?}"
         );
+        // A backtest job also draws its simulated and observed export series.
+        let r = request(
+            "POST",
+            "/api/simulations",
+            r#"{"scenario": "backtest_2025", "runs": 100}"#,
+        );
+        assert_eq!(r.status, 202, "{}", r.body);
+        let id = json(&r)["id"].clone();
+        assert_eq!(
+            wait_for_end(&format!("/api/simulations/{id}"))["status"],
+            "done"
+        );
+        let (dom, console) = browse(
+            bin,
+            &format!("/explore/simulate/{id}"),
+            &shots.join("backtest.png"),
+        );
+        // The chart element's own tag carries the mark the script sets once it has drawn.
+        let tag = dom
+            .split("id=\"backtest\"")
+            .nth(1)
+            .and_then(|rest| rest.split('>').next())
+            .expect("backtest chart element");
+        assert!(
+            tag.contains("data-rendered=\"true\""),
+            "backtest not drawn: {tag}"
+        );
+        assert!(
+            console.is_empty(),
+            "backtest page: console messages: {console:#?}"
+        );
     }
     // The Sankey is drawn, not just loaded: ECharts put an SVG with a path per link and node.
     let (dom, _) = browse(bin, "/explore/sankey", &shots.join("sankey.png"));

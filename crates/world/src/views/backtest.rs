@@ -15,7 +15,7 @@ use lodestone_format::{Dataset, Value};
 use lodestone_model::Date;
 use lodestone_sim::{SimNetwork, run};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::table::{Cell, Column, Tabular};
 use crate::sim_inputs::ScenarioFile;
@@ -24,7 +24,7 @@ use crate::sim_inputs::ScenarioFile;
 pub const RECOVERED: f64 = 0.9;
 
 /// One month of one series.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BacktestMonth {
     /// The calendar month (`YYYY-MM`).
     pub month: String,
@@ -39,7 +39,7 @@ pub struct BacktestMonth {
 }
 
 /// One destination's series.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BacktestSeries {
     /// Destination (ISO3, or `WLD` for all).
     pub destination: String,
@@ -50,7 +50,7 @@ pub struct BacktestSeries {
 }
 
 /// The error table's row for one series.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BacktestRow {
     /// Destination (ISO3, or `WLD`).
     pub destination: String,
@@ -104,7 +104,7 @@ impl Tabular for BacktestRow {
 }
 
 /// A backtest's result.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct BacktestView {
     /// Scenario name.
     pub scenario: String,

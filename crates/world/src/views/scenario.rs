@@ -31,6 +31,10 @@ pub struct ScenarioResults {
     pub countries: Vec<ScenarioHeadline>,
     /// Monthly bands of every series that is ever short.
     pub series: Vec<BandSeries>,
+    /// For a backtest scenario (one that tracks exports), the simulated export series against
+    /// the observed ones; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backtest: Option<super::backtest::BacktestView>,
 }
 
 /// One series' headline figures.
@@ -167,5 +171,6 @@ pub fn scenario_results(
             })
             .collect(),
         series,
+        backtest: None,
     }
 }
