@@ -23,7 +23,9 @@ use lodestone_sim::{SimNetwork, run_batch};
 use lodestone_world::lower::lower_dataset;
 use lodestone_world::sim_inputs::{ScenarioFile, parse_scenario, scenario_year, sim_network};
 
-use lodestone_world::views::scenario::{ScenarioResults, scenario_results};
+use lodestone_world::views::scenario::{
+    ComparisonView, ScenarioResults, compare, scenario_results,
+};
 
 use crate::{AppState, error, json};
 
@@ -761,4 +763,96 @@ pub async fn job_cancel(
     }
     let _ = cancel(State(s.clone()), Path(id.clone())).await;
     Redirect::to(&format!("/explore/simulate/{}", urlencode(&id))).into_response()
+}
+
+/// `?ids=1,2,…`: the jobs to compare.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareQuery {
+    /// Job ids, comma-separated.
+    pub ids: String,
+}
+
+/// The finished jobs named by `ids`, or an error response naming what is wrong.
+fn compared(s: &AppState, ids: &str) -> Result<ComparisonView, Box<Response>> {
+    let wanted: Vec<&str> = ids
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .collect();
+    if wanted.len() < 2 {
+        return Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("ids '{ids}' names fewer than two jobs"),
+            vec!["ids=1,2".into()],
+        )));
+    }
+    let mut results = Vec::new();
+    for id in wanted {
+        let job = find(s, id)?;
+        let done = match &*lock(&job.outcome) {
+            Some((Outcome::Done(r), _)) => Some(r.clone()),
+            _ => None,
+        };
+        match done {
+            Some(r) => results.push((
+                format!(
+                    "job {}: {} ({} runs, seed {})",
+                    job.id, job.scenario, job.runs, job.seed
+                ),
+                r,
+            )),
+            None => {
+                return Err(Box::new(error(
+                    StatusCode::CONFLICT,
+                    format!("job {id} has no results (it is {})", job.status()),
+                    vec!["finished jobs".into()],
+                )));
+            }
+        }
+    }
+    let refs: Vec<(String, &ScenarioResults)> = results
+        .iter()
+        .map(|(l, r)| (l.clone(), r.as_ref()))
+        .collect();
+    Ok(compare(&refs))
+}
+
+/// `GET /api/simulations/compare?ids=1,2`: finished jobs side by side, country by country.
+pub async fn compare_api(
+    State(s): State<Arc<AppState>>,
+    q: crate::error::ApiQuery<CompareQuery>,
+) -> Response {
+    match compared(&s, &q.query.ids) {
+        Ok(v) => json(serde_json::to_value(&v).unwrap_or_default()),
+        Err(r) => *r,
+    }
+}
+
+/// `GET /explore/simulate/compare?ids=1,2`: the same, as a table.
+pub async fn compare_page(
+    State(s): State<Arc<AppState>>,
+    q: crate::error::FormQuery<CompareQuery>,
+) -> Response {
+    let ids = q.get("ids").to_string();
+    let view = match &q.parsed {
+        Ok(cq) => match compared(&s, &cq.ids) {
+            Ok(v) => Ok(v),
+            Err(r) => Err(answer(*r).await.map_or_else(|(_, m)| m, |_| String::new())),
+        },
+        Err(_) if ids.is_empty() => Err(String::new()),
+        Err(e) => Err(e.message.clone()),
+    };
+    let (view, problem) = match view {
+        Ok(v) => (Some(v), None),
+        Err(m) if m.is_empty() => (None, None),
+        Err(m) => (None, Some(m)),
+    };
+    let page = crate::templates::ComparePage {
+        title: "Compare scenario jobs",
+        ids,
+        problem,
+        view,
+    };
+    Html(crate::templates::render(&page)).into_response()
 }

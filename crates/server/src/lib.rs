@@ -495,6 +495,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/sankey", get(api::sankey_data))
         .route("/api/briefs/{id}", get(api::brief_view))
         .route("/api/simulations", get(jobs::list).post(jobs::start))
+        .route("/api/simulations/compare", get(jobs::compare_api))
         .route(
             "/api/simulations/{job}",
             get(jobs::show).delete(jobs::cancel),
@@ -513,6 +514,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/explore/simulate",
             get(jobs::simulate_page).post(jobs::simulate_start),
         )
+        .route("/explore/simulate/compare", get(jobs::compare_page))
         .route("/explore/simulate/{job}", get(jobs::job_page))
         .route("/explore/simulate/{job}/cancel", post(jobs::job_cancel))
         .route("/assets/{name}", get(asset))

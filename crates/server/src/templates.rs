@@ -322,3 +322,14 @@ pub struct JobPage {
     /// For a backtest scenario: the error table against the observed series.
     pub backtest: Option<HtmlTable>,
 }
+
+/// Finished scenario jobs side by side.
+#[derive(Template)]
+#[template(path = "compare.html")]
+pub struct ComparePage {
+    pub title: &'static str,
+    /// The ids asked for, as typed.
+    pub ids: String,
+    pub problem: Option<String>,
+    pub view: Option<lodestone_world::views::scenario::ComparisonView>,
+}

@@ -47,6 +47,18 @@ fn call(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, serde_j
     )
 }
 
+fn page(addr: SocketAddr, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    text
+}
+
 fn wait_done(addr: SocketAddr, url: &str) -> serde_json::Value {
     for _ in 0..600 {
         let (_, v) = call(addr, "GET", url, "");
@@ -115,4 +127,31 @@ fn a_finished_job_survives_a_restart() {
     assert_eq!(next["id"], 2);
     wait_done(second, next["url"].as_str().unwrap());
     assert!(dir.join("job-2.json").exists());
+
+    // The two finished jobs side by side: the restored one and the new one.
+    let (status, cmp) = call(second, "GET", "/api/simulations/compare?ids=1,2", "");
+    assert_eq!(status, 200, "{cmp}");
+    assert_eq!(cmp["jobs"].as_array().unwrap().len(), 2);
+    let japan = cmp["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["country"] == "JPN")
+        .expect("Japan is compared");
+    // Kuantan's outage leaves Japan short; the baseline does not.
+    let total = |k: usize| japan["jobs"][k]["total_shortfall_t_reo_mean"].as_f64();
+    assert!(total(0).unwrap() > 0.0, "{japan}");
+    assert!(total(1).is_none_or(|t| t == 0.0), "{japan}");
+    let html = page(second, "/explore/simulate/compare?ids=1,2");
+    assert!(html.starts_with("HTTP/1.1 200"), "{html}");
+    assert!(html.contains("<td>Japan</td>") && html.contains("job 1: kuantan_outage"));
+    assert!(page(second, "/explore/simulate/compare?ids=1,99").contains("problem"));
+    assert_eq!(
+        call(second, "GET", "/api/simulations/compare?ids=1", "").0,
+        400
+    );
+    assert_eq!(
+        call(second, "GET", "/api/simulations/compare?ids=1,99", "").0,
+        404
+    );
 }

@@ -174,3 +174,72 @@ pub fn scenario_results(
         backtest: None,
     }
 }
+
+/// One country's figures in one compared job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ComparedFigures {
+    /// Mean total shortfall over the horizon, t REO.
+    pub total_shortfall_t_reo_mean: f64,
+    /// Mean of the peak monthly shortfall share.
+    pub peak_shortfall_share_mean: f64,
+    /// Probability that the shortfall exceeds the job's level in some month.
+    pub probability_shortfall_above_level: f64,
+}
+
+/// One country across the compared jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ComparisonRow {
+    /// Country (or country and end use) id.
+    pub country: String,
+    /// Its name.
+    pub name: String,
+    /// Figures per job, in the order of `jobs`; `None` where the job has no such series.
+    pub jobs: Vec<Option<ComparedFigures>>,
+}
+
+/// Finished jobs side by side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ComparisonView {
+    /// The jobs compared: "job ID: scenario (runs, seed)".
+    pub jobs: Vec<String>,
+    /// One row per country that any of them reports, by id.
+    pub rows: Vec<ComparisonRow>,
+}
+
+/// Puts finished jobs' results side by side, country by country.
+pub fn compare(jobs: &[(String, &ScenarioResults)]) -> ComparisonView {
+    let mut countries: Vec<(String, String)> = jobs
+        .iter()
+        .flat_map(|(_, r)| {
+            r.countries
+                .iter()
+                .map(|c| (c.country.clone(), c.name.clone()))
+        })
+        .collect();
+    countries.sort();
+    countries.dedup_by(|a, b| a.0 == b.0);
+    ComparisonView {
+        jobs: jobs.iter().map(|(label, _)| label.clone()).collect(),
+        rows: countries
+            .into_iter()
+            .map(|(country, name)| ComparisonRow {
+                jobs: jobs
+                    .iter()
+                    .map(|(_, r)| {
+                        r.countries
+                            .iter()
+                            .find(|c| c.country == country)
+                            .map(|c| ComparedFigures {
+                                total_shortfall_t_reo_mean: c.total_shortfall_t_reo_mean,
+                                peak_shortfall_share_mean: c.peak_shortfall_share_mean,
+                                probability_shortfall_above_level: c
+                                    .probability_shortfall_above_level,
+                            })
+                    })
+                    .collect(),
+                country,
+                name,
+            })
+            .collect(),
+    }
+}
