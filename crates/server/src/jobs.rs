@@ -766,7 +766,7 @@ pub async fn job_cancel(
 }
 
 /// `?ids=1,2,…`: the jobs to compare.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompareQuery {
     /// Job ids, comma-separated.

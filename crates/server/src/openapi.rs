@@ -319,6 +319,22 @@ pub const ROUTES: &[Route] = &[
         media: JSON,
     },
     Route {
+        path: "/api/simulations/compare",
+        method: "get",
+        summary: "Finished jobs side by side, country by country: mean total shortfall, mean peak shortfall share and the probability of exceeding each job's level",
+        path_params: &[],
+        query: Some(query::<crate::jobs::CompareQuery>),
+        response: Some(response::<lodestone_world::views::scenario::ComparisonView>),
+        downloads: false,
+        responses: &[
+            (200, "the comparison"),
+            (400, "fewer than two ids"),
+            (404, "unknown job"),
+            (409, "a job has no results (yet)"),
+        ],
+        media: JSON,
+    },
+    Route {
         path: "/api/simulations/{job}",
         method: "delete",
         summary: "Cancel a running job (its threads stop after their current run)",
