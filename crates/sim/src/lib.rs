@@ -19,7 +19,7 @@ pub use batch::{Headline, run_batch};
 pub use model::{
     Allocation, DAYS_PER_MONTH, Dist, EndUse, Event, EventKind, Inventory, MonthRecord,
     Restriction, RunResult, Scenario, SimNetwork, SimNode, SimRoute, Stockpile, TrackedExports,
-    run,
+    Transit, run,
 };
 pub use stats::{Stats, Summary, SummaryRow};
 

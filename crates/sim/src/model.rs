@@ -220,6 +220,20 @@ pub struct Inventory {
     pub rebuild_months: f64,
 }
 
+/// Transit time of shipments between countries (sea freight, customs): shipments on routes from
+/// `from` to `to` (ISO3, or `all`) arrive this many months after they leave (drawn once per run,
+/// rounded to whole months). Routes within a country take no time. Where several rules match a
+/// route, the last listed applies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transit {
+    /// Shipping country, or `all`.
+    pub from: String,
+    /// Receiving country, or `all`.
+    pub to: String,
+    /// Months in transit.
+    pub months: Dist,
+}
+
 /// An export series to report: what nodes of `issuer` shipping one of `materials` send abroad
 /// each month, in total (`EXPORTS:ISSUER>WLD`) and by destination country
 /// (`EXPORTS:ISSUER>ISO3`). A month's exports are what leaves the shipper that month (volume held
@@ -257,6 +271,8 @@ pub struct Scenario {
     pub inventories: Vec<Inventory>,
     /// Export series to report (for backtests against customs statistics).
     pub tracked_exports: Vec<TrackedExports>,
+    /// Transit times between countries.
+    pub transit: Vec<Transit>,
     /// How countries' demand splits into end uses (reported as `COUNTRY:end_use` series).
     pub end_uses: Vec<EndUse>,
 }
@@ -395,6 +411,18 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
         }
     }
     pools.extend(sc.stockpiles.iter().map(|sp| (sp.clone(), false)));
+    // Transit months of each route (drawn after everything else, so scenarios without transit
+    // draw exactly as before).
+    let mut route_transit = vec![0usize; net.routes.len()];
+    for t in &sc.transit {
+        let months = t.months.sample(&mut rng).max(0.0).round() as usize;
+        for (r, route) in net.routes.iter().enumerate() {
+            let (a, b) = (&net.nodes[route.from].country, &net.nodes[route.to].country);
+            if a != b && (t.from == "all" || t.from == *a) && (t.to == "all" || t.to == *b) {
+                route_transit[r] = months;
+            }
+        }
+    }
     let mut stock: Vec<f64> = pools.iter().map(|(s, _)| s.initial).collect();
     // Input waiting to be processed, and output waiting to be shipped, per node.
     let mut inventory = vec![0.0; n];
@@ -761,8 +789,10 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                         }
                     }
                 }
-                if delay > 0 {
-                    transit.push((step + delay, to, q, node_mat[j]));
+                // Exports leave when licensed; they arrive after the route's transit time.
+                let arrival = delay + route_transit[*r];
+                if arrival > 0 {
+                    transit.push((step + arrival, to, q, node_mat[j]));
                 } else if processed[to] {
                     // Already processed this month (a loop): the material waits there.
                     inventory[to] += q;

@@ -49,6 +49,7 @@ fn scenario(events: Vec<Event>, stockpiles: Vec<Stockpile>) -> Scenario {
         stockpiles,
         inventories: vec![],
         tracked_exports: vec![],
+        transit: vec![],
         end_uses: vec![],
     }
 }
@@ -725,4 +726,37 @@ fn approval_ramps_up_over_the_stated_months() {
     // Month 1: approval 0.5, so about half the runs are short of 9 t.
     let mean = month1 / runs as f64;
     assert!((mean - 4.5).abs() < 1.0, "{mean}");
+}
+
+/// Shipments from Malaysia to Japan take a month: in steady state the pipeline is full and Japan
+/// is supplied every month; a ban on Malaysia's exports in months 3 and 4 reaches Japan's market
+/// a month later, in months 4 and 5.
+#[test]
+fn transit_times_delay_a_cut_off_by_the_route_s_months() {
+    let ban = Event {
+        start: Dist::Fixed(3.0),
+        kind: EventKind::ExportRestriction {
+            issuer: "MYS".into(),
+            destinations: vec![],
+            months: Some(Dist::Fixed(2.0)),
+            mode: Restriction::Ban,
+            elements: Vec::new(),
+            unresolved_covered: true,
+        },
+    };
+    let mut sc = scenario(vec![ban], vec![]);
+    sc.transit = vec![Transit {
+        from: "MYS".into(),
+        to: "all".into(),
+        months: Dist::Fixed(1.0),
+    }];
+    let r = run(&chain(), &sc, 0);
+    let short: Vec<f64> = r.records[0].iter().map(|x| x.shortfall).collect();
+    assert!(short[..4].iter().all(|s| s.abs() < 1e-9), "{short:?}");
+    assert!(
+        (short[4] - 9.0).abs() < 1e-9 && (short[5] - 9.0).abs() < 1e-9,
+        "{short:?}"
+    );
+    assert!(short[7..].iter().all(|s| s.abs() < 1e-9), "{short:?}");
+    assert!(r.max_imbalance < 1e-9);
 }

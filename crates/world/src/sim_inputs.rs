@@ -438,6 +438,7 @@ pub fn parse_scenario(
         "end_uses",
         "inventories",
         "tracked_exports",
+        "transit",
         "calibration_months",
         "start",
     ];
@@ -690,6 +691,27 @@ pub fn parse_scenario(
             });
         }
     }
+    let mut transit = Vec::new();
+    if let Some(list) = doc.get("transit").and_then(|v| v.as_array()) {
+        for (i, item) in list.iter().enumerate() {
+            let sec = format!("transit#{i}");
+            let Some(t) = item.as_table() else { continue };
+            let mut side = |key: &str| {
+                let c = p.string(t, &sec, key);
+                if c != "all" {
+                    p.country(&sec, key, &c);
+                }
+                c
+            };
+            let from = side("from");
+            let to = side("to");
+            transit.push(lodestone_sim::Transit {
+                from,
+                to,
+                months: p.dist(t, &sec, "months", None, 0.0..=12.0),
+            });
+        }
+    }
     let calibration_months =
         p.whole(&doc, "", "calibration_months", Some(0.0), 0.0..=MAX_MONTHS) as usize;
     let mut end_uses = Vec::new();
@@ -737,6 +759,7 @@ pub fn parse_scenario(
             stockpiles,
             inventories,
             tracked_exports,
+            transit,
             end_uses,
         },
         year,

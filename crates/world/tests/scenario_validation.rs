@@ -67,6 +67,11 @@ country = "all"
 days_of_cover = { triangular = [14, 28, 42] }
 rebuild_months = 6
 
+[[transit]]
+from = "CHN"
+to = "all"
+months = { triangular = [0, 1, 1.5] }
+
 [[end_uses]]
 country = "JPN"
 end_use = "ev"
