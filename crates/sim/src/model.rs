@@ -72,6 +72,8 @@ pub struct SimNode {
     /// The element composition of what the node ships: (element, fraction of its REO), with
     /// `other` for a remainder of unresolved composition; empty when not known at all.
     pub elements: Vec<(String, f64)>,
+    /// For a product node, the stage of the material it ships (`magnet`, `metal`, …).
+    pub stage: Option<String>,
 }
 
 impl SimNode {
@@ -212,8 +214,13 @@ pub struct Stockpile {
 /// and rebuilt from surplus afterwards.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inventory {
-    /// Country whose markets hold it, or `all` for every consumer country.
+    /// Country whose markets (or plants) hold it, or `all`.
     pub country: String,
+    /// `None`: consumer markets hold it, against their demand. A stage (`magnet`, `metal`, …):
+    /// the plants shipping products of that stage hold it, as input against their base
+    /// throughput: they keep processing from it when supply falls, and rebuild it from inflow
+    /// beyond their base throughput.
+    pub stage: Option<String>,
     /// Days of the country's base monthly demand held (drawn once per run).
     pub days_of_cover: Dist,
     /// Months to rebuild the stock from empty (from surplus only).
@@ -381,8 +388,25 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
     // shortfall draws the working stock down before a stockpile is released. Only stockpiles
     // are reported as `stockpile`.
     let mut pools: Vec<(Stockpile, bool)> = Vec::new();
+    // Plants' working stocks: input held at hubs whose products are of the inventory's stage.
+    let mut stock_target = vec![0.0; n];
+    let mut inventory = vec![0.0; n];
     for inv in &sc.inventories {
         let days = inv.days_of_cover.sample(&mut rng).max(0.0);
+        if let Some(stage) = &inv.stage {
+            for (j, node) in net.nodes.iter().enumerate() {
+                let country_ok = inv.country == "all" || inv.country == node.country;
+                let makes = net.routes.iter().any(|r| {
+                    r.from == j && net.nodes[r.to].stage.as_deref() == Some(stage.as_str())
+                });
+                if country_ok && makes && node.yield_ > 0.0 && node.base_demand <= 0.0 {
+                    let base_input = node.base_output / node.yield_;
+                    stock_target[j] = base_input * days / DAYS_PER_MONTH;
+                    inventory[j] = stock_target[j];
+                }
+            }
+            continue;
+        }
         for c in &countries {
             if inv.country != "all" && inv.country != *c {
                 continue;
@@ -424,8 +448,8 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
         }
     }
     let mut stock: Vec<f64> = pools.iter().map(|(s, _)| s.initial).collect();
-    // Input waiting to be processed, and output waiting to be shipped, per node.
-    let mut inventory = vec![0.0; n];
+    // Input waiting to be processed (plants' working stocks already in it), and output waiting
+    // to be shipped, per node.
     let mut finished = vec![0.0; n];
     // In transit under licensing delays: (arrival month, node, quantity).
     let mut transit: Vec<(usize, usize, f64, Option<usize>)> = Vec::new();
@@ -750,7 +774,16 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                 consumed_by_country[c] += take;
                 used += take;
             } else {
-                throughput = supply.min(max_throughput);
+                // A plant holding a working stock processes its base throughput while the stock
+                // lasts, and whatever exceeds the stock's target beyond that; the rest is kept.
+                throughput = if stock_target[j] > 0.0 {
+                    let base = node.base_output / node.yield_;
+                    (supply - stock_target[j])
+                        .max(supply.min(base))
+                        .min(max_throughput)
+                } else {
+                    supply.min(max_throughput)
+                };
                 supply -= throughput;
             }
             inventory[j] = supply;

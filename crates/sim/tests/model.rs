@@ -16,6 +16,7 @@ fn chain() -> SimNetwork {
             material: None,
             demand_by_material: vec![],
             elements: vec![],
+            stage: None,
         };
     SimNetwork {
         nodes: vec![
@@ -276,6 +277,7 @@ fn two_markets() -> SimNetwork {
         material: None,
         demand_by_material: vec![],
         elements: vec![],
+        stage: None,
     };
     SimNetwork {
         nodes: vec![
@@ -415,6 +417,7 @@ fn shortfalls_are_reported_by_final_use_material() {
         material: material.map(str::to_string),
         demand_by_material: vec![],
         elements: vec![],
+        stage: None,
     };
     let mut jpn = node("JPN", "JPN", 0.0, 0.0, None);
     jpn.base_demand = 10.0;
@@ -522,6 +525,7 @@ fn an_element_restriction_reaches_magnets_through_their_dy_and_leaves_la_ce_alon
                 material: None,
                 demand_by_material: vec![],
                 elements: elements.iter().map(|(e, f)| (e.to_string(), *f)).collect(),
+                stage: None,
             }
         };
     let net = SimNetwork {
@@ -607,6 +611,7 @@ fn working_stocks_are_drawn_before_a_shortfall_and_rebuilt_after() {
     let mut sc = scenario(vec![ban.clone()], vec![]);
     sc.inventories = vec![Inventory {
         country: "all".into(),
+        stage: None,
         days_of_cover: Dist::Fixed(15.0),
         rebuild_months: 2.0,
     }];
@@ -648,6 +653,7 @@ fn tracked_exports_record_what_leaves_each_month() {
                 material: material.map(str::to_string),
                 demand_by_material: vec![],
                 elements: vec![],
+                stage: None,
             }
         };
     let net = SimNetwork {
@@ -759,4 +765,37 @@ fn transit_times_delay_a_cut_off_by_the_route_s_months() {
     );
     assert!(short[7..].iter().all(|s| s.abs() < 1e-9), "{short:?}");
     assert!(r.max_imbalance < 1e-9);
+}
+
+/// The separator holds a month of its input (10 t): when the mine stops in months 3 and 4, it
+/// keeps shipping in month 3 from its stock, and Japan is short only in month 4. The mine's base
+/// output leaves no surplus, so the stock is not rebuilt.
+#[test]
+fn a_plant_s_working_stock_keeps_it_shipping_while_it_lasts() {
+    let outage = Event {
+        start: Dist::Fixed(3.0),
+        kind: EventKind::Outage {
+            node: "mine".into(),
+            months: Dist::Fixed(2.0),
+        },
+    };
+    let mut net = chain();
+    // The separator's product is a (stage) `oxide`: give the Japanese market's route a stage.
+    net.nodes[2].stage = Some("oxide".into());
+    let mut sc = scenario(vec![outage.clone()], vec![]);
+    sc.inventories = vec![Inventory {
+        country: "all".into(),
+        stage: Some("oxide".into()),
+        days_of_cover: Dist::Fixed(DAYS_PER_MONTH),
+        rebuild_months: 1.0,
+    }];
+    let r = run(&net, &sc, 0);
+    let short: Vec<f64> = r.records[0].iter().map(|x| x.shortfall).collect();
+    assert!(short[..4].iter().all(|s| s.abs() < 1e-9), "{short:?}");
+    assert!((short[4] - 9.0).abs() < 1e-9, "{short:?}");
+    assert!(short[5..].iter().all(|s| s.abs() < 1e-9), "{short:?}");
+    assert!(r.max_imbalance < 1e-9, "{}", r.max_imbalance);
+    // Without it, months 3 and 4 are short.
+    let r = run(&net, &scenario(vec![outage], vec![]), 0);
+    assert!((r.records[0][3].shortfall - 9.0).abs() < 1e-9);
 }

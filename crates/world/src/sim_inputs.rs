@@ -139,6 +139,11 @@ pub fn sim_network(ds: &Dataset, low: &Lowering) -> SimNetwork {
                             .collect()
                     })
                     .unwrap_or_default(),
+                stage: info.material.as_deref().and_then(|m| {
+                    mt.and_then(|t| t.find(m))
+                        .and_then(|r| mt.and_then(|t| t.text(r, "stage")))
+                        .map(str::to_string)
+                }),
             }
         })
         .collect();
@@ -655,8 +660,37 @@ pub fn parse_scenario(
             if country != "all" {
                 p.country(&sec, "country", &country);
             }
+            let stage = t.get("stage").and_then(|v| v.as_str()).map(str::to_string);
+            if let Some(st) = &stage {
+                let stages: Vec<String> = ds
+                    .table("materials")
+                    .map(|mtab| {
+                        let mut v: Vec<String> = mtab
+                            .rows
+                            .iter()
+                            .filter_map(|r| mtab.text(r, "stage").map(str::to_string))
+                            .collect();
+                        v.sort();
+                        v.dedup();
+                        v
+                    })
+                    .unwrap_or_default();
+                if !stages.contains(st) {
+                    let all: Vec<&str> = stages.iter().map(String::as_str).collect();
+                    let hint = suggest(st, &all);
+                    p.err(
+                        &sec,
+                        "stage",
+                        format!(
+                            "stage '{st}' is not a material stage{hint}; valid: {}",
+                            all.join(", ")
+                        ),
+                    );
+                }
+            }
             inventories.push(lodestone_sim::Inventory {
                 country,
+                stage,
                 days_of_cover: p.dist(t, &sec, "days_of_cover", None, 0.0..=3650.0),
                 rebuild_months: p.num(t, &sec, "rebuild_months", Some(6.0), 0.0..=MAX_MONTHS),
             });

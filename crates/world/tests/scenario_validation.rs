@@ -149,3 +149,24 @@ fn every_bad_number_is_a_located_error() {
     }
     assert!(checked >= 50, "{checked}");
 }
+
+#[test]
+fn a_working_stock_names_a_material_stage() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/world");
+    let (world, _) = lodestone_world::load_dir(&dir).unwrap();
+    let low = lower_dataset(&world, 2024).unwrap();
+    let net = sim_network(&world, &low);
+    let text = BASE.replacen(
+        "[[inventories]]\ncountry = \"all\"\n",
+        "[[inventories]]\ncountry = \"all\"\nstage = \"magnt\"\n",
+        1,
+    );
+    let diags = parse_scenario("s.toml", &text, &world, &net).unwrap_err();
+    let all: Vec<String> = diags.iter().map(ToString::to_string).collect();
+    assert!(
+        all.iter()
+            .any(|d| d.contains("stage 'magnt' is not a material stage")
+                && d.contains("did you mean 'magnet'")),
+        "{all:?}"
+    );
+}
