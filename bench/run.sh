@@ -76,6 +76,10 @@ done
 echo "klu: assemble + factor + solve $best_klu s, factor + solve $best_fs s (checksum $ksum)"
 python3 -c "print(f'ratio klu / lodestone trace: {$best_klu/$t:.2f}x (factor + solve alone {$best_fs/$t:.2f}x); checksums differ by {abs($ksum-$sum)/abs($sum):.1e} (relative)')"
 
+echo "== 1a'. vectorised level-order Gauss-Seidel (NumPy/SciPy) at the target size"
+read -r gl gs gsum < <(ref_time gauss big)
+python3 -c "print(f'gauss-seidel: solve {$gs:.2f} s; ratio / lodestone trace {$gs/$t:.1f}x; checksums differ by {abs($gsum-$sum)/abs($sum):.1e} (relative)')"
+
 echo "== 1b. PARDISO, KLU and spsolve where they finish: 10000 nodes, 100000 flows, 16 tags"
 gen 10000 100000 16 n10k
 read -r l t tot mem sum < <(lodestone_time n10k)
