@@ -84,7 +84,7 @@ echo "== 1a'. vectorised level-order Gauss-Seidel (NumPy/SciPy) at the target si
 read -r gl gs gsum < <(ref_time gauss big)
 python3 -c "print(f'gauss-seidel: solve {$gs:.2f} s; ratio / lodestone trace {$gs/$t:.1f}x; checksums differ by {abs($gsum-$sum)/abs($sum):.1e} (relative)')"
 
-echo "== 1b. PARDISO, KLU and spsolve where they finish: 10000 nodes, 100000 flows, 16 tags"
+echo "== 1b. KLU and PARDISO at 10000 nodes, 100000 flows, 16 tags"
 gen 10000 100000 16 n10k
 read -r l t tot mem sum < <(lodestone_time n10k)
 for mode in klu pardiso; do
