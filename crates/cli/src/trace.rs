@@ -412,7 +412,7 @@ fn run_element_trace(args: TraceArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::SUCCESS);
     }
     let pattern = args.tag.as_deref().unwrap_or("*");
-    let mut header = vec!["element", "node", "tag", "per_unit", "total"];
+    let header = ["element", "node", "tag", "per_unit", "total"];
     let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
     for r in &runs {
         let nodes: Vec<usize> = match &args.node {
@@ -454,52 +454,13 @@ fn run_element_trace(args: TraceArgs) -> Result<ExitCode, Failure> {
             ),
         ));
     }
-    let out = match args.format {
-        ShowFormat::Json => {
-            let arr: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|r| {
-                    serde_json::Value::Object(
-                        header
-                            .iter()
-                            .map(|h| h.to_string())
-                            .zip(r.iter().cloned())
-                            .collect(),
-                    )
-                })
-                .collect();
-            serde_json::to_string_pretty(&arr).unwrap_or_default() + "\n"
-        }
-        ShowFormat::Csv => text::csv(&header, &rows),
-        ShowFormat::Table => {
-            let body: Vec<Vec<String>> = rows
-                .iter()
-                .map(|r| {
-                    r.iter()
-                        .enumerate()
-                        .map(|(i, v)| match v {
-                            serde_json::Value::String(s) => s.clone(),
-                            serde_json::Value::Number(x) if i == 3 => {
-                                format!("{:.2} %", x.as_f64().unwrap_or(0.0) * 100.0)
-                            }
-                            serde_json::Value::Number(x) => fmt(x.as_f64().unwrap_or(0.0)),
-                            _ => "–".into(),
-                        })
-                        .collect()
-                })
-                .collect();
-            header[3] = "per_unit";
-            let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-            let mut s = text::table(&head, &body);
-            s.push_str(&format!(
-                "{} rows; per_unit is the tagged share of the node's content of the element (for a dataset, t per t of the element's oxide); total is in the same units\n",
-                rows.len()
-            ));
-            s
-        }
-    };
-    write_out(&out)?;
-    Ok(ExitCode::SUCCESS)
+    write_rows(
+        &header,
+        &rows,
+        args.format,
+        "per_unit is the tagged share of the node's content of the element (for a dataset, t per t of the element's oxide); total is in the same units",
+    )
+    .map_err(Failure::from)
 }
 
 fn print_rows(
@@ -574,6 +535,22 @@ fn print_rows(
         }
         rows.extend(node_rows.into_iter().map(|(_, r)| r));
     }
+    write_rows(
+        &header,
+        &rows,
+        format,
+        "per_unit is the tagged content per unit of the node's output (for a dataset, t per t REO)",
+    )
+}
+
+/// Writes trace rows: JSON objects by header, CSV, or an aligned table where shares and per-unit
+/// contents read as percentages, followed by the row count and `units_note`.
+fn write_rows(
+    header: &[&str],
+    rows: &[Vec<serde_json::Value>],
+    format: ShowFormat,
+    units_note: &str,
+) -> Result<ExitCode, String> {
     let out = match format {
         ShowFormat::Json => {
             let arr: Vec<serde_json::Value> = rows
@@ -590,7 +567,7 @@ fn print_rows(
                 .collect();
             serde_json::to_string_pretty(&arr).unwrap_or_default() + "\n"
         }
-        ShowFormat::Csv => text::csv(&header, &rows),
+        ShowFormat::Csv => text::csv(header, rows),
         ShowFormat::Table => {
             let body: Vec<Vec<String>> = rows
                 .iter()
@@ -618,7 +595,7 @@ fn print_rows(
                 .collect();
             let head: Vec<String> = header.iter().map(|h| h.to_string()).collect();
             let mut s = text::table(&head, &body);
-            s.push_str(&format!("{} rows; per_unit is the tagged content per unit of the node's output (for a dataset, t per t REO)\n", rows.len()));
+            s.push_str(&format!("{} rows; {units_note}\n", rows.len()));
             s
         }
     };
