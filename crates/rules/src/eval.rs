@@ -727,6 +727,8 @@ fn element_content(
     let mut known = 0.0;
     let mut parts = Vec::new();
     let mut unpriced = Vec::new();
+    // This test's findings, by mass or (until divided by the product's value) by value.
+    let first_finding = d.findings.len();
     for f in p
         .elements
         .iter()
@@ -748,6 +750,10 @@ fn element_content(
             Measure::Value => match price_on(&f.prices, date) {
                 Some(pp) => {
                     known += c * pp.usd_per_t;
+                    d.findings.push(Finding {
+                        tag: format!("{}:{union}", f.element),
+                        share: c * pp.usd_per_t,
+                    });
                     d.prices.push(PriceUsed {
                         what: f.element.to_string(),
                         usd_per_t: pp.usd_per_t,
@@ -776,6 +782,8 @@ fn element_content(
         Measure::Mass => (known, String::new()),
         Measure::Value => {
             let Some(v) = product_value(p, date) else {
+                // Value amounts cannot become shares without the product's value.
+                d.findings.truncate(first_finding);
                 return Measured::Unknown(format!(
                     "{origin} cannot be valued as a share: no value is known for the product ({}); {}",
                     p.material.as_deref().unwrap_or("its material"),
@@ -792,6 +800,9 @@ fn element_content(
                 label: v.label.clone(),
                 source: v.source.clone(),
             });
+            for f in &mut d.findings[first_finding..] {
+                f.share /= v.usd_per_t;
+            }
             (
                 known / v.usd_per_t,
                 format!(
@@ -801,23 +812,6 @@ fn element_content(
             )
         }
     };
-    if ct.measure == Measure::Value {
-        // Findings per element, as value shares.
-        d.findings.extend(
-            p.elements
-                .iter()
-                .filter(|f| ct.elements.contains(&f.element))
-                .filter_map(|f| {
-                    let pp = price_on(&f.prices, date)?;
-                    let v = product_value(p, date)?;
-                    let c = tagged(f);
-                    (c > 0.0).then(|| Finding {
-                        tag: format!("{}:{union}", f.element),
-                        share: c * pp.usd_per_t / v.usd_per_t,
-                    })
-                }),
-        );
-    }
     d.share = Some(share);
     let met = ct.comparison.met(share, threshold);
     let what = if ct.measure == Measure::Value {
