@@ -543,6 +543,11 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
             export_routes.push((r, d, t));
         }
     }
+    // Each tracked route's (destination series, total series), looked up per shipment.
+    let mut route_export: Vec<Option<(usize, usize)>> = vec![None; net.routes.len()];
+    for &(r, d, t) in &export_routes {
+        route_export[r] = Some((d, t));
+    }
     let mut exports = vec![vec![MonthRecord::default(); months]; export_series.len()];
     for &(r, d, t) in &export_routes {
         for m in 0..months {
@@ -811,16 +816,12 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                     continue;
                 }
                 shipped += q;
-                if !export_routes.is_empty() {
-                    let month = (step + delay).checked_sub(WARMUP);
-                    if let Some(month) = month.filter(|&mm| mm < months) {
-                        for &(tr, d, t) in &export_routes {
-                            if tr == *r {
-                                exports[d][month].consumed += q;
-                                exports[t][month].consumed += q;
-                            }
-                        }
-                    }
+                if let Some((d, t)) = route_export[*r]
+                    && let Some(month) =
+                        (step + delay).checked_sub(WARMUP).filter(|&mm| mm < months)
+                {
+                    exports[d][month].consumed += q;
+                    exports[t][month].consumed += q;
                 }
                 // Exports leave when licensed; they arrive after the route's transit time.
                 let arrival = delay + route_transit[*r];
