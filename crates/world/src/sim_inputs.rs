@@ -369,6 +369,15 @@ impl Parser<'_> {
         id
     }
 
+    /// A country key that may also be `all`.
+    fn country_or_all(&mut self, t: &toml::Table, sec: &str, key: &str) -> String {
+        let c = self.string(t, sec, key);
+        if c != "all" {
+            self.country(sec, key, &c);
+        }
+        c
+    }
+
     fn country(&mut self, sec: &str, key: &str, c: &str) {
         if !self.countries.iter().any(|x| x == c) {
             self.err(
@@ -656,10 +665,7 @@ pub fn parse_scenario(
         for (i, item) in list.iter().enumerate() {
             let sec = format!("inventories#{i}");
             let Some(t) = item.as_table() else { continue };
-            let country = p.string(t, &sec, "country");
-            if country != "all" {
-                p.country(&sec, "country", &country);
-            }
+            let country = p.country_or_all(t, &sec, "country");
             let stage = t.get("stage").and_then(|v| v.as_str()).map(str::to_string);
             if let Some(st) = &stage {
                 let stages: Vec<String> = ds
@@ -730,15 +736,8 @@ pub fn parse_scenario(
         for (i, item) in list.iter().enumerate() {
             let sec = format!("transit#{i}");
             let Some(t) = item.as_table() else { continue };
-            let mut side = |key: &str| {
-                let c = p.string(t, &sec, key);
-                if c != "all" {
-                    p.country(&sec, key, &c);
-                }
-                c
-            };
-            let from = side("from");
-            let to = side("to");
+            let from = p.country_or_all(t, &sec, "from");
+            let to = p.country_or_all(t, &sec, "to");
             transit.push(lodestone_sim::Transit {
                 from,
                 to,
