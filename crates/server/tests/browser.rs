@@ -20,6 +20,22 @@ fn shots() -> std::path::PathBuf {
     dir
 }
 
+/// Runs a bundled scenario as a job to its end and opens its job page: (DOM, console messages).
+fn finished_job_page(bin: &str, scenario: &str, runs: u64, shot: &Path) -> (String, Vec<String>) {
+    let r = request(
+        "POST",
+        "/api/simulations",
+        &format!(r#"{{"scenario": "{scenario}", "runs": {runs}}}"#),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = json(&r)["id"].clone();
+    assert_eq!(
+        wait_for_end(&format!("/api/simulations/{id}"))["status"],
+        "done"
+    );
+    browse(bin, &format!("/explore/simulate/{id}"), shot)
+}
+
 #[test]
 #[ignore = "needs Debian's chromium: cargo test -p lodestone-server --test browser -- --ignored"]
 fn pages_render_in_a_real_browser_without_console_errors() {
@@ -95,22 +111,8 @@ fn pages_render_in_a_real_browser_without_console_errors() {
     // A finished scenario job draws its percentile bands.
     {
         let _one_job_at_a_time = JOBS.lock().unwrap_or_else(|e| e.into_inner());
-        let r = request(
-            "POST",
-            "/api/simulations",
-            r#"{"scenario": "myanmar_supply_shock", "runs": 200}"#,
-        );
-        assert_eq!(r.status, 202, "{}", r.body);
-        let id = json(&r)["id"].clone();
-        assert_eq!(
-            wait_for_end(&format!("/api/simulations/{id}"))["status"],
-            "done"
-        );
-        let (dom, console) = browse(
-            bin,
-            &format!("/explore/simulate/{id}"),
-            &shots.join("job.png"),
-        );
+        let (dom, console) =
+            finished_job_page(bin, "myanmar_supply_shock", 200, &shots.join("job.png"));
         assert!(
             dom.contains("id=\"bands\"") && dom.contains("data-rendered=\"true\""),
             "bands not drawn"
@@ -120,22 +122,8 @@ fn pages_render_in_a_real_browser_without_console_errors() {
             "job page: console messages: {console:#?}"
         );
         // A backtest job also draws its simulated and observed export series.
-        let r = request(
-            "POST",
-            "/api/simulations",
-            r#"{"scenario": "backtest_2025", "runs": 100}"#,
-        );
-        assert_eq!(r.status, 202, "{}", r.body);
-        let id = json(&r)["id"].clone();
-        assert_eq!(
-            wait_for_end(&format!("/api/simulations/{id}"))["status"],
-            "done"
-        );
-        let (dom, console) = browse(
-            bin,
-            &format!("/explore/simulate/{id}"),
-            &shots.join("backtest.png"),
-        );
+        let (dom, console) =
+            finished_job_page(bin, "backtest_2025", 100, &shots.join("backtest.png"));
         // The chart element's own tag carries the mark the script sets once it has drawn.
         let tag = dom
             .split("id=\"backtest\"")
