@@ -324,6 +324,46 @@ pub struct RunResult {
     pub max_imbalance: f64,
 }
 
+/// What a pool of stock is, and which shortfall it covers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PoolKind {
+    /// A strategic stockpile: covers any of the country's shortfall beyond its trigger.
+    Strategic,
+    /// A market's working stock (users' and traders' stocks) of one material (an index into the
+    /// run's materials), covering only that material's shortfall; `None`: of the demand not
+    /// broken down by material.
+    Working(Option<usize>),
+}
+
+/// A stock held for a consumer country, released on shortfall and rebuilt from surplus.
+struct Pool {
+    /// Index into the run's consumer countries.
+    country: usize,
+    kind: PoolKind,
+    initial: f64,
+    release_per_month: f64,
+    trigger: f64,
+    rebuild_per_month: f64,
+}
+
+impl Pool {
+    /// A market's working stock of `initial` t, rebuilt from empty in `rebuild_months`.
+    fn working(country: usize, material: Option<usize>, initial: f64, rebuild_months: f64) -> Self {
+        Pool {
+            country,
+            kind: PoolKind::Working(material),
+            initial,
+            release_per_month: f64::INFINITY,
+            trigger: 0.0,
+            rebuild_per_month: if rebuild_months > 0.0 {
+                initial / rebuild_months
+            } else {
+                initial
+            },
+        }
+    }
+}
+
 /// Months the network runs before month 0 of a scenario, to fill its pipelines.
 pub const WARMUP: usize = 24;
 
@@ -384,57 +424,31 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
     countries.sort();
     countries.dedup();
     let mut records = vec![vec![MonthRecord::default(); months]; countries.len()];
-    // Working stocks first (drawn per run, after the events), then strategic stockpiles: a
-    // shortfall draws the working stock down before a stockpile is released. Only stockpiles
-    // are reported as `stockpile`.
-    let mut pools: Vec<(Stockpile, bool)> = Vec::new();
     // Plants' working stocks: input held at hubs whose products are of the inventory's stage.
+    // Markets' working stocks are drawn here (the draw order is fixed) and built below, once the
+    // materials each market demands are known.
     let mut stock_target = vec![0.0; n];
     let mut inventory = vec![0.0; n];
+    let mut market_cover: Vec<(&Inventory, f64)> = Vec::new();
     for inv in &sc.inventories {
         let days = inv.days_of_cover.sample(&mut rng).max(0.0);
-        if let Some(stage) = &inv.stage {
-            for (j, node) in net.nodes.iter().enumerate() {
-                let country_ok = inv.country == "all" || inv.country == node.country;
-                let makes = net.routes.iter().any(|r| {
-                    r.from == j && net.nodes[r.to].stage.as_deref() == Some(stage.as_str())
-                });
-                if country_ok && makes && node.yield_ > 0.0 && node.base_demand <= 0.0 {
-                    let base_input = node.base_output / node.yield_;
-                    stock_target[j] = base_input * days / DAYS_PER_MONTH;
-                    inventory[j] = stock_target[j];
-                }
-            }
+        let Some(stage) = &inv.stage else {
+            market_cover.push((inv, days));
             continue;
-        }
-        for c in &countries {
-            if inv.country != "all" && inv.country != *c {
-                continue;
-            }
-            let demand: f64 = net
-                .nodes
+        };
+        for (j, node) in net.nodes.iter().enumerate() {
+            let country_ok = inv.country == "all" || inv.country == node.country;
+            let makes = net
+                .routes
                 .iter()
-                .filter(|x| x.country == *c)
-                .map(|x| x.base_demand)
-                .sum();
-            let initial = demand * days / DAYS_PER_MONTH;
-            pools.push((
-                Stockpile {
-                    country: c.clone(),
-                    initial,
-                    release_per_month: f64::INFINITY,
-                    trigger: 0.0,
-                    rebuild_per_month: if inv.rebuild_months > 0.0 {
-                        initial / inv.rebuild_months
-                    } else {
-                        initial
-                    },
-                },
-                true,
-            ));
+                .any(|r| r.from == j && net.nodes[r.to].stage.as_deref() == Some(stage.as_str()));
+            if country_ok && makes && node.yield_ > 0.0 && node.base_demand <= 0.0 {
+                let base_input = node.base_output / node.yield_;
+                stock_target[j] = base_input * days / DAYS_PER_MONTH;
+                inventory[j] = stock_target[j];
+            }
         }
     }
-    pools.extend(sc.stockpiles.iter().map(|sp| (sp.clone(), false)));
     // Transit months of each route (drawn after everything else, so scenarios without transit
     // draw exactly as before).
     let mut route_transit = vec![0usize; net.routes.len()];
@@ -447,7 +461,6 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
             }
         }
     }
-    let mut stock: Vec<f64> = pools.iter().map(|(s, _)| s.initial).collect();
     // Input waiting to be processed (plants' working stocks already in it), and output waiting
     // to be shipped, per node.
     let mut finished = vec![0.0; n];
@@ -504,6 +517,51 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
     }
     mat_series.sort();
     let mut mat_records = vec![vec![MonthRecord::default(); months]; mat_series.len()];
+    // Markets' working stocks, one per demanded material (a stock of oxide does not cover a
+    // shortfall of motors) and one for demand not broken down by material; then the strategic
+    // stockpiles. A shortfall draws the working stocks down before a stockpile is released.
+    let mut pools: Vec<Pool> = Vec::new();
+    for &(inv, days) in &market_cover {
+        for (c, country) in countries.iter().enumerate() {
+            if inv.country != "all" && inv.country != *country {
+                continue;
+            }
+            let mut by_material = vec![0.0; mats.len()];
+            let mut unbroken = 0.0;
+            for (j, node) in net.nodes.iter().enumerate() {
+                if node.country != *country {
+                    continue;
+                }
+                unbroken += node.base_demand;
+                for &(m, d) in &mat_demand[j] {
+                    by_material[m] += d;
+                    unbroken -= d;
+                }
+            }
+            let cover = |demand: f64| demand * days / DAYS_PER_MONTH;
+            for (m, &d) in by_material.iter().enumerate() {
+                if d > 0.0 {
+                    pools.push(Pool::working(c, Some(m), cover(d), inv.rebuild_months));
+                }
+            }
+            if unbroken > 1e-9 {
+                pools.push(Pool::working(c, None, cover(unbroken), inv.rebuild_months));
+            }
+        }
+    }
+    for sp in &sc.stockpiles {
+        if let Ok(c) = countries.binary_search(&sp.country) {
+            pools.push(Pool {
+                country: c,
+                kind: PoolKind::Strategic,
+                initial: sp.initial,
+                release_per_month: sp.release_per_month,
+                trigger: sp.trigger,
+                rebuild_per_month: sp.rebuild_per_month,
+            });
+        }
+    }
+    let mut stock: Vec<f64> = pools.iter().map(|p| p.initial).collect();
     let state = |inventory: &[f64],
                  finished: &[f64],
                  stock: &[f64],
@@ -843,45 +901,84 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
             finished[j] = output - shipped;
             processed[j] = true;
         }
-        // Stockpiles release on shortfall.
-        let mut released = vec![0.0; countries.len()];
-        for (c, country) in countries.iter().enumerate() {
+        // Working stocks and stockpiles release on shortfall, or rebuild from surplus.
+        let mut got: Vec<f64> = mat_month.iter().map(|x| x.1).collect();
+        let mut mat_working = vec![0.0; mat_series.len()];
+        let mut strategic_release = vec![0.0; countries.len()];
+        for c in 0..countries.len() {
             let demand = demand_by_country[c];
             let mut consumed = consumed_by_country[c];
+            let series: Vec<usize> = (0..mat_series.len())
+                .filter(|&k| mat_series[k].0 == c)
+                .collect();
+            // Demand not broken down by material, and what of it was met.
+            let mut unbroken_demand = demand;
+            let mut unbroken_consumed = consumed;
+            for &k in &series {
+                unbroken_demand -= mat_month[k].0;
+                unbroken_consumed -= mat_month[k].1;
+            }
             let mut level = None;
             let mut working_level = 0.0;
-            for (s, (sp, working)) in pools.iter().enumerate() {
-                if sp.country != *country {
+            for (s, pool_s) in pools.iter().enumerate() {
+                if pool_s.country != c {
                     continue;
                 }
-                let short = demand - consumed;
-                if !warm && demand > 0.0 && short / demand > sp.trigger {
-                    let release = short.min(sp.release_per_month).min(stock[s]);
+                let k_of = |m: usize| series.iter().copied().find(|&k| mat_series[k].1 == m);
+                let short = match pool_s.kind {
+                    PoolKind::Working(Some(m)) => {
+                        k_of(m).map_or(0.0, |k| (mat_month[k].0 - got[k]).max(0.0))
+                    }
+                    PoolKind::Working(None) => (unbroken_demand - unbroken_consumed).max(0.0),
+                    PoolKind::Strategic => (demand - consumed).max(0.0),
+                };
+                if !warm && demand > 0.0 && short > 1e-12 && short / demand > pool_s.trigger {
+                    let release = short.min(pool_s.release_per_month).min(stock[s]);
                     stock[s] -= release;
                     consumed += release;
                     used += release;
-                } else if !warm && short <= 1e-12 && stock[s] < sp.initial {
-                    // Rebuild from what the country's markets hold beyond their demand.
-                    let room = (sp.initial - stock[s]).min(sp.rebuild_per_month);
+                    match pool_s.kind {
+                        PoolKind::Working(Some(m)) => {
+                            if let Some(k) = k_of(m) {
+                                got[k] += release;
+                            }
+                        }
+                        PoolKind::Working(None) => unbroken_consumed += release,
+                        PoolKind::Strategic => strategic_release[c] += release,
+                    }
+                } else if !warm && short <= 1e-12 && stock[s] < pool_s.initial {
+                    // Rebuild from what the country's markets hold beyond their demand: of the
+                    // pool's material, or what is not held for any demanded material.
+                    let room = (pool_s.initial - stock[s]).min(pool_s.rebuild_per_month);
                     let mut take = 0.0;
                     for (j, node) in net.nodes.iter().enumerate() {
-                        if node.base_demand > 0.0 && node.country == *country && take < room {
-                            // Only what is not held for the market's demanded materials.
-                            let free = inventory[j] - pool[j].iter().sum::<f64>();
-                            let q = free.max(0.0).min(room - take);
-                            inventory[j] -= q;
-                            take += q;
+                        if node.base_demand <= 0.0 || node.country != countries[c] || take >= room {
+                            continue;
                         }
+                        let free = match pool_s.kind {
+                            PoolKind::Working(Some(m)) if tracked(j) => pool[j][m],
+                            PoolKind::Working(Some(_)) => 0.0,
+                            _ => inventory[j] - pool[j].iter().sum::<f64>(),
+                        };
+                        let q = free.max(0.0).min(room - take);
+                        if let PoolKind::Working(Some(m)) = pool_s.kind {
+                            pool[j][m] -= q;
+                        }
+                        inventory[j] -= q;
+                        take += q;
                     }
                     stock[s] += take;
                 }
-                if *working {
-                    working_level += stock[s];
-                } else {
-                    level = Some(level.unwrap_or(0.0) + stock[s]);
+                match pool_s.kind {
+                    PoolKind::Strategic => level = Some(level.unwrap_or(0.0) + stock[s]),
+                    PoolKind::Working(material) => {
+                        working_level += stock[s];
+                        if let Some(k) = material.and_then(k_of) {
+                            mat_working[k] += stock[s];
+                        }
+                    }
                 }
             }
-            released[c] = consumed - consumed_by_country[c];
             if !warm {
                 records[c][m] = MonthRecord {
                     demand,
@@ -892,31 +989,29 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                 };
             }
         }
-        // Material series: a country's stockpile release goes to its materials in proportion to
-        // their shortfalls.
+        // Material series: a country's strategic release goes to its materials in proportion to
+        // what is still short of each.
         if !warm {
-            for (c, &rel) in released.iter().enumerate() {
-                let short: f64 = mat_series
-                    .iter()
-                    .zip(&mat_month)
-                    .filter(|(x, _)| x.0 == c)
-                    .map(|(_, v)| (v.0 - v.1).max(0.0))
+            for (c, &rel) in strategic_release.iter().enumerate() {
+                let short: f64 = (0..mat_series.len())
+                    .filter(|&k| mat_series[k].0 == c)
+                    .map(|k| (mat_month[k].0 - got[k]).max(0.0))
                     .sum();
-                for (k, &(sc_c, _)) in mat_series.iter().enumerate() {
-                    if sc_c != c {
+                for k in 0..mat_series.len() {
+                    if mat_series[k].0 != c {
                         continue;
                     }
-                    let (d, mut got) = mat_month[k];
+                    let d = mat_month[k].0;
+                    let mut g = got[k];
                     if short > 0.0 {
-                        got += rel * (d - got).max(0.0) / short;
+                        g += rel * (d - g).max(0.0) / short;
                     }
-                    let stockpile = records[c][m].stockpile;
                     mat_records[k][m] = MonthRecord {
                         demand: d,
-                        consumed: got.min(d),
-                        shortfall: (d - got).max(0.0),
-                        stockpile,
-                        working_stock: records[c][m].working_stock,
+                        consumed: g.min(d),
+                        shortfall: (d - g).max(0.0),
+                        stockpile: records[c][m].stockpile,
+                        working_stock: mat_working[k],
                     };
                 }
             }

@@ -403,8 +403,8 @@ fn end_uses_are_served_in_priority_order() {
     assert!(r.max_imbalance < 1e-9);
 }
 
-#[test]
-fn shortfalls_are_reported_by_final_use_material() {
+/// Japan buys 6 t/month of oxide from Malaysia and 4 t of motors from China.
+fn oxide_and_motors() -> SimNetwork {
     // Japan buys 6 t/month of oxide (from product node sep/oxide) and 4 t of motors (motor/motors).
     let node = |id: &str, country: &str, new: f64, out: f64, material: Option<&str>| SimNode {
         id: id.into(),
@@ -423,7 +423,7 @@ fn shortfalls_are_reported_by_final_use_material() {
     jpn.base_demand = 10.0;
     jpn.yield_ = 0.0;
     jpn.demand_by_material = vec![("oxide".into(), 6.0), ("motors".into(), 4.0)];
-    let net = SimNetwork {
+    SimNetwork {
         nodes: vec![
             node("sep", "MYS", 6.0, 6.0, None),
             node("sep/oxide", "MYS", 0.0, 6.0, Some("oxide")),
@@ -453,7 +453,12 @@ fn shortfalls_are_reported_by_final_use_material() {
                 base: 4.0,
             },
         ],
-    };
+    }
+}
+
+#[test]
+fn shortfalls_are_reported_by_final_use_material() {
+    let net = oxide_and_motors();
     let outage = Event {
         start: Dist::Fixed(2.0),
         kind: EventKind::Outage {
@@ -471,6 +476,50 @@ fn shortfalls_are_reported_by_final_use_material() {
     );
     assert!(short(1, 4).abs() < 1e-12, "recovered");
     assert!(r.max_imbalance < 1e-9);
+}
+
+/// A market's working stock is held per material: with half a month of cover (2 t of motors,
+/// 3 t of oxide), a two-month motor outage is short 4 − 2 = 2 t in its first month and 4 t in
+/// its second, and the oxide stock is not touched. (A stock of any material covering any
+/// shortfall would have hidden the first month entirely.)
+#[test]
+fn working_stocks_cover_only_their_own_material() {
+    let outage = Event {
+        start: Dist::Fixed(2.0),
+        kind: EventKind::Outage {
+            node: "motor".into(),
+            months: Dist::Fixed(2.0),
+        },
+    };
+    let mut sc = scenario(vec![outage], vec![]);
+    sc.inventories = vec![Inventory {
+        country: "JPN".into(),
+        stage: None,
+        days_of_cover: Dist::Fixed(DAYS_PER_MONTH / 2.0),
+        rebuild_months: 2.0,
+    }];
+    let r = run(&oxide_and_motors(), &sc, 0);
+    assert_eq!(r.countries, ["JPN", "JPN/motors", "JPN/oxide"]);
+    let at = |k: usize, m: usize| r.records[k][m];
+    assert!(at(1, 1).shortfall.abs() < 1e-12);
+    assert!((at(1, 2).shortfall - 2.0).abs() < 1e-9, "{:?}", at(1, 2));
+    assert!((at(1, 3).shortfall - 4.0).abs() < 1e-9, "{:?}", at(1, 3));
+    assert!((at(0, 2).shortfall - 2.0).abs() < 1e-9, "{:?}", at(0, 2));
+    for m in 0..12 {
+        assert!(at(2, m).shortfall.abs() < 1e-12, "oxide is never short");
+        assert!(
+            (at(2, m).working_stock - 3.0).abs() < 1e-9,
+            "{:?}",
+            at(2, m)
+        );
+    }
+    assert!(at(1, 2).working_stock.abs() < 1e-9 && at(1, 3).working_stock.abs() < 1e-9);
+    assert!(
+        (at(0, 3).working_stock - 3.0).abs() < 1e-9,
+        "{:?}",
+        at(0, 3)
+    );
+    assert!(r.max_imbalance < 1e-9, "{}", r.max_imbalance);
 }
 
 #[test]
