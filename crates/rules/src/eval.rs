@@ -785,7 +785,7 @@ fn element_content(
                 // Value amounts cannot become shares without the product's value.
                 d.findings.truncate(first_finding);
                 return Measured::Unknown(format!(
-                    "{origin} cannot be valued as a share: no value is known for the product ({}); {}",
+                    "{origin} cannot be valued as a share: no value is known for the product ({}: no price is recorded for it, and it cannot be valued from its elements, which needs all its content resolved to priced elements and a fabrication value stated for its material); {}",
                     p.material.as_deref().unwrap_or("its material"),
                     if parts.is_empty() {
                         "and none of that content is present".to_string()

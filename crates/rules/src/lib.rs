@@ -22,7 +22,7 @@ mod eval;
 
 pub use eval::{
     Change, Determination, ElementFacts, Finding, Outcome, PricePoint, PriceUsed, Product,
-    TagShare, TimelineEntry, evaluate, evaluate_all, outcome_text, timeline,
+    TagShare, TimelineEntry, evaluate, evaluate_all, outcome_text, price_on, timeline,
 };
 
 use lodestone_model::{Date, Element};

@@ -246,5 +246,8 @@ pub fn add_element_facts(
         && let Some(m) = &p.material
     {
         p.value = prices.product(m);
+        if p.value.is_empty() {
+            p.value = prices.from_elements(m, &p.elements);
+        }
     }
 }
