@@ -77,6 +77,17 @@ pub struct SimNode {
 }
 
 impl SimNode {
+    /// The element of a single-element product (`dy` for Dy metal or oxide). Such a material is
+    /// an input of its own in the recipe of the plants that take it: it cannot be replaced by
+    /// other rare earths, so a plant processes at most what its scarcest such input allows.
+    pub fn single_element(&self) -> Option<&str> {
+        let mut present = self.elements.iter().filter(|(_, f)| *f > 1e-9);
+        match (present.next(), present.next()) {
+            (Some((e, f)), None) if e != "other" && *f >= 0.999 => Some(e),
+            _ => None,
+        }
+    }
+
     /// Whether what the node ships may contain any of `elements`: it contains one of them, or
     /// (when `unresolved_covered`) part of its composition is unresolved.
     pub fn may_contain(&self, elements: &[String], unresolved_covered: bool) -> bool {
@@ -561,6 +572,61 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
             });
         }
     }
+    // Recipes: a plant's inputs of single-element materials (Dy metal, Tb metal …) whose
+    // element goes into every product it ships (a magnet maker's Dy), each with its share of
+    // the plant's base input. They are held apart from the rest of its input (a breakdown of
+    // its inventory, starting in base proportions) and limit what it processes. A plant that
+    // also ships products without the element (an aggregate making Dy metal and NdPr metal
+    // from separate oxides) has no recipe for it: its other products do not need it.
+    let recipe: Vec<Vec<(usize, f64)>> = (0..n)
+        .map(|j| {
+            let node = &net.nodes[j];
+            if node.base_demand > 0.0 || node.yield_ <= 0.0 {
+                return Vec::new();
+            }
+            let incoming = net.routes.iter().filter(|r| r.to == j);
+            let total: f64 = incoming.clone().map(|r| r.base).sum();
+            let mut parts: Vec<(usize, f64)> = Vec::new();
+            for r in incoming {
+                let from = &net.nodes[r.from];
+                let (Some(m), Some(element)) = (node_mat[r.from], from.single_element()) else {
+                    continue;
+                };
+                let products: Vec<&SimNode> = net
+                    .routes
+                    .iter()
+                    .filter(|out| out.from == j && node_mat[out.to].is_some())
+                    .map(|out| &net.nodes[out.to])
+                    .collect();
+                let in_every_product = !products.is_empty()
+                    && products.iter().all(|p| {
+                        p.elements
+                            .iter()
+                            .any(|(e, f)| e.as_str() == element && *f > 0.0)
+                    });
+                if !in_every_product {
+                    continue;
+                }
+                match parts.iter_mut().find(|x| x.0 == m) {
+                    Some(x) => x.1 += r.base / total,
+                    None => parts.push((m, r.base / total)),
+                }
+            }
+            parts.retain(|x| x.1 > 0.0);
+            parts
+        })
+        .collect();
+    let mut held: Vec<Vec<f64>> = (0..n)
+        .map(|j| {
+            recipe[j]
+                .iter()
+                .map(|&(_, share)| inventory[j] * share)
+                .collect()
+        })
+        .collect();
+    let recipe_slot = |j: usize, m: Option<usize>| -> Option<usize> {
+        m.and_then(|m| recipe[j].iter().position(|x| x.0 == m))
+    };
     let mut stock: Vec<f64> = pools.iter().map(|p| p.initial).collect();
     let state = |inventory: &[f64],
                  finished: &[f64],
@@ -633,6 +699,9 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                 received[j] += q;
                 if let (Some(m), true) = (mat, tracked(j)) {
                     recv_mat[j][m] += q;
+                }
+                if let Some(k) = recipe_slot(j, mat) {
+                    held[j][k] += q;
                 }
                 false
             } else {
@@ -846,7 +915,17 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                         .min(max_throughput)
                 } else {
                     supply.min(max_throughput)
-                };
+                }
+                .min(
+                    recipe[j]
+                        .iter()
+                        .zip(&held[j])
+                        .map(|(&(_, share), &h)| h / share)
+                        .fold(f64::INFINITY, f64::min),
+                );
+                for (h, &(_, share)) in held[j].iter_mut().zip(&recipe[j]) {
+                    *h = (*h - throughput * share).max(0.0);
+                }
                 supply -= throughput;
             }
             inventory[j] = supply;
@@ -888,6 +967,9 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                 } else if processed[to] {
                     // Already processed this month (a loop): the material waits there.
                     inventory[to] += q;
+                    if let Some(k) = recipe_slot(to, node_mat[j]) {
+                        held[to][k] += q;
+                    }
                     if let (Some(m), true) = (node_mat[j], tracked(to)) {
                         pool[to][m] += q;
                     }
@@ -895,6 +977,9 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
                     received[to] += q;
                     if let (Some(m), true) = (node_mat[j], tracked(to)) {
                         recv_mat[to][m] += q;
+                    }
+                    if let Some(k) = recipe_slot(to, node_mat[j]) {
+                        held[to][k] += q;
                     }
                 }
             }

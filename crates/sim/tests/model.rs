@@ -848,3 +848,116 @@ fn a_plant_s_working_stock_keeps_it_shipping_while_it_lasts() {
     let r = run(&net, &scenario(vec![outage], vec![]), 0);
     assert!((r.records[0][3].shortfall - 9.0).abs() < 1e-9);
 }
+
+/// Dy is a commodity of its own: a Japanese magnet plant makes 10 t/month (REO) from 9 t of
+/// Malaysian NdPr oxide and 1 t of Chinese Dy metal, and Japan also buys 5 t of Chinese La/Ce
+/// oxide. A ban on China's exports containing the seven elements in months 2 and 3 stops the Dy;
+/// without it the plant makes no magnets at all (not 90 % of them: NdPr does not replace Dy),
+/// and the NdPr waits at the plant. La/Ce arrives throughout. In month 4 the held-back Dy
+/// arrives and the plant runs again (up to its capacity of 10 t).
+#[test]
+fn a_plant_cannot_replace_its_dy_with_other_rare_earths() {
+    let node = |id: &str, country: &str, new: f64, out: f64, elements: &[(&str, f64)]| SimNode {
+        id: id.into(),
+        country: country.into(),
+        base_new: new,
+        base_output: out,
+        capacity: out,
+        yield_: 1.0,
+        base_demand: 0.0,
+        material: None,
+        demand_by_material: vec![],
+        elements: elements.iter().map(|(e, f)| (e.to_string(), *f)).collect(),
+        stage: None,
+    };
+    let product = |id: &str, country: &str, out: f64, material: &str, el: &[(&str, f64)]| {
+        let mut p = node(id, country, 0.0, out, el);
+        p.material = Some(material.into());
+        p.capacity = 1e9;
+        p
+    };
+    let mut jpn = node("JPN", "JPN", 0.0, 0.0, &[]);
+    jpn.base_demand = 15.0;
+    jpn.yield_ = 0.0;
+    jpn.demand_by_material = vec![("magnets".into(), 10.0), ("la_ce".into(), 5.0)];
+    let magnet_elements = [("nd", 0.675), ("pr", 0.225), ("dy", 0.1)];
+    let net = SimNetwork {
+        nodes: vec![
+            node("mys_sep", "MYS", 9.0, 9.0, &[]),
+            product(
+                "mys_sep/ndpr",
+                "MYS",
+                9.0,
+                "ndpr",
+                &[("nd", 0.75), ("pr", 0.25)],
+            ),
+            node("chn_metal", "CHN", 1.0, 1.0, &[]),
+            product("chn_metal/dy", "CHN", 1.0, "dy_metal", &[("dy", 1.0)]),
+            node("jpn_magnet", "JPN", 0.0, 10.0, &[]),
+            product(
+                "jpn_magnet/magnets",
+                "JPN",
+                10.0,
+                "magnets",
+                &magnet_elements,
+            ),
+            node("chn_sep", "CHN", 5.0, 5.0, &[]),
+            product(
+                "chn_sep/la_ce",
+                "CHN",
+                5.0,
+                "la_ce",
+                &[("la", 0.6), ("ce", 0.4)],
+            ),
+            jpn,
+        ],
+        routes: [
+            (0, 1, 9.0),
+            (1, 4, 9.0),
+            (2, 3, 1.0),
+            (3, 4, 1.0),
+            (4, 5, 10.0),
+        ]
+        .into_iter()
+        .chain([(5, 8, 10.0), (6, 7, 5.0), (7, 8, 5.0)])
+        .map(|(from, to, base)| SimRoute { from, to, base })
+        .collect(),
+    };
+    let ban = Event {
+        start: Dist::Fixed(2.0),
+        kind: EventKind::ExportRestriction {
+            issuer: "CHN".into(),
+            destinations: vec![],
+            months: Some(Dist::Fixed(2.0)),
+            mode: Restriction::Ban,
+            elements: ["sm", "gd", "tb", "dy", "lu", "sc", "y"]
+                .iter()
+                .map(|e| e.to_string())
+                .collect(),
+            unresolved_covered: true,
+        },
+    };
+    let r = run(&net, &scenario(vec![ban], vec![]), 0);
+    assert_eq!(r.countries, ["JPN", "JPN/la_ce", "JPN/magnets"]);
+    let short = |k: usize, m: usize| r.records[k][m].shortfall;
+    for m in [0, 1, 4, 5] {
+        assert!(short(0, m).abs() < 1e-9, "month {m}: {:?}", r.records[0][m]);
+    }
+    for m in [2, 3] {
+        assert!(
+            (short(2, m) - 10.0).abs() < 1e-9,
+            "month {m}: {:?}",
+            r.records[2][m]
+        );
+        assert!(
+            (short(0, m) - 10.0).abs() < 1e-9,
+            "month {m}: {:?}",
+            r.records[0][m]
+        );
+    }
+    assert!(
+        (0..12).all(|m| short(1, m).abs() < 1e-12),
+        "La/Ce arrives throughout"
+    );
+    assert!(r.max_imbalance < 1e-9, "{}", r.max_imbalance);
+}
