@@ -533,8 +533,13 @@ pub fn evaluate(
                     .iter()
                     .map(|(t, m)| format!("{} {t}", pct(*m)))
                     .collect();
+                let by_element = element_breakdown(
+                    p,
+                    &test.disqualifying_tags.join("|"),
+                    std::slice::from_ref(tag),
+                );
                 d.explanation = format!(
-                    "Not eligible: the test from {} disqualifies material {} in a covered nation, and the product's content includes {} (no de minimis; {} custody).",
+                    "Not eligible: the test from {} disqualifies material {} in a covered nation, and the product's content includes {}{by_element} (no de minimis; {} custody).",
                     test.from,
                     test.wording,
                     list.join(", "),
@@ -668,12 +673,13 @@ fn reo_content(
     } else {
         "rare-earth content"
     };
+    let by_element = element_breakdown(p, &union, &ct.origin_tags);
     match share {
         Some(s) => {
             d.share = Some(s);
             let met = ct.comparison.met(s, threshold);
             let text = format!(
-                "{} content ({union}, counted once) is {} of the product's {what}, which {} the threshold ({} {})",
+                "{} content ({union}, counted once) is {} of the product's {what}{by_element}, which {} the threshold ({} {})",
                 rule.issuer,
                 pct(s),
                 if met { "meets" } else { "does not meet" },
@@ -692,6 +698,43 @@ fn reo_content(
             pct(mass)
         )),
     }
+}
+
+/// The elements of the content carrying `union` (or, where the element trace has no union tag,
+/// the first of `tags` present), as shares of that content: ` (by element: Nd 74.2 %, …)`.
+/// Empty when the product has no element facts or no such content.
+fn element_breakdown(p: &Product, union: &str, tags: &[String]) -> String {
+    let tagged = |e: &ElementFacts| {
+        e.tags
+            .get(union)
+            .or_else(|| tags.iter().find_map(|t| e.tags.get(t)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let total: f64 = p.elements.iter().map(tagged).sum();
+    if total <= 0.0 {
+        return String::new();
+    }
+    let mut parts: Vec<(f64, String)> = p
+        .elements
+        .iter()
+        .map(|e| (tagged(e) / total, e.element))
+        .filter(|(f, _)| *f >= 0.0005)
+        .map(|(f, e)| {
+            let name = if e == Element::Other {
+                "unresolved".to_string()
+            } else {
+                e.symbol().to_string()
+            };
+            (f, name)
+        })
+        .collect();
+    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let list: Vec<String> = parts
+        .iter()
+        .map(|(f, name)| format!("{name} {:.1} %", f * 100.0))
+        .collect();
+    format!(" (by element: {})", list.join(", "))
 }
 
 /// A content test over named elements: their content carrying the origin tags (counted once),

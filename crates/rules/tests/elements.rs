@@ -307,3 +307,33 @@ fn a_state_resting_on_an_assumption_says_so() {
     let det = evaluate(&rule, &p, "USA", None, d("2027-01-01"));
     assert_eq!(det.assumption, None);
 }
+
+/// A rule over all rare-earth content (no elements named) still says which elements its origin
+/// content is: Chinese Nd at 20 % and Chinese Dy at 5 % of the REO are 25 % by mass, of which
+/// Nd 80.0 % and Dy 20.0 %.
+#[test]
+fn a_reo_level_test_names_the_elements_of_the_content_it_measured() {
+    let mut rule = part_one_rule();
+    if let RuleKind::ExportControl {
+        content: Some(ct), ..
+    } = &mut rule.kind
+    {
+        ct.elements.clear();
+        ct.measure = Measure::Mass;
+        ct.threshold = 0.25;
+    }
+    let p = magnet(&[
+        (Element::Nd, 0.75, &[(UNION, 0.20), ("separated:CHN", 0.20)]),
+        (Element::Pr, 0.20, &[]),
+        (Element::Dy, 0.05, &[(UNION, 0.05), ("separated:CHN", 0.05)]),
+    ]);
+    let det = evaluate(&rule, &p, "USA", None, d("2027-01-01"));
+    assert_eq!(det.outcome, Outcome::LicenceRequired, "{}", det.explanation);
+    assert!(
+        det.explanation.contains(
+            "is 25.00 % of the product's rare-earth content (by element: Nd 80.0 %, Dy 20.0 %)"
+        ),
+        "{}",
+        det.explanation
+    );
+}
