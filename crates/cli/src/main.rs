@@ -201,6 +201,25 @@ enum Command {
         #[command(subcommand)]
         what: RiskCommand,
     },
+    /// Reconcile a year's flows with the published figures and the facilities' mass balances by
+    /// weighted least squares: each figure against the model, conflicts named, flows adjusted.
+    #[command(
+        after_help = "Examples:\n  lodestone reconcile --year 2024\n  lodestone reconcile --year 2025 --flows --format csv\n\nThe method and its uncertainties: docs/data-notes.md (Reconciliation). Nothing is written."
+    )]
+    Reconcile {
+        /// Dataset directory (default: the bundled world dataset).
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Year of the flows.
+        #[arg(long, default_value_t = 2024)]
+        year: i64,
+        /// List every flow, recorded and reconciled, instead of the reference figures.
+        #[arg(long)]
+        flows: bool,
+        /// Output format: table, json, csv or xlsx.
+        #[arg(long, default_value = "table", value_parser = vocab::<OutputFormat>)]
+        format: OutputFormat,
+    },
     /// Export derived data.
     Export {
         #[command(subcommand)]
@@ -575,6 +594,80 @@ pub(crate) fn emit_json<V: serde::Serialize>(view: &V) -> Result<ExitCode, Failu
     Ok(ExitCode::SUCCESS)
 }
 
+/// `lodestone reconcile`: the reference figures (or every flow) as reconciled, with the
+/// conflicts, facilities left unbalanced and χ² around the table.
+fn reconcile_cmd(
+    data: Option<PathBuf>,
+    year: i64,
+    flows: bool,
+    format: OutputFormat,
+) -> Result<ExitCode, Failure> {
+    let world = load_valid(&data_dir(data)).map_err(|e| Failure::new(1, e))?;
+    let v = lodestone_world::views::reconcile::reconcile(&world, year)
+        .map_err(|e| Failure::new(1, e))?;
+    let conflicts: Vec<String> = v
+        .references
+        .iter()
+        .filter(|r| r.status != "reconciled")
+        .map(|r| match (r.status.as_str(), r.reconciled) {
+            ("conflict", Some(m)) => format!(
+                "  CONFLICT {}: published {:.0} ± {:.0} t REO ({}); the rest of the data gives {m:.0} ± {:.0}: look at both",
+                r.figure,
+                r.published,
+                r.sigma,
+                r.source,
+                r.reconciled_sigma.unwrap_or(0.0)
+            ),
+            _ => format!(
+                "  NOT REPRESENTED {}: published {:.0} t REO ({}), but no facility in the flows mines there",
+                r.figure, r.published, r.source
+            ),
+        })
+        .collect();
+    let mut after = format!(
+        "\nχ² = {:.1} on {} degrees of freedom. {}\n",
+        v.chi2, v.dof, v.method
+    );
+    if !conflicts.is_empty() {
+        after.push_str(&format!("\n{}\n", conflicts.join("\n")));
+    }
+    let mut moved: Vec<&lodestone_world::views::reconcile::FlowRow> = v
+        .flows
+        .iter()
+        .filter(|f| f.normalized.is_some_and(|z| z.abs() > 2.0) || f.clamped)
+        .collect();
+    moved.sort_by(|a, b| {
+        let z = |f: &lodestone_world::views::reconcile::FlowRow| f.normalized.unwrap_or(0.0).abs();
+        z(b).total_cmp(&z(a))
+    });
+    if !moved.is_empty() && !flows {
+        after.push_str("\nFlows adjusted by more than twice the deviation of their adjustment (recorded → reconciled, t REO):\n");
+        for f in moved.iter().take(20) {
+            after.push_str(&format!(
+                "  {}: {:.0} → {:.0} ({:+.1}){}\n",
+                f.id,
+                f.recorded,
+                f.reconciled,
+                f.normalized.unwrap_or(0.0),
+                if f.clamped { ", held at 0" } else { "" }
+            ));
+        }
+    }
+    for (id, why) in &v.unbalanced {
+        after.push_str(&format!("  not balanced: {id}: {why}\n"));
+    }
+    let before = format!(
+        "Reconciliation of the {} flows ({} flows):\n\n",
+        v.year,
+        v.flows.len()
+    );
+    if flows {
+        emit(&v, &v.flows, format, &before, &after, "flows")
+    } else {
+        emit(&v, &v.references, format, &before, &after, "reconcile")
+    }
+}
+
 /// Renders a view: JSON is the whole view struct; table, CSV and XLSX are its rows (the table
 /// with `before` and `after` around it; XLSX as a workbook on standard output, never on a
 /// terminal).
@@ -778,6 +871,12 @@ fn main() -> ExitCode {
             as_of,
             out,
         } => report(data, &country, year, as_of, &out),
+        Command::Reconcile {
+            data,
+            year,
+            flows,
+            format,
+        } => reconcile_cmd(data, year, flows, format),
         Command::Risk { what } => match what {
             RiskCommand::Concentration {
                 opts,

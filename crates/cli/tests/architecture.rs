@@ -15,12 +15,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("trace", &[]),
     ("risk", &[]),
     ("sim", &[]),
+    ("reconcile", &[]),
     ("rules", &["model"]),
     ("format", &["model"]),
     ("network", &["format", "trace"]),
     (
         "world",
-        &["format", "model", "risk", "rules", "sim", "trace"],
+        &["format", "model", "reconcile", "risk", "rules", "sim", "trace"],
     ),
     ("render", &["model", "world"]),
     (
