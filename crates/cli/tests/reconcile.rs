@@ -17,7 +17,7 @@ fn the_table_names_conflicts_and_json_carries_the_view() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("mine production, CHN"), "{text}");
     assert!(
-        text.contains("CONFLICT mine production, MYS: published 130 ± 6 t REO"),
+        text.contains("CONFLICT mine production, MYS: published 140 ± 7 t REO"),
         "{text}"
     );
     assert!(

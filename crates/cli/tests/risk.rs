@@ -17,7 +17,7 @@ fn json(args: &[&str]) -> serde_json::Value {
 
 #[test]
 fn usgs_mining_shares_are_reproduced() {
-    // USGS MCS 2025, 2024: China 270,000 of a published world total of 390,000 t REO = 69.2 %.
+    // USGS MCS 2026, 2024: China 270,000 of a published world total of 380,000 t REO = 71.1 %.
     let rows = json(&[
         "risk",
         "concentration",
@@ -37,9 +37,9 @@ fn usgs_mining_shares_are_reproduced() {
         .iter()
         .find(|r| r["supplier"] == "CHN")
         .unwrap();
-    assert!((chn["share"].as_f64().unwrap() - 270_000.0 / 390_000.0).abs() < 1e-12);
+    assert!((chn["share"].as_f64().unwrap() - 270_000.0 / 380_000.0).abs() < 1e-12);
     assert_eq!(rows["year"], 2024);
-    assert_eq!(chn["sources"][0], "usgs_mcs2025_ree");
+    assert_eq!(chn["sources"][0], "usgs_mcs2026_ree");
     for key in [
         "material",
         "stage",

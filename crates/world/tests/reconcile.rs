@@ -70,10 +70,11 @@ fn every_year_reconciles_with_exact_balances() {
     }
 }
 
-/// 2024: China's mine production (USGS 270,000 t) and the US's (45,000 t, MP Materials'
-/// Mountain Pass) are met within one σ; Malaysia's (USGS 130 t) cannot be reconciled with the
-/// 2,000 t of mixed carbonate the dataset records from MCRE's Perak project (a reported flow):
-/// a named conflict, with both values. Russia has no mine in the flows: not represented.
+/// 2024 (USGS MCS 2026): China's mine production (270,000 t) and the US's (45,500 t, MP
+/// Materials' Mountain Pass) are met within one σ; Malaysia's (140 t) cannot be reconciled with
+/// the 2,000 t of mixed carbonate the dataset records from MCRE's Perak project (a reported
+/// flow): a named conflict, with both values; so is Australia's revised 29,000 t against the
+/// 13,000 t the Mt Weld flows carry. Russia has no mine in the flows: not represented.
 #[test]
 fn the_2024_figures_reconcile_or_conflict_by_name() {
     let v = reconcile(&bundled(), 2024).unwrap();
@@ -83,15 +84,18 @@ fn the_2024_figures_reconcile_or_conflict_by_name() {
             .find(|r| r.country == c)
             .unwrap_or_else(|| panic!("no figure for {c}"))
     };
-    for c in ["CHN", "USA", "MMR", "AUS"] {
+    for c in ["CHN", "USA", "MMR", "NGA", "THA"] {
         let r = row(c);
         assert_eq!(r.status, "reconciled", "{c}");
         assert!(r.residual_sigmas.unwrap().abs() < 1.0, "{c}: {r:?}");
     }
     let mys = row("MYS");
     assert_eq!(mys.status, "conflict");
-    assert_eq!(mys.published, 130.0);
+    assert_eq!(mys.published, 140.0);
     assert!((mys.reconciled.unwrap() - 2000.0).abs() < 1.0, "{mys:?}");
+    let aus = row("AUS");
+    assert_eq!(aus.status, "conflict");
+    assert!((aus.before.unwrap() - 13_000.0).abs() < 1.0, "{aus:?}");
     assert_eq!(row("RUS").status, "not_represented");
 }
 
