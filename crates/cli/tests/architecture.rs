@@ -21,7 +21,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("network", &["format", "trace"]),
     (
         "world",
-        &["format", "model", "reconcile", "risk", "rules", "sim", "trace"],
+        &[
+            "format",
+            "model",
+            "reconcile",
+            "risk",
+            "rules",
+            "sim",
+            "trace",
+        ],
     ),
     ("render", &["model", "world"]),
     (
