@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use lodestone_model::OutputFormat;
 use lodestone_world::views::risk::{
-    BenchmarkQuery, ConcentrationQuery, CriticalQuery, DependencyQuery, benchmarks, concentration,
-    critical, dependency,
+    BenchmarkQuery, COMPLETE_COVERAGE, ConcentrationQuery, CriticalQuery, DependencyQuery,
+    benchmarks, concentration, critical, dependency,
 };
 
 use crate::{Failure, analysis, emit};
@@ -28,7 +28,21 @@ pub fn concentration_cmd(
         v.year,
         v.basis_note
     );
-    emit(&v, &v.rows, format, "", &footer, "concentration")
+    // Incomplete bases are said before the table, once per material and stage.
+    let mut warnings = String::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &v.rows {
+        if let Some(text) = r.coverage_text()
+            && r.basis_coverage.is_some_and(|c| c < COMPLETE_COVERAGE)
+            && seen.insert((r.material.clone(), r.stage))
+        {
+            warnings.push_str(&format!("{} ({}): {text}.\n", r.material_name, r.stage));
+        }
+    }
+    if !warnings.is_empty() {
+        warnings.push('\n');
+    }
+    emit(&v, &v.rows, format, &warnings, &footer, "concentration")
 }
 
 /// `lodestone risk dependency`.

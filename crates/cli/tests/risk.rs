@@ -145,3 +145,73 @@ fn dependency_separates_direct_from_traced() {
     let out = lodestone(&repo_root(), &["risk", "dependency", "--country", "XX"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The capacity basis counts only plants in service in the year asked (the French separator
+/// that started in 2025 is not in 2024), and says how much of the stage's traced output the
+/// recorded capacities cover: Malaysia's "91 % of NdPr separation capacity" in 2024 rests on
+/// plants shipping 3 % of the separated output, and is labelled incomplete.
+#[test]
+fn capacity_shares_are_of_the_year_and_say_how_complete_they_are() {
+    let rows = |year: &str| {
+        json(&[
+            "risk",
+            "concentration",
+            "--basis",
+            "capacity",
+            "--stage",
+            "separation",
+            "--year",
+            year,
+            "--format",
+            "json",
+        ])
+    };
+    let suppliers = |v: &serde_json::Value| -> Vec<String> {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["supplier"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (y24, y25) = (rows("2024"), rows("2025"));
+    assert!(!suppliers(&y24).contains(&"FRA".to_string()), "{y24}");
+    assert!(suppliers(&y25).contains(&"FRA".to_string()), "{y25}");
+    let mys = y24["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["material"] == "ndpr_oxide" && r["supplier"] == "MYS")
+        .unwrap();
+    assert!(mys["share"].as_f64().unwrap() > 0.9);
+    let coverage = mys["basis_coverage"].as_f64().unwrap();
+    assert!(coverage > 0.0 && coverage < 0.8, "{coverage}");
+    let out = lodestone(
+        &repo_root(),
+        &[
+            "risk",
+            "concentration",
+            "--basis",
+            "capacity",
+            "--stage",
+            "separation",
+            "--year",
+            "2024",
+        ],
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("NdPr oxide (separation): the recorded capacities cover 3.0 % of the stage's traced output: INCOMPLETE basis"),
+        "{text}"
+    );
+    // The other bases carry no coverage.
+    let flow = json(&[
+        "risk",
+        "concentration",
+        "--stage",
+        "separation",
+        "--format",
+        "json",
+    ]);
+    assert!(flow["rows"][0]["basis_coverage"].is_null());
+}

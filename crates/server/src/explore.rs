@@ -515,10 +515,12 @@ pub async fn risk_page(State(s): State<Arc<AppState>>, q: FormQuery<RiskForm>) -
                         "{} — {scope_text}{}",
                         stage,
                         rows.first().map_or(String::new(), |r| format!(
-                            " ({}: HHI {}, top 3 {})",
+                            " ({}: HHI {}, top 3 {}{})",
                             r.material_name,
                             format_quantity(r.hhi),
-                            format_share(r.top3)
+                            format_share(r.top3),
+                            r.coverage_text()
+                                .map_or(String::new(), |c| format!("; {c}"))
                         ))
                     );
                     page.concentration.push(ConcentrationSection {

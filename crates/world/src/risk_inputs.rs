@@ -54,6 +54,50 @@ pub struct ConcentrationRow {
     pub top3: f64,
     /// Source ids behind the figure.
     pub sources: Vec<String>,
+    /// Capacity basis only: the share of the stage's traced output in the year (t REO first
+    /// reaching the stage, in the same scope) shipped by the facilities whose capacity is
+    /// counted — how complete the basis is.
+    pub coverage: Option<f64>,
+}
+
+/// Whether facility row `r` was in service in `year`: operating or commissioning at some time
+/// in the year by its status history (`facility_status`), or — without a history — operating
+/// now and started (if a start date is recorded) by the end of the year.
+fn in_service(
+    ds: &Dataset,
+    ft: &lodestone_format::Table,
+    r: &lodestone_format::Row,
+    year: i64,
+) -> bool {
+    let serving = |s: &str| matches!(s, "operating" | "commissioning");
+    let Some(id) = ft.text(r, "id") else {
+        return false;
+    };
+    let mut history: Vec<(i64, String)> = Vec::new();
+    if let Some(st) = ds.table("facility_status") {
+        for h in &st.rows {
+            if st.text(h, "facility") != Some(id) {
+                continue;
+            }
+            if let (lodestone_format::Value::Date(d), Some(status)) =
+                (st.get(h, "date"), st.text(h, "status"))
+            {
+                history.push((i64::from(d.earliest().0), status.to_string()));
+            }
+        }
+    }
+    if !history.is_empty() {
+        history.sort_by_key(|x| x.0);
+        // The status at the start of the year, and every change during it.
+        let at_start = history.iter().rev().find(|(y, _)| *y < year);
+        let during = history.iter().filter(|(y, _)| *y == year);
+        return at_start.into_iter().chain(during).any(|(_, s)| serving(s));
+    }
+    let started = match ft.get(r, "start_date") {
+        lodestone_format::Value::Date(d) => i64::from(d.earliest().0) <= year,
+        _ => true,
+    };
+    ft.text(r, "status").is_some_and(serving) && started
 }
 
 /// (key, quantity, source ids, location country) entries of one market.
@@ -177,6 +221,7 @@ fn push_view(
             top1,
             top3,
             sources,
+            coverage: None,
         });
     }
 }
@@ -202,7 +247,9 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             }
         }
     };
-    // Capacity of operating facilities, per capacity material.
+    // Capacity of the facilities in service in the year, per capacity material; and which
+    // facilities are counted, for the basis's coverage.
+    let mut counted: BTreeMap<(String, Stage), Vec<String>> = BTreeMap::new();
     if let Some(ft) = ds.table("facilities") {
         let mut by: BTreeMap<(String, Stage), [Entries; 4]> = BTreeMap::new();
         for r in &ft.rows {
@@ -213,10 +260,14 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             ) else {
                 continue;
             };
-            if ft.text(r, "status") != Some("operating") {
+            if !in_service(ds, ft, r, year) {
                 continue;
             }
             let stage = Stage::of_material(mats.get(m).map_or("", |x| x.0.as_str()));
+            counted
+                .entry((m.to_string(), stage))
+                .or_default()
+                .push(id.to_string());
             let keys = view_keys(ds, id, ft.text(r, "country").unwrap_or("unknown"));
             let src: Vec<String> = ft
                 .text(r, "source")
@@ -274,6 +325,39 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
         }
     }
     emit(&mut out, by, Basis::Flow, "t REO/yr");
+    // The capacity basis's coverage: output first reaching each stage, by hub, in the year.
+    let mut first_reaching: HashMap<(String, Stage), (f64, bool)> = HashMap::new();
+    for a in &net.additions {
+        let tag = &net.tags[a.tag as usize];
+        let Some((family, country)) = TagFamily::of_tag(tag) else {
+            continue;
+        };
+        let Some(stage) = family.stage() else {
+            continue;
+        };
+        let hub = low.nodes[a.node as usize].hub.clone();
+        let e = first_reaching
+            .entry((hub, stage))
+            .or_insert((0.0, country == "CHN"));
+        e.0 += a.amount;
+    }
+    for row in out.iter_mut().filter(|r| r.basis == Basis::Capacity) {
+        let in_scope = |chinese: bool| row.scope == Scope::World || !chinese;
+        let total: f64 = first_reaching
+            .iter()
+            .filter(|((_, s), (_, cn))| *s == row.stage && in_scope(*cn))
+            .map(|(_, (q, _))| q)
+            .sum();
+        let covered: f64 = counted
+            .get(&(row.material.clone(), row.stage))
+            .into_iter()
+            .flatten()
+            .filter_map(|f| first_reaching.get(&(f.clone(), row.stage)))
+            .filter(|(_, cn)| in_scope(*cn))
+            .map(|(q, _)| q)
+            .sum();
+        row.coverage = Some(if total > 0.0 { covered / total } else { 0.0 });
+    }
     // Production as published.
     if let Some(pt) = ds.table("production") {
         let mut by: BTreeMap<(String, Stage, i64), (Entries, Option<f64>)> = BTreeMap::new();

@@ -129,6 +129,29 @@ pub struct ConcentrationViewRow {
     pub top3: f64,
     /// Source ids behind the figure.
     pub sources: Vec<String>,
+    /// Capacity basis only: the share of the stage's traced output in the year shipped by the
+    /// facilities whose capacity is counted. Below [`COMPLETE_COVERAGE`] the basis is incomplete.
+    pub basis_coverage: Option<f64>,
+}
+
+/// Coverage from which a capacity basis counts as complete.
+pub const COMPLETE_COVERAGE: f64 = 0.8;
+
+impl ConcentrationViewRow {
+    /// The basis's coverage, said for people: `covers 12 % of the stage's output: incomplete`.
+    pub fn coverage_text(&self) -> Option<String> {
+        self.basis_coverage.map(|c| {
+            format!(
+                "the recorded capacities cover {} of the stage's traced output{}",
+                crate::views::table::format_share(c),
+                if c < COMPLETE_COVERAGE {
+                    ": INCOMPLETE basis, not shares of the industry"
+                } else {
+                    ""
+                }
+            )
+        })
+    }
 }
 
 impl Tabular for ConcentrationViewRow {
@@ -144,6 +167,7 @@ impl Tabular for ConcentrationViewRow {
             Column::new("top1", "Top-1 (%)"),
             Column::new("top3", "Top-3 (%)"),
             Column::new("sources", "Sources"),
+            Column::new("basis_coverage", "Basis coverage (%)"),
         ];
         C
     }
@@ -159,6 +183,7 @@ impl Tabular for ConcentrationViewRow {
             Cell::Share(self.top1),
             Cell::Share(self.top3),
             Cell::List(self.sources.clone()),
+            self.basis_coverage.map_or(Cell::Empty, Cell::Share),
         ]
     }
 }
@@ -168,7 +193,10 @@ fn basis_note(basis: Basis, year: i64) -> String {
         Basis::Flow => format!(
             "Share of the t REO that first reached the stage in {year} in the traced flows of the dataset (most flows are estimates; see each flow's record)."
         ),
-        Basis::Capacity => "Share of the stated capacity (t/yr of the capacity material) of the facilities now operating that record a capacity for that material; plants without a recorded capacity are not counted, and the figure is not specific to the year.".into(),
+        Basis::Capacity => format!(
+            "Share of the stated capacity (t/yr of the capacity material) of the facilities in service in {year} (status history, else current status and start date) that record a capacity for that material; plants without a recorded capacity are not counted. Each row's basis coverage is the share of the stage's traced output in {year} that the counted facilities ship; below {:.0} % the basis is incomplete and the shares are not shares of the industry.",
+            COMPLETE_COVERAGE * 100.0
+        ),
         Basis::Production => format!(
             "Share of production in {year} as published (USGS, IEA); shares are of the published world total where the dataset records one, else of the countries listed. The IEA's 'refining' is counted as separation."
         ),
@@ -244,6 +272,7 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
             top1: r.top1,
             top3: r.top3,
             sources: r.sources.clone(),
+            basis_coverage: r.coverage,
         })
         .collect();
     Ok(ConcentrationView {
