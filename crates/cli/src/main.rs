@@ -216,6 +216,11 @@ enum Command {
         /// List every flow, recorded and reconciled, instead of the reference figures.
         #[arg(long)]
         flows: bool,
+        /// Write the reconciled estimates into the dataset's flows.csv, after printing each
+        /// change; reported and derived flows are never changed, and each changed row's method
+        /// records the value it replaced.
+        #[arg(long)]
+        write: bool,
         /// Output format: table, json, csv or xlsx.
         #[arg(long, default_value = "table", value_parser = vocab::<OutputFormat>)]
         format: OutputFormat,
@@ -668,6 +673,43 @@ fn reconcile_cmd(
     }
 }
 
+/// `lodestone reconcile --write`: prints the estimates that change and writes them into
+/// flows.csv atomically (every other byte of the file kept).
+fn reconcile_write_cmd(data: Option<PathBuf>, year: i64) -> Result<ExitCode, Failure> {
+    let dir = data_dir(data);
+    let world = load_valid(&dir).map_err(|e| Failure::new(1, e))?;
+    let v = lodestone_world::views::reconcile::reconcile(&world, year)
+        .map_err(|e| Failure::new(1, e))?;
+    let path = dir.join("flows.csv");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Failure::new(1, format!("cannot read {}: {e}", path.display())))?;
+    let (updated, changes) =
+        lodestone_world::views::reconcile::write_reconciled(&text, &v, &rules::today().to_string())
+            .map_err(|e| Failure::new(1, e))?;
+    let mut report = String::new();
+    for c in &changes {
+        report.push_str(&format!(
+            "  {}: {} → {} t ({:.0} → {:.0} t REO)\n",
+            c.id, c.before, c.after, c.before_reo, c.after_reo
+        ));
+    }
+    if changes.is_empty() {
+        out(format!(
+            "No estimate of {year} moves by more than 1 t REO and 0.5 %: nothing to write.\n"
+        )
+        .as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    out(format!(
+        "Reconciled estimates of {year} written to {} ({} flows; reported and derived flows unchanged):\n{report}",
+        path.display(),
+        changes.len()
+    )
+    .as_bytes())?;
+    output::write_atomic(&path, updated.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Renders a view: JSON is the whole view struct; table, CSV and XLSX are its rows (the table
 /// with `before` and `after` around it; XLSX as a workbook on standard output, never on a
 /// terminal).
@@ -875,8 +917,15 @@ fn main() -> ExitCode {
             data,
             year,
             flows,
+            write,
             format,
-        } => reconcile_cmd(data, year, flows, format),
+        } => {
+            if write {
+                reconcile_write_cmd(data, year)
+            } else {
+                reconcile_cmd(data, year, flows, format)
+            }
+        }
         Command::Risk { what } => match what {
             RiskCommand::Concentration {
                 opts,

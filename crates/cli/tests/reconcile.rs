@@ -45,3 +45,57 @@ fn the_table_names_conflicts_and_json_carries_the_view() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no flows in 2031"));
 }
+
+/// `--write` on a copy of the bundled dataset: prints the changes, writes them, the result
+/// still passes `check`, reported and derived flows are unchanged, and a second run finds
+/// nothing left to write.
+#[test]
+fn write_updates_estimates_and_a_second_run_has_nothing_left() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("reconcile_write");
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&repo_root().join("data/world"), &dir);
+    let d = dir.to_str().unwrap();
+    // The bundled flows are reconciled already; an analyst's new estimate of China's La oxide
+    // (15,000 t higher, within check's tolerance but leaving the separators almost no losses) is pulled back by the fit.
+    let bundled = std::fs::read_to_string(dir.join("flows.csv")).unwrap();
+    let before = bundled.replace(
+        "sep_la_to_china_2025,china_separation_aggregate,CHN,la_oxide,2025,59025,",
+        "sep_la_to_china_2025,china_separation_aggregate,CHN,la_oxide,2025,74025,",
+    );
+    assert_ne!(before, bundled);
+    std::fs::write(dir.join("flows.csv"), &before).unwrap();
+    let run = |args: &[&str]| {
+        let out = lodestone(&repo_root(), args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let first = run(&["reconcile", "--data", d, "--year", "2025", "--write"]);
+    let after = std::fs::read_to_string(dir.join("flows.csv")).unwrap();
+    let changed: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert!(
+        first.contains("Reconciled estimates of 2025 written"),
+        "{first}"
+    );
+    assert!(first.contains("sep_la_to_china_2025: 74025 → "), "{first}");
+    assert!(!changed.is_empty());
+    for (_, b) in &changed {
+        assert!(b.contains(",estimate,"), "only estimates change: {b}");
+        assert!(
+            b.contains("Reconciled by `lodestone reconcile --year 2025`"),
+            "{b}"
+        );
+    }
+    assert_eq!(before.lines().count(), after.lines().count());
+    run(&["check", "--data", d]);
+    let second = run(&["reconcile", "--data", d, "--year", "2025", "--write"]);
+    assert!(second.contains("nothing to write"), "{second}");
+}

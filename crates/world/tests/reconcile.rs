@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use lodestone_world::views::reconcile::{ReconcileView, reconcile};
+use lodestone_world::views::reconcile::{FlowRow, ReconcileView, reconcile, write_reconciled};
 
 fn bundled() -> lodestone_world::World {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/world");
@@ -106,4 +106,61 @@ fn a_year_without_flows_is_an_error_naming_the_years_there_are() {
         err.contains("no flows in 2031") && err.contains("2024"),
         "{err}"
     );
+}
+
+fn flow(id: &str, basis: &str, recorded: f64, reconciled: f64) -> FlowRow {
+    FlowRow {
+        id: id.into(),
+        from: "a".into(),
+        to: "b".into(),
+        material: "m".into(),
+        basis: basis.into(),
+        recorded,
+        sigma: 0.0,
+        reconciled,
+        reconciled_sigma: 0.0,
+        normalized: None,
+        clamped: false,
+    }
+}
+
+/// `--write` replaces an estimate's quantity (in t of its material: 2,000 t at 50 % REO is
+/// 1,000 t REO; reconciled to 1,100 t REO it becomes 2,200 t), records what it replaced in
+/// the method, and keeps every other byte: the reported flow, a change below the threshold,
+/// quoting and CRLF line ends.
+#[test]
+fn write_replaces_estimates_only_and_keeps_every_other_byte() {
+    let csv = "id,quantity,basis,method,notes\r\n\
+               est,2000,estimate,\"Assumed, by hand.\",\"x, y\"\r\n\
+               rep,500,reported,,\r\n\
+               tiny,1000,estimate,Guess.,\r\n";
+    let view = ReconcileView {
+        year: 2024,
+        method: String::new(),
+        references: vec![],
+        flows: vec![
+            flow("est", "estimate", 1000.0, 1100.0),
+            flow("rep", "reported", 500.0, 900.0),
+            flow("tiny", "estimate", 1000.0, 1000.4),
+        ],
+        facilities: vec![],
+        unbalanced: vec![],
+        skipped_flows: vec![],
+        chi2: 0.0,
+        dof: 0,
+    };
+    let (text, changes) = write_reconciled(csv, &view, "2026-12-01").unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!((changes[0].before, changes[0].after), (2000.0, 2200.0));
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    assert_eq!(lines[0], "id,quantity,basis,method,notes");
+    assert!(
+        lines[1].starts_with("est,2200,estimate,\"Assumed, by hand. Reconciled by `lodestone reconcile --year 2024` on 2026-12-01: 2000 → 2200 t (1000 → 1100 t REO)"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[1].ends_with(",\"x, y\""), "{}", lines[1]);
+    assert_eq!(lines[2], "rep,500,reported,,");
+    assert_eq!(lines[3], "tiny,1000,estimate,Guess.,");
+    assert_eq!(lines[4], "");
 }

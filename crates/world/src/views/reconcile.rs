@@ -6,7 +6,9 @@
 //! * **Flows** of the year, each with a prior: a `reported` flow is fixed (it stays as
 //!   published); a `derived` flow is ±10 %; an `estimate` ±10 % (confidence high), ±25 %
 //!   (medium) or ±50 % (low or none), one standard deviation.
-//! * **Facilities** balance exactly: input + production = output + losses. A facility with a
+//! * **Facilities** balance exactly: input + production = output + losses, and ship no more of
+//!   their capacity material than their stated capacity (held at it where the fit would exceed
+//!   it). A facility with a
 //!   `mine` stage has a production quantity (prior: its recorded output less input, ±50 %);
 //!   every facility has a loss (prior: its recorded imbalance where input exceeds output, ±50 %
 //!   of it plus 2 % of its input). Country nodes (markets, `ROW`) and facilities with output but
@@ -218,8 +220,24 @@ struct FlowRecord {
     to: String,
     material: String,
     basis: String,
+    /// Recorded now, t REO.
     reo: f64,
+    /// The estimate the fit starts from, t REO: the recorded value, or, for a flow an earlier
+    /// `--write` reconciled, the value it had before (so that writing twice changes nothing).
+    prior: f64,
     sigma: f64,
+}
+
+/// The note `--write` appends to a reconciled flow's method.
+fn reconciled_note(year: i64) -> String {
+    format!("Reconciled by `lodestone reconcile --year {year}` on ")
+}
+
+/// The quantity a flow had before it was first reconciled for `year`, from its method.
+fn original_quantity(method: &str, year: i64) -> Option<f64> {
+    let rest = &method[method.find(&reconciled_note(year))?..];
+    let after_colon = &rest[rest.find(": ")? + 2..];
+    after_colon.split(" → ").next()?.trim().parse().ok()
 }
 
 /// Reconciles the flows of `year`.
@@ -271,14 +289,19 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
         };
         let basis = fl.text(r, "basis").unwrap_or("reported").to_string();
         let value = q * content;
+        let prior = fl
+            .text(r, "method")
+            .and_then(|m| original_quantity(m, year))
+            .map_or(value, |original| original * content);
         flows.push(FlowRecord {
             id: id.to_string(),
             from: from.to_string(),
             to: to.to_string(),
             material: material.to_string(),
-            sigma: value * relative_sigma(&basis, fl.text(r, "confidence")),
+            sigma: prior * relative_sigma(&basis, fl.text(r, "confidence")),
             basis,
             reo: value,
+            prior,
         });
     }
     if flows.is_empty() {
@@ -292,7 +315,7 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
     for f in &flows {
         problem.variables.push(Variable {
             name: f.id.clone(),
-            value: f.reo,
+            value: if f.sigma > 0.0 { f.prior } else { f.reo },
             sigma: f.sigma,
         });
     }
@@ -301,10 +324,10 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
     for (i, f) in flows.iter().enumerate() {
         let e = touching.entry(&f.from).or_default();
         e.0.push((i, -1.0));
-        e.2 += f.reo;
+        e.2 += f.prior;
         let e = touching.entry(&f.to).or_default();
         e.0.push((i, 1.0));
-        e.1 += f.reo;
+        e.1 += f.prior;
     }
     let mut facilities = Vec::new();
     let mut unbalanced = Vec::new();
@@ -412,14 +435,63 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
             ));
         }
     }
-    let solution: Solution = solve(
-        &problem,
-        &Options {
-            critical: CRITICAL,
-            nonnegative: true,
-        },
-    )
-    .map_err(|e| format!("reconciliation failed: {e}"))?;
+    // Stated capacities are upper bounds: a facility whose reconciled outflows of its capacity
+    // material exceed its capacity is held at it (an equality added, and solved again).
+    let mut capacities: Vec<(String, Terms, f64)> = Vec::new();
+    for r in &ft.rows {
+        let (Some(id), Some(cap), Some(m)) = (
+            ft.text(r, "id"),
+            ft.get(r, "capacity").as_f64(),
+            ft.text(r, "capacity_material"),
+        ) else {
+            continue;
+        };
+        let Some(content) = reo.get(m) else {
+            continue;
+        };
+        let terms: Terms = flows
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.from == id && f.material == m)
+            .map(|(i, _)| (i, 1.0))
+            .collect();
+        if !terms.is_empty() {
+            capacities.push((id.to_string(), terms, cap * content));
+        }
+    }
+    let options = Options {
+        critical: CRITICAL,
+        nonnegative: true,
+    };
+    let mut at_capacity = vec![false; capacities.len()];
+    let solution: Solution = loop {
+        let solution =
+            solve(&problem, &options).map_err(|e| format!("reconciliation failed: {e}"))?;
+        let over: Vec<usize> = capacities
+            .iter()
+            .enumerate()
+            .filter(|(k, (_, terms, cap))| {
+                let total: f64 = terms
+                    .iter()
+                    .map(|&(i, c)| c * solution.variables[i].value)
+                    .sum();
+                !at_capacity[*k] && total > cap * (1.0 + 1e-9) + 1e-6
+            })
+            .map(|(k, _)| k)
+            .collect();
+        if over.is_empty() {
+            break solution;
+        }
+        for k in over {
+            at_capacity[k] = true;
+            let (id, terms, cap) = &capacities[k];
+            problem.balances.push(Balance {
+                name: format!("capacity of {id}"),
+                terms: terms.clone(),
+                rhs: *cap,
+            });
+        }
+    };
     for (row, (production, loss)) in facilities.iter_mut().zip(&slots) {
         row.production = production.map(|v| solution.variables[v].value);
         row.loss = solution.variables[*loss].value;
@@ -492,4 +564,121 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
         chi2: solution.chi2,
         dof: solution.dof,
     })
+}
+
+/// An estimate that `lodestone reconcile --write` changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FlowChange {
+    /// Flow id.
+    pub id: String,
+    /// Quantity before, t of the flow's material.
+    pub before: f64,
+    /// Quantity written, t of the flow's material.
+    pub after: f64,
+    /// Before, t REO.
+    pub before_reo: f64,
+    /// After (the reconciled value), t REO.
+    pub after_reo: f64,
+}
+
+/// Smallest change worth writing: 1 t REO and 0.5 % of the flow.
+fn worth_writing(before: f64, after: f64) -> bool {
+    (after - before).abs() > 1.0f64.max(0.005 * before.abs())
+}
+
+/// The text of `flows.csv` with the year's **estimates** replaced by their reconciled values
+/// (reported and derived flows stay as they are), each changed row's `method` saying it was
+/// reconciled, on `date`, from what — so nothing is lost. Every other byte of the file is kept.
+pub fn write_reconciled(
+    flows_csv: &str,
+    view: &ReconcileView,
+    date: &str,
+) -> Result<(String, Vec<FlowChange>), String> {
+    let wanted: HashMap<&str, (f64, f64)> = view
+        .flows
+        .iter()
+        .filter(|f| f.basis == "estimate" && worth_writing(f.recorded, f.reconciled))
+        .map(|f| (f.id.as_str(), (f.recorded, f.reconciled)))
+        .collect();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(flows_csv.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("flows.csv: {e}"))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| format!("flows.csv has no '{name}' column"))
+    };
+    let (id_col, quantity_col, method_col) = (col("id")?, col("quantity")?, col("method")?);
+    // Each record with the byte where it starts; it ends where the next one starts.
+    let mut records = Vec::new();
+    for r in reader.records() {
+        let r = r.map_err(|e| format!("flows.csv: {e}"))?;
+        let start = r.position().map_or(0, |p| p.byte() as usize);
+        records.push((start, r));
+    }
+    let mut out = String::with_capacity(flows_csv.len() + 1024);
+    let mut changes = Vec::new();
+    let mut copied = 0;
+    for (k, (start, record)) in records.iter().enumerate() {
+        let end = records.get(k + 1).map_or(flows_csv.len(), |x| x.0);
+        let Some(&(before_reo, after_reo)) = record.get(id_col).and_then(|id| wanted.get(id))
+        else {
+            continue;
+        };
+        let old_text = record.get(quantity_col).unwrap_or("");
+        let Ok(before) = old_text.trim().parse::<f64>() else {
+            continue;
+        };
+        if before_reo <= 0.0 {
+            continue;
+        }
+        let exact = before * after_reo / before_reo;
+        let after = if old_text.contains('.') {
+            (exact * 1000.0).round() / 1000.0
+        } else {
+            exact.round()
+        };
+        let mut fields: Vec<String> = record.iter().map(str::to_string).collect();
+        fields[quantity_col] = format!("{after}");
+        let note = format!(
+            "{}{date}: {before} → {after} t ({before_reo:.0} → {after_reo:.0} t REO), against each country's published mine production and the facility balances.",
+            reconciled_note(view.year)
+        );
+        fields[method_col] = if fields[method_col].is_empty() {
+            note
+        } else {
+            format!("{} {note}", fields[method_col])
+        };
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        writer
+            .write_record(&fields)
+            .map_err(|e| format!("cannot write a flow: {e}"))?;
+        let mut line = String::from_utf8(writer.into_inner().map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+        // The record's own text, without the line ends around it (a CRLF file's records may
+        // be reported as starting at the LF); those stay as they are.
+        let segment = &flows_csv[*start..end];
+        let lead = segment.len() - segment.trim_start_matches(['\r', '\n']).len();
+        let body = segment.trim_matches(['\r', '\n']);
+        line.pop();
+        out.push_str(&flows_csv[copied..start + lead]);
+        out.push_str(&line);
+        copied = start + lead + body.len();
+        changes.push(FlowChange {
+            id: record.get(id_col).unwrap_or("").to_string(),
+            before,
+            after,
+            before_reo,
+            after_reo,
+        });
+    }
+    out.push_str(&flows_csv[copied..]);
+    Ok((out, changes))
 }
