@@ -64,6 +64,8 @@ pub struct Screening {
     /// Element compositions and prices, for product facts.
     compositions: Compositions,
     prices: Prices,
+    /// Product facts already built, by node: the same for every rule and every request.
+    products: std::sync::Mutex<std::collections::HashMap<usize, std::sync::Arc<Product>>>,
 }
 
 /// The trace engine's custody model for a custody word.
@@ -110,6 +112,7 @@ impl Screening {
             elements,
             compositions: Compositions::from_dataset(ds),
             prices: Prices::from_dataset(ds),
+            products: Default::default(),
         })
     }
 
@@ -142,8 +145,27 @@ impl Screening {
         }
     }
 
-    /// The facts the rules see about product node `node`.
-    pub fn product(&self, ds: &Dataset, node: usize) -> Product {
+    /// The facts the rules see about product node `node`, built once and kept (they depend
+    /// only on the dataset, the year and the custody model, which the screening fixes).
+    pub fn product(&self, ds: &Dataset, node: usize) -> std::sync::Arc<Product> {
+        let cached = self
+            .products
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&node)
+            .cloned();
+        if let Some(p) = cached {
+            return p;
+        }
+        let p = std::sync::Arc::new(self.build_product(ds, node));
+        self.products
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(node, p.clone());
+        p
+    }
+
+    fn build_product(&self, ds: &Dataset, node: usize) -> Product {
         let mut p = product_facts(
             ds,
             &self.low,
