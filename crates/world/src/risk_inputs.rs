@@ -260,7 +260,8 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             ) else {
                 continue;
             };
-            if !in_service(ds, ft, r, year) {
+            // A target (Solvay's 4,500 t/yr by 2030) is not capacity in service.
+            if !in_service(ds, ft, r, year) || ft.text(r, "capacity_basis") == Some("target") {
                 continue;
             }
             let stage = Stage::of_material(mats.get(m).map_or("", |x| x.0.as_str()));
