@@ -158,7 +158,17 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
     };
     let solve = |m| trace(&net, m).map_err(|e| e.to_string());
     let t0 = Instant::now();
+    // The summary reports the structure's loops: build it once, inside the timed trace, and
+    // keep it (it used to be built a second time after the timers stopped).
+    let mut structure = None;
     let (primary, other) = match args.custody {
+        Custody::MassBalance if args.summary => {
+            net.validate().map_err(|e| e.to_string())?;
+            let s = Structure::build(&net).map_err(|e| e.to_string())?;
+            let t = lodestone_trace::trace_prepared(&net, &s).map_err(|e| e.to_string())?;
+            structure = Some(s);
+            (t, None)
+        }
         Custody::MassBalance => (solve(CustodyModel::MassBalance)?, None),
         Custody::Segregated => (solve(CustodyModel::Segregated)?, None),
         Custody::Compare => (
@@ -171,6 +181,7 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
         return print_summary(
             &net,
             &primary,
+            structure,
             &tags,
             loaded.as_secs_f64(),
             traced.as_secs_f64(),
@@ -606,6 +617,7 @@ fn write_rows(
 fn print_summary(
     net: &Network,
     t: &Trace,
+    structure: Option<Structure>,
     tags: &[usize],
     loaded: f64,
     traced: f64,
@@ -616,7 +628,10 @@ fn print_summary(
     for a in &net.additions {
         added[a.tag as usize] += a.amount;
     }
-    let structure = Structure::build(net).map_err(|e| e.to_string())?;
+    let structure = match structure {
+        Some(s) => s,
+        None => Structure::build(net).map_err(|e| e.to_string())?,
+    };
     let summary = serde_json::json!({
         "nodes": net.len(),
         "flows": net.flows.len(),
