@@ -150,7 +150,7 @@ fn dependency_separates_direct_from_traced() {
 /// started in 2025 is not in 2024) and no capacity that is only a target (Solvay La Rochelle's
 /// 4,500 t/yr by 2030 is in neither year), and says how much of the stage's traced output the
 /// recorded capacities cover: Malaysia's "91 % of NdPr separation capacity" in 2024 rests on
-/// plants shipping 3 % of the separated output, and is labelled incomplete.
+/// plants shipping about 3 % of the separated output, and is labelled incomplete.
 #[test]
 fn capacity_shares_are_of_the_year_and_say_how_complete_they_are() {
     let rows = |year: &str| {
@@ -203,7 +203,7 @@ fn capacity_shares_are_of_the_year_and_say_how_complete_they_are() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.starts_with("NdPr oxide (separation): the recorded capacities cover 3.0 % of the stage's traced output: INCOMPLETE basis"),
+        text.starts_with("NdPr oxide (separation): the recorded capacities cover 3.2 % of the stage's traced output: INCOMPLETE basis"),
         "{text}"
     );
     // The other bases carry no coverage.
