@@ -52,6 +52,105 @@ impl Hasher for FxHasher {
 
 type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+fn fx_hash(bytes: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(bytes);
+    h.finish()
+}
+
+/// Node ids to indices, for the tens of millions of look-ups a large network's flows make:
+/// open addressing over 24-byte slots holding an id's first 16 bytes, its length and its index
+/// plus one, at a load factor of at most one half. Most ids are short, so a look-up usually
+/// reads one slot and nothing else (a map of `String`s reads a bucket and then the string's
+/// heap allocation: two cache misses on a large table); longer ids are checked against their
+/// full bytes, kept end to end in one buffer.
+struct IdIndex {
+    slots: Vec<Slot>,
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    prefix: [u8; 16],
+    len: u32,
+    /// Index plus one; 0 marks an empty slot.
+    value: u32,
+}
+
+fn prefix_of(id: &[u8]) -> [u8; 16] {
+    let mut p = [0u8; 16];
+    let n = id.len().min(16);
+    p[..n].copy_from_slice(&id[..n]);
+    p
+}
+
+impl IdIndex {
+    fn with_capacity(n: usize) -> IdIndex {
+        IdIndex {
+            slots: vec![Slot::default(); (2 * n.max(4)).next_power_of_two()],
+            bytes: Vec::new(),
+            ends: Vec::with_capacity(n),
+        }
+    }
+
+    fn id(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.bytes[start..self.ends[i]]
+    }
+
+    /// The slot holding `id`, or the empty slot where it would go.
+    fn probe(&self, id: &[u8], hash: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        let prefix = prefix_of(id);
+        let mut s = hash as usize & mask;
+        loop {
+            let slot = &self.slots[s];
+            if slot.value == 0
+                || (slot.len as usize == id.len()
+                    && slot.prefix == prefix
+                    && (id.len() <= 16 || self.id(slot.value as usize - 1) == id))
+            {
+                return s;
+            }
+            s = (s + 1) & mask;
+        }
+    }
+
+    fn get(&self, id: &[u8]) -> Option<u32> {
+        self.slots[self.probe(id, fx_hash(id))].value.checked_sub(1)
+    }
+
+    /// Adds `id` as the next index, or returns the index it already has.
+    fn insert(&mut self, id: &[u8]) -> Result<u32, u32> {
+        if 2 * (self.ends.len() + 1) > self.slots.len() {
+            let mut bigger = vec![Slot::default(); self.slots.len() * 2];
+            let mask = bigger.len() - 1;
+            for old in self.slots.iter().filter(|x| x.value != 0) {
+                let mut s = fx_hash(self.id(old.value as usize - 1)) as usize & mask;
+                while bigger[s].value != 0 {
+                    s = (s + 1) & mask;
+                }
+                bigger[s] = *old;
+            }
+            self.slots = bigger;
+        }
+        let s = self.probe(id, fx_hash(id));
+        if let Some(existing) = self.slots[s].value.checked_sub(1) {
+            return Err(existing);
+        }
+        let next = self.ends.len() as u32;
+        self.bytes.extend_from_slice(id);
+        self.ends.push(self.bytes.len());
+        self.slots[s] = Slot {
+            prefix: prefix_of(id),
+            len: id.len() as u32,
+            value: next + 1,
+        };
+        Ok(next)
+    }
+}
+
 struct Diags {
     list: Vec<Diagnostic>,
     dropped: usize,
@@ -371,12 +470,11 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
         },
     )
     .unwrap_or_default();
-    let mut index: FxMap<String, u32> = FxMap::default();
-    index.reserve(nodes.len());
+    let mut index = IdIndex::with_capacity(nodes.len());
     let mut node_line = Vec::with_capacity(nodes.len());
     let mut net = Network::default();
     for (line, id, output, value) in nodes {
-        if let Some(&first) = index.get(&id) {
+        if let Err(first) = index.insert(id.as_bytes()) {
             d.push(Diagnostic::error(
                 "nodes.csv",
                 Some(line),
@@ -400,14 +498,13 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
             })
         };
         let (output, value) = (cell(output), cell(value));
-        index.insert(id.clone(), net.node_ids.len() as u32);
         net.node_ids.push(id);
         net.output.push(output.unwrap_or(f64::NAN));
         net.unit_value.push(value);
         node_line.push(line);
     }
     let lookup = |id: &str, name: &str| -> Result<u32, (Option<String>, String)> {
-        index.get(id).copied().ok_or_else(|| {
+        index.get(id.as_bytes()).ok_or_else(|| {
             (
                 Some(name.into()),
                 format!("{name} '{id}' is not a node in nodes.csv"),
@@ -795,4 +892,32 @@ pub fn write_element_shares(
         w.flush()?;
     }
     std::fs::rename(&tmp, dir.join(ELEMENTS_FILE))
+}
+
+#[cfg(test)]
+mod id_index_tests {
+    use super::IdIndex;
+
+    /// Ids that share their first 16 bytes, ids of every length, growth past the initial
+    /// capacity, duplicates and absent ids.
+    #[test]
+    fn every_id_is_found_at_its_index_and_only_there() {
+        let long = |k: usize| format!("a-very-long-prefix-{k}");
+        let mut ids: Vec<String> = (0..5000).map(|k| format!("n{k}")).collect();
+        ids.extend((0..5000).map(long));
+        ids.push(String::new());
+        ids.push("0123456789abcdef".into()); // exactly 16 bytes
+        ids.push("0123456789abcdef0".into()); // 17 bytes, same prefix
+        let mut index = IdIndex::with_capacity(10);
+        for (k, id) in ids.iter().enumerate() {
+            assert_eq!(index.insert(id.as_bytes()), Ok(k as u32), "{id}");
+        }
+        for (k, id) in ids.iter().enumerate() {
+            assert_eq!(index.get(id.as_bytes()), Some(k as u32), "{id}");
+            assert_eq!(index.insert(id.as_bytes()), Err(k as u32), "{id}");
+        }
+        for absent in ["n5000", "a-very-long-prefix-5000", "0123456789abcde", "n"] {
+            assert_eq!(index.get(absent.as_bytes()), None, "{absent}");
+        }
+    }
 }
