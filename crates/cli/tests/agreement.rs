@@ -33,14 +33,7 @@ fn analysis() -> &'static Analysis {
 fn cli_json(args: &[&str]) -> serde_json::Value {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--format", "json"]);
-    let out = lodestone(&repo_root(), &all);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    ok_json(&all)
 }
 
 fn api_json(path: &str) -> serde_json::Value {

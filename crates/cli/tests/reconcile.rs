@@ -7,14 +7,7 @@ use common::*;
 
 #[test]
 fn the_table_names_conflicts_and_json_carries_the_view() {
-    let out = lodestone(&repo_root(), &["reconcile", "--year", "2024"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = ok(&["reconcile", "--year", "2024"]);
     assert!(text.contains("mine production, CHN"), "{text}");
     assert!(
         text.contains("CONFLICT mine production, MYS: published 140 ± 7 t REO"),
@@ -24,19 +17,10 @@ fn the_table_names_conflicts_and_json_carries_the_view() {
         text.contains("NOT REPRESENTED mine production, RUS"),
         "{text}"
     );
-    let out = lodestone(
-        &repo_root(),
-        &["reconcile", "--year", "2024", "--format", "json"],
-    );
-    assert_eq!(out.status.code(), Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = ok_json(&["reconcile", "--year", "2024", "--format", "json"]);
     assert_eq!(v["year"], 2024);
     assert!(v["flows"].as_array().unwrap().len() > 50);
-    let flows = lodestone(
-        &repo_root(),
-        &["reconcile", "--year", "2024", "--flows", "--format", "csv"],
-    );
-    let csv = String::from_utf8(flows.stdout).unwrap();
+    let csv = ok(&["reconcile", "--year", "2024", "--flows", "--format", "csv"]);
     assert!(
         csv.starts_with("id,material,basis,recorded,sigma,reconciled"),
         "{csv}"
@@ -64,17 +48,7 @@ fn write_updates_estimates_and_a_second_run_has_nothing_left() {
     );
     assert_ne!(before, bundled);
     std::fs::write(dir.join("flows.csv"), &before).unwrap();
-    let run = |args: &[&str]| {
-        let out = lodestone(&repo_root(), args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let first = run(&["reconcile", "--data", d, "--year", "2025", "--write"]);
+    let first = ok(&["reconcile", "--data", d, "--year", "2025", "--write"]);
     let after = std::fs::read_to_string(dir.join("flows.csv")).unwrap();
     let changed: Vec<(&str, &str)> = before
         .lines()
@@ -95,7 +69,7 @@ fn write_updates_estimates_and_a_second_run_has_nothing_left() {
         );
     }
     assert_eq!(before.lines().count(), after.lines().count());
-    run(&["check", "--data", d]);
-    let second = run(&["reconcile", "--data", d, "--year", "2025", "--write"]);
+    ok(&["check", "--data", d]);
+    let second = ok(&["reconcile", "--data", d, "--year", "2025", "--write"]);
     assert!(second.contains("nothing to write"), "{second}");
 }

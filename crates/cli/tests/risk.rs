@@ -4,21 +4,10 @@ mod common;
 
 use common::*;
 
-fn json(args: &[&str]) -> serde_json::Value {
-    let out = lodestone(&repo_root(), args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn usgs_mining_shares_are_reproduced() {
     // USGS MCS 2026, 2024: China 270,000 of a published world total of 380,000 t REO = 71.1 %.
-    let rows = json(&[
+    let rows = ok_json(&[
         "risk",
         "concentration",
         "--basis",
@@ -54,7 +43,7 @@ fn usgs_mining_shares_are_reproduced() {
 
 #[test]
 fn shares_of_every_view_sum_to_one() {
-    let rows = json(&[
+    let rows = ok_json(&[
         "risk",
         "concentration",
         "--basis",
@@ -85,7 +74,7 @@ fn critical_facilities_with_and_without_rerouting_by_hand() {
     // 10,500 t, losing 40,474 − 10,500 = 29,974 t. If Kuantan or Mt Weld stops, Mountain Pass's
     // spare 50,692 − 37,213 = 13,479 t covers the 3,261 t: no loss with re-routing.
     let base = repo_root().join("tests/data/base");
-    let rows = json(&[
+    let rows = ok_json(&[
         "risk",
         "critical",
         "--data",
@@ -118,7 +107,7 @@ fn dependency_separates_direct_from_traced() {
     // In the test dataset, China's receipts: 3,261 t REO shipped from Malaysia (Kuantan), all
     // mined in Australia; 37,213 t shipped from the US, mined there.
     let base = repo_root().join("tests/data/base");
-    let rows = json(&[
+    let rows = ok_json(&[
         "risk",
         "dependency",
         "--data",
@@ -154,7 +143,7 @@ fn dependency_separates_direct_from_traced() {
 #[test]
 fn capacity_shares_are_of_the_year_and_say_how_complete_they_are() {
     let rows = |year: &str| {
-        json(&[
+        ok_json(&[
             "risk",
             "concentration",
             "--basis",
@@ -188,26 +177,22 @@ fn capacity_shares_are_of_the_year_and_say_how_complete_they_are() {
     assert!(mys["share"].as_f64().unwrap() > 0.9);
     let coverage = mys["basis_coverage"].as_f64().unwrap();
     assert!(coverage > 0.0 && coverage < 0.8, "{coverage}");
-    let out = lodestone(
-        &repo_root(),
-        &[
-            "risk",
-            "concentration",
-            "--basis",
-            "capacity",
-            "--stage",
-            "separation",
-            "--year",
-            "2024",
-        ],
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = ok(&[
+        "risk",
+        "concentration",
+        "--basis",
+        "capacity",
+        "--stage",
+        "separation",
+        "--year",
+        "2024",
+    ]);
     assert!(
         text.starts_with("NdPr oxide (separation): the recorded capacities cover 3.2 % of the stage's traced output: INCOMPLETE basis"),
         "{text}"
     );
     // The other bases carry no coverage.
-    let flow = json(&[
+    let flow = ok_json(&[
         "risk",
         "concentration",
         "--stage",
@@ -225,7 +210,7 @@ fn capacity_shares_are_of_the_year_and_say_how_complete_they_are() {
 #[test]
 fn traced_shares_agree_with_the_published_ones_within_stated_tolerances() {
     let share = |basis: &str, stage: &str, material: &str, country: &str| -> f64 {
-        let v = json(&[
+        let v = ok_json(&[
             "risk",
             "concentration",
             "--basis",

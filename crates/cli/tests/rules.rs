@@ -12,17 +12,6 @@ fn fixture() -> String {
         .into_owned()
 }
 
-fn json(args: &[&str]) -> serde_json::Value {
-    let out = lodestone(&repo_root(), args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn by_rule<'a>(rows: &'a serde_json::Value, rule: &str, custody: &str) -> &'a serde_json::Value {
     rows["determinations"]
         .as_array()
@@ -36,7 +25,7 @@ fn by_rule<'a>(rows: &'a serde_json::Value, rule: &str, custody: &str) -> &'a se
 fn a_magnet_sintered_in_vietnam_from_chinese_oxide_is_vietnamese_for_tariffs_and_chinese_for_content()
  {
     let f = fixture();
-    let rows = json(&[
+    let rows = ok_json(&[
         "rules",
         "check",
         "--data",
@@ -75,7 +64,7 @@ fn a_magnet_sintered_in_vietnam_from_chinese_oxide_is_vietnamese_for_tariffs_and
     assert!(!control["paths"].as_array().unwrap().is_empty());
     assert_eq!(control["sources"][0]["publisher"], "Lodestone tests");
     // The same Chinese oxide shipped as such has Chinese customs origin: the tariff applies.
-    let rows = json(&[
+    let rows = ok_json(&[
         "rules",
         "check",
         "--data",
@@ -97,7 +86,7 @@ fn a_magnet_sintered_in_vietnam_from_chinese_oxide_is_vietnamese_for_tariffs_and
 #[test]
 fn mass_balance_and_segregated_custody_give_different_determinations_both_reported() {
     let f = fixture();
-    let rows = json(&[
+    let rows = ok_json(&[
         "rules",
         "check",
         "--data",
@@ -131,7 +120,7 @@ fn mass_balance_and_segregated_custody_give_different_determinations_both_report
 #[test]
 fn the_timeline_shows_each_change_and_why() {
     let f = fixture();
-    let rows = json(&[
+    let rows = ok_json(&[
         "rules",
         "timeline",
         "--data",
@@ -265,7 +254,7 @@ fn a_bad_rule_file_is_a_located_error_with_exit_1() {
 
 #[test]
 fn rules_list_reports_the_state_on_the_date() {
-    let rows = json(&["rules", "list", "--as-of", "2025-12-01", "--format", "json"]);
+    let rows = ok_json(&["rules", "list", "--as-of", "2025-12-01", "--format", "json"]);
     assert_eq!(rows["as_of"], "2025-12-01");
     let state = |id: &str| {
         rows["rules"]
@@ -286,7 +275,7 @@ fn rules_list_reports_the_state_on_the_date() {
             assert!(r[key].is_string(), "{key} in {r}");
         }
     }
-    let before = json(&["rules", "list", "--as-of", "2025-10-08", "--format", "json"]);
+    let before = ok_json(&["rules", "list", "--as-of", "2025-10-08", "--format", "json"]);
     let s = before["rules"]
         .as_array()
         .unwrap()
@@ -318,29 +307,19 @@ fn every_bundled_rule_on_the_bundled_dataset_matches_its_snapshot() {
         ("USA", "2026-11-11", "civil"),
         ("KOR", "2027-01-01", "civil"),
     ] {
-        let out = lodestone(
-            &repo_root(),
-            &[
-                "rules",
-                "check",
-                "--all",
-                "--destination",
-                dest,
-                "--as-of",
-                date,
-                "--end-use",
-                end_use,
-                "--format",
-                "csv",
-            ],
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
+        let text = ok(&[
+            "rules",
+            "check",
+            "--all",
+            "--destination",
+            dest,
+            "--as-of",
+            date,
+            "--end-use",
+            end_use,
+            "--format",
+            "csv",
+        ]);
         assert!(
             text.lines().count() > 5,
             "{dest} {date}: too few determinations"

@@ -12,17 +12,6 @@ fn tmp(name: &str) -> std::path::PathBuf {
     p
 }
 
-fn ok(args: &[&str]) -> String {
-    let out = lodestone(&repo_root(), args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 #[test]
 fn sharded_runs_merge_to_exactly_the_single_batch() {
     let sc = repo_root().join("data/world/scenarios/kuantan_outage.toml");

@@ -5,17 +5,6 @@ mod common;
 use common::*;
 use std::path::Path;
 
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let out = lodestone(dir, args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn rows(json: &str) -> Vec<serde_json::Value> {
     serde_json::from_str::<serde_json::Value>(json)
         .unwrap()

@@ -21,6 +21,28 @@ pub fn lodestone(dir: &Path, args: &[&str]) -> Output {
         .expect("run lodestone")
 }
 
+/// Runs `lodestone` in `dir` with `args`, asserting that it succeeds; its standard output.
+pub fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let out = lodestone(dir, args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// [`run_ok`] in the repository root.
+pub fn ok(args: &[&str]) -> String {
+    run_ok(&repo_root(), args)
+}
+
+/// [`ok`], its output parsed as JSON.
+pub fn ok_json(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(args)).unwrap()
+}
+
 /// Copies a directory tree.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
