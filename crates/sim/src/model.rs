@@ -391,6 +391,13 @@ struct Drawn {
 pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
     let mut rng = Rng::for_run(sc.seed, index);
     let n = net.nodes.len();
+    // Each node's routes out and in, by route index.
+    let mut out_routes: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut in_routes: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (r, route) in net.routes.iter().enumerate() {
+        out_routes[route.from].push(r);
+        in_routes[route.to].push(r);
+    }
     let months = sc.months;
     // Draw the uncertain parameters once per run, in a fixed order.
     let drawn: Vec<Drawn> = sc
@@ -449,10 +456,9 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
         };
         for (j, node) in net.nodes.iter().enumerate() {
             let country_ok = inv.country == "all" || inv.country == node.country;
-            let makes = net
-                .routes
+            let makes = out_routes[j]
                 .iter()
-                .any(|r| r.from == j && net.nodes[r.to].stage.as_deref() == Some(stage.as_str()));
+                .any(|&r| net.nodes[net.routes[r].to].stage.as_deref() == Some(stage.as_str()));
             if country_ok && makes && node.yield_ > 0.0 && node.base_demand <= 0.0 {
                 let base_input = node.base_output / node.yield_;
                 stock_target[j] = base_input * days / DAYS_PER_MONTH;
@@ -478,10 +484,6 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
     // In transit under licensing delays: (arrival month, node, quantity).
     let mut transit: Vec<(usize, usize, f64, Option<usize>)> = Vec::new();
     let order = topological(net);
-    let mut out_routes: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (r, route) in net.routes.iter().enumerate() {
-        out_routes[route.from].push(r);
-    }
     // Final-use materials: what product nodes carry, and what markets demand of each.
     let mut mats: Vec<String> = net
         .nodes
@@ -584,20 +586,20 @@ pub fn run(net: &SimNetwork, sc: &Scenario, index: u64) -> RunResult {
             if node.base_demand > 0.0 || node.yield_ <= 0.0 {
                 return Vec::new();
             }
-            let incoming = net.routes.iter().filter(|r| r.to == j);
+            let incoming = in_routes[j].iter().map(|&r| &net.routes[r]);
             let total: f64 = incoming.clone().map(|r| r.base).sum();
+            let products: Vec<&SimNode> = out_routes[j]
+                .iter()
+                .map(|&r| net.routes[r].to)
+                .filter(|&to| node_mat[to].is_some())
+                .map(|to| &net.nodes[to])
+                .collect();
             let mut parts: Vec<(usize, f64)> = Vec::new();
             for r in incoming {
                 let from = &net.nodes[r.from];
                 let (Some(m), Some(element)) = (node_mat[r.from], from.single_element()) else {
                     continue;
                 };
-                let products: Vec<&SimNode> = net
-                    .routes
-                    .iter()
-                    .filter(|out| out.from == j && node_mat[out.to].is_some())
-                    .map(|out| &net.nodes[out.to])
-                    .collect();
                 let in_every_product = !products.is_empty()
                     && products.iter().all(|p| {
                         p.elements
