@@ -103,7 +103,8 @@ fn in_service(
 /// (key, quantity, source ids, location country) entries of one market.
 type Entries = Vec<(String, f64, Vec<String>, String)>;
 
-fn materials(ds: &Dataset) -> HashMap<String, (String, Option<f64>)> {
+/// Material id → (stage, REO content in % of the material).
+pub(crate) fn materials(ds: &Dataset) -> HashMap<String, (String, Option<f64>)> {
     let mut out = HashMap::new();
     if let Some(t) = ds.table("materials") {
         for r in &t.rows {
@@ -287,6 +288,9 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
     // the flows that carry it.
     let net = &low.network;
     let mut by: BTreeMap<(String, Stage), [Entries; 4]> = BTreeMap::new();
+    // Output first reaching each stage, by hub (and whether it is Chinese): the capacity
+    // basis's coverage.
+    let mut first_reaching: HashMap<(String, Stage), (f64, bool)> = HashMap::new();
     for a in &net.additions {
         let tag = &net.tags[a.tag as usize];
         let Some((family, country)) = TagFamily::of_tag(tag) else {
@@ -296,6 +300,10 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             continue;
         };
         let info = &low.nodes[a.node as usize];
+        first_reaching
+            .entry((info.hub.clone(), stage))
+            .or_insert((0.0, country == "CHN"))
+            .0 += a.amount;
         let keys = view_keys(ds, &info.hub, country);
         let mut src: Vec<String> = if info.material.is_some() {
             info.sources.clone()
@@ -326,22 +334,7 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
         }
     }
     emit(&mut out, by, Basis::Flow, "t REO/yr");
-    // The capacity basis's coverage: output first reaching each stage, by hub, in the year.
-    let mut first_reaching: HashMap<(String, Stage), (f64, bool)> = HashMap::new();
-    for a in &net.additions {
-        let tag = &net.tags[a.tag as usize];
-        let Some((family, country)) = TagFamily::of_tag(tag) else {
-            continue;
-        };
-        let Some(stage) = family.stage() else {
-            continue;
-        };
-        let hub = low.nodes[a.node as usize].hub.clone();
-        let e = first_reaching
-            .entry((hub, stage))
-            .or_insert((0.0, country == "CHN"));
-        e.0 += a.amount;
-    }
+    // The capacity basis's coverage, from the output first reaching each stage by hub (above).
     for row in out.iter_mut().filter(|r| r.basis == Basis::Capacity) {
         let in_scope = |chinese: bool| row.scope == Scope::World || !chinese;
         let total: f64 = first_reaching

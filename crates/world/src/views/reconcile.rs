@@ -242,23 +242,16 @@ fn original_quantity(method: &str, year: i64) -> Option<f64> {
 
 /// Reconciles the flows of `year`.
 pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
-    let (Some(mt), Some(ft), Some(fl)) = (
+    let (Some(_), Some(ft), Some(fl)) = (
         ds.table("materials"),
         ds.table("facilities"),
         ds.table("flows"),
     ) else {
         return Err("the dataset has no materials, facilities or flows table".into());
     };
-    let reo: HashMap<&str, f64> = mt
-        .rows
-        .iter()
-        .filter_map(|r| {
-            Some((
-                mt.text(r, "id")?,
-                mt.get(r, "reo_content").as_f64()? / 100.0,
-            ))
-        })
-        .collect();
+    // Material id → (stage, REO content in %).
+    let materials = crate::risk_inputs::materials(ds);
+    let reo = |m: &str| materials.get(m).and_then(|x| x.1).map(|p| p / 100.0);
     let mut flows = Vec::new();
     let mut skipped_flows = Vec::new();
     let mut years_present = std::collections::BTreeSet::new();
@@ -280,7 +273,7 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
         ) else {
             continue;
         };
-        let Some(content) = reo.get(material) else {
+        let Some(content) = reo(material) else {
             skipped_flows.push((
                 id.to_string(),
                 format!("material '{material}' records no REO content"),
@@ -388,15 +381,10 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
     }
     // A country node shipping ore or concentrate (Nigeria's monazite to China) is that
     // country's mining, where the dataset records no mine facility.
-    let stage: HashMap<&str, &str> = mt
-        .rows
-        .iter()
-        .filter_map(|r| Some((mt.text(r, "id")?, mt.text(r, "stage")?)))
-        .collect();
     for (i, f) in flows.iter().enumerate() {
         let raw = matches!(
-            stage.get(f.material.as_str()),
-            Some(&"ore" | &"concentrate")
+            materials.get(f.material.as_str()).map(|x| x.0.as_str()),
+            Some("ore" | "concentrate")
         );
         if raw && ft.find(&f.from).is_none() {
             mine_production
@@ -446,7 +434,7 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
         ) else {
             continue;
         };
-        let Some(content) = reo.get(m) else {
+        let Some(content) = reo(m) else {
             continue;
         };
         let terms: Terms = flows
