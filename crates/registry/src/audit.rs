@@ -167,7 +167,7 @@ pub async fn verify(
             .collect();
         for row in read_table(pool, spec).await? {
             let key = canonical_json(&schema::row_json(&spec.key_of(&row)?));
-            let image = schema::row_json(&row);
+            let image = spec.image(&row);
             match logged.remove(&key) {
                 None => {
                     return tampered(format!("{} {key}: the row is not in the log", spec.name));

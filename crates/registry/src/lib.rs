@@ -11,9 +11,11 @@
 //! * [`backup`] — a consistent, portable dump and its exact restore.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod agreements;
 pub mod audit;
 pub mod backup;
+pub mod commission;
 pub mod keys;
 pub mod merkle;
 pub mod note;

@@ -28,6 +28,8 @@ pub struct Column {
     pub ty: ColumnType,
     /// Whether NULL is allowed.
     pub nullable: bool,
+    /// Logged by its SHA-256 only (password hashes): the log is evidence, not a copy of secrets.
+    pub secret: bool,
 }
 
 /// One value.
@@ -115,6 +117,7 @@ const fn col(name: &'static str, ty: ColumnType) -> Column {
         name,
         ty,
         nullable: false,
+        secret: false,
     }
 }
 
@@ -123,6 +126,16 @@ const fn opt(name: &'static str, ty: ColumnType) -> Column {
         name,
         ty,
         nullable: true,
+        secret: false,
+    }
+}
+
+const fn secret(name: &'static str) -> Column {
+    Column {
+        name,
+        ty: ColumnType::Text,
+        nullable: false,
+        secret: true,
     }
 }
 
@@ -164,7 +177,7 @@ pub const TABLES: &[TableSpec] = &[
             col("display_name", Text),
             col("role", Text),
             opt("constituency", Text),
-            col("password_hash", Text),
+            secret("password_hash"),
             col("active", Int),
         ],
         description: "A person who signs in, with one role.",
@@ -266,6 +279,26 @@ impl TableSpec {
                 ))),
             })
             .collect()
+    }
+
+    /// A row's image in the log: every column as [`Cell::to_json`], secret columns as their
+    /// SHA-256.
+    pub fn image(&self, row: &Row) -> Value {
+        Value::Object(
+            self.columns
+                .iter()
+                .map(|c| {
+                    let cell = row.get(c.name).cloned().unwrap_or(Cell::Null);
+                    let v = match (&cell, c.secret) {
+                        (Cell::Text(t), true) => {
+                            json!({"sha256": crate::merkle::sha256(t.as_bytes()).to_hex()})
+                        }
+                        _ => cell.to_json(),
+                    };
+                    (c.name.to_string(), v)
+                })
+                .collect(),
+        )
     }
 
     /// Checks that a row has exactly this table's columns with the right types.

@@ -287,8 +287,8 @@ impl Registry {
             logged.push(json!({
                 "table": spec.name,
                 "key": schema::row_json(&key),
-                "before": before.as_ref().map(schema::row_json),
-                "after": after.map(schema::row_json),
+                "before": before.as_ref().map(|r| spec.image(r)),
+                "after": after.map(|r| spec.image(r)),
             }));
         }
         let index = log.range.size();

@@ -48,3 +48,15 @@ async fn backup_and_restore_round_trip_exactly() {
 async fn concurrent_writers_are_serialized() {
     common::concurrent_writers_are_serialized(&pg()).await;
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run by .ci/run with --ignored"]
+async fn a_review_runs_from_opening_to_publication() {
+    common::a_review_runs_from_opening_to_publication(&pg()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run by .ci/run with --ignored"]
+async fn sessions_are_fresh_and_end() {
+    common::sessions_are_fresh_and_end(&pg()).await;
+}

@@ -32,3 +32,13 @@ async fn backup_and_restore_round_trip_exactly() {
 async fn concurrent_writers_are_serialized() {
     common::concurrent_writers_are_serialized(&Sqlite).await;
 }
+
+#[tokio::test]
+async fn a_review_runs_from_opening_to_publication() {
+    common::a_review_runs_from_opening_to_publication(&Sqlite).await;
+}
+
+#[tokio::test]
+async fn sessions_are_fresh_and_end() {
+    common::sessions_are_fresh_and_end(&Sqlite).await;
+}

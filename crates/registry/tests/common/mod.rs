@@ -434,3 +434,361 @@ pub async fn concurrent_writers_are_serialized(b: &dyn Backend) {
     assert_eq!(indices, (0..40).collect::<Vec<u64>>());
     assert_eq!(verify(&reg).await.unwrap().rows, 40);
 }
+
+use lodestone_registry::access::{Actor, Constituency, Role};
+use lodestone_registry::commission::{self, ComputedItem, NewAccount};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A registry with the bundled agreements and one account per role (two commissioners per
+/// constituency but one), as the API tests and the worked cases use.
+pub async fn staffed(b: &dyn Backend) -> Registry {
+    let reg = open(&b.fresh_url()).await;
+    import_bundled(&reg).await;
+    let admin = NewAccount {
+        username: "admin".into(),
+        display_name: "Administrator".into(),
+        role: Role::Administrator,
+        constituency: None,
+        password: PASSWORD.into(),
+    };
+    commission::bootstrap_administrator(&reg, &admin)
+        .await
+        .unwrap();
+    let by = Actor {
+        username: "admin".into(),
+        role: Role::Administrator,
+    };
+    let people: [(&str, Role, Option<Constituency>); 6] = [
+        ("sec", Role::Secretariat, None),
+        ("gov", Role::Commissioner, Some(Constituency::Government)),
+        ("ind", Role::Commissioner, Some(Constituency::Industry)),
+        ("civ", Role::Commissioner, Some(Constituency::CivilSociety)),
+        ("rev", Role::Reviewer, None),
+        ("rev2", Role::Reviewer, None),
+    ];
+    for (u, role, constituency) in people {
+        let a = NewAccount {
+            username: u.into(),
+            display_name: u.to_uppercase(),
+            role,
+            constituency,
+            password: PASSWORD.into(),
+        };
+        commission::create_account(&reg, &by, &a).await.unwrap();
+    }
+    reg
+}
+
+pub fn actor(u: &str) -> Actor {
+    let role = match u {
+        "admin" => Role::Administrator,
+        "sec" => Role::Secretariat,
+        "gov" | "ind" | "civ" => Role::Commissioner,
+        "rev" | "rev2" => Role::Reviewer,
+        _ => Role::Public,
+    };
+    Actor {
+        username: u.into(),
+        role,
+    }
+}
+
+/// A review from opening to publication; the matrix refuses what it must on the way, and
+/// the public sees the review only once published, without confidential annexes.
+pub async fn a_review_runs_from_opening_to_publication(b: &dyn Backend) {
+    let reg = staffed(b).await;
+    let content = b"annex: offtake schedule".to_vec();
+    let sha = lodestone_registry::merkle::sha256(&content).to_hex();
+    let doc = row([
+        ("sha256", Cell::Text(sha)),
+        (
+            "ocid",
+            "lodestone-agreement-kedah_xiamen_tungsten_mou".into(),
+        ),
+        ("title", "Offtake annex".into()),
+        ("media_type", "text/plain".into()),
+        ("confidential", Cell::Int(1)),
+        ("content", Cell::Blob(content)),
+    ]);
+    reg.commit(
+        "sec",
+        "document.add",
+        vec![Change::Insert {
+            table: "documents",
+            row: doc,
+        }],
+    )
+    .await
+    .unwrap();
+    let impact = json!({"items": [{"item": "separation_share_outside_china", "before": 0.1, "after": 0.2}],
+        "annexes": [{"confidential": true, "text": "secret schedule"}]});
+    let computed = [ComputedItem {
+        item: "separation_share_outside_china".into(),
+        finding: "10 % → 20 %".into(),
+    }];
+    fn forbidden<T>(r: Result<T, RegistryError>) -> bool {
+        matches!(r, Err(RegistryError::Forbidden(_)))
+    }
+    assert!(forbidden(
+        commission::open_review(
+            &reg,
+            &actor("rev"),
+            "kedah_xiamen_tungsten_mou",
+            &impact,
+            &computed
+        )
+        .await
+    ));
+    let id = commission::open_review(
+        &reg,
+        &actor("sec"),
+        "kedah_xiamen_tungsten_mou",
+        &impact,
+        &computed,
+    )
+    .await
+    .unwrap();
+    assert_eq!(id, "kedah_xiamen_tungsten_mou-r1");
+    // The public cannot see the draft, nor that it exists.
+    let public = Actor::public();
+    assert!(matches!(
+        commission::review_view(&reg, &public, &id).await,
+        Err(RegistryError::NotFound(_))
+    ));
+    assert!(commission::reviews(&reg, &public).await.unwrap().is_empty());
+
+    // Attestations: reviewers only, each as themself; a second reviewer cannot overwrite.
+    assert!(forbidden(
+        commission::attest(&reg, &actor("gov"), &id, "public_disclosure", true, "x").await
+    ));
+    for item in [
+        "public_disclosure",
+        "environmental_review",
+        "counterparty_due_diligence",
+        "local_workforce_terms",
+    ] {
+        commission::attest(
+            &reg,
+            &actor("rev"),
+            &id,
+            item,
+            true,
+            "Checked against the published MoU.",
+        )
+        .await
+        .unwrap();
+    }
+    assert!(forbidden(
+        commission::attest(&reg, &actor("rev2"), &id, "public_disclosure", false, "no").await
+    ));
+    let err = commission::attest(
+        &reg,
+        &actor("rev"),
+        &id,
+        "separation_share_outside_china",
+        true,
+        "x",
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("computed"), "{err}");
+
+    commission::comment(
+        &reg,
+        &actor("civ"),
+        &id,
+        "Residue handling needs a licence condition.",
+    )
+    .await
+    .unwrap();
+    assert!(forbidden(
+        commission::comment(&reg, &actor("admin"), &id, "hello").await
+    ));
+    // Votes: no quorum yet; a decision against the majority is refused.
+    commission::vote(&reg, &actor("gov"), &id, "approve_with_conditions", None)
+        .await
+        .unwrap();
+    let err = commission::decide(
+        &reg,
+        &actor("gov"),
+        &id,
+        "approve_with_conditions",
+        "r",
+        Some("c"),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("no quorum: 1 of 3"), "{err}");
+    commission::vote(
+        &reg,
+        &actor("civ"),
+        &id,
+        "approve_with_conditions",
+        Some("With a residue condition."),
+    )
+    .await
+    .unwrap();
+    commission::vote(&reg, &actor("rev"), &id, "reject", None)
+        .await
+        .unwrap();
+    assert!(forbidden(
+        commission::vote(&reg, &actor("sec"), &id, "approve", None).await
+    ));
+    let err = commission::decide(&reg, &actor("gov"), &id, "approve", "r", None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("do not give approve"), "{err}");
+    assert!(forbidden(
+        commission::decide(
+            &reg,
+            &actor("sec"),
+            &id,
+            "approve_with_conditions",
+            "r",
+            Some("c")
+        )
+        .await
+    ));
+    let err = commission::decide(
+        &reg,
+        &actor("gov"),
+        &id,
+        "approve_with_conditions",
+        "Serves the national interest.",
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("conditions"), "{err}");
+    commission::decide(
+        &reg,
+        &actor("gov"),
+        &id,
+        "approve_with_conditions",
+        "Serves the national interest.",
+        Some("Residue licence before first production."),
+    )
+    .await
+    .unwrap();
+    // Decided: no more votes; still not public.
+    assert!(
+        commission::vote(&reg, &actor("ind"), &id, "reject", None)
+            .await
+            .is_err()
+    );
+    assert!(matches!(
+        commission::review_view(&reg, &public, &id).await,
+        Err(RegistryError::NotFound(_))
+    ));
+    assert!(forbidden(
+        commission::publish(&reg, &actor("gov"), &id).await
+    ));
+    commission::publish(&reg, &actor("sec"), &id).await.unwrap();
+
+    let seen = commission::review_view(&reg, &public, &id).await.unwrap();
+    assert_eq!(seen.state, "published");
+    assert!(
+        seen.documents.is_empty(),
+        "the confidential annex is withheld"
+    );
+    assert_eq!(seen.withheld_documents, 1);
+    assert!(seen.comments.is_empty(), "deliberations stay internal");
+    assert_eq!(seen.votes.len(), 3, "votes are public once published");
+    assert_eq!(
+        seen.impact["annexes"],
+        json!([]),
+        "confidential parts of the impact are withheld"
+    );
+    assert_eq!(
+        seen.decision.as_ref().unwrap().outcome,
+        "approve_with_conditions"
+    );
+    let staff = commission::review_view(&reg, &actor("rev2"), &id)
+        .await
+        .unwrap();
+    assert_eq!(staff.documents.len(), 1);
+    assert_eq!(staff.comments.len(), 1);
+    assert_eq!(staff.tally.as_ref().unwrap().counts, [0, 2, 0]);
+    assert_eq!(commission::reviews(&reg, &public).await.unwrap().len(), 1);
+    // Every step is in the log, and the log verifies.
+    let report = verify(&reg).await.unwrap();
+    assert_eq!(report.entries, 13 + 7 + 1 + 1 + 4 + 1 + 3 + 2);
+}
+
+/// Sign-in: a right password gives a fresh session each time; wrong ones, unknown users and
+/// deactivated accounts get nothing; a password change ends every session.
+pub async fn sessions_are_fresh_and_end(b: &dyn Backend) {
+    let reg = staffed(b).await;
+    assert!(
+        commission::check_password(&reg, "rev", "wrong password!!")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        commission::check_password(&reg, "nobody", PASSWORD)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let who = commission::check_password(&reg, "rev", PASSWORD)
+        .await
+        .unwrap()
+        .unwrap();
+    let s1 = commission::start_session(&reg, &who).await.unwrap();
+    let s2 = commission::start_session(&reg, &who).await.unwrap();
+    assert_ne!(s1.token, s2.token);
+    assert_ne!(s1.csrf, s2.csrf);
+    assert_eq!(
+        commission::session(&reg, &s1.token)
+            .await
+            .unwrap()
+            .unwrap()
+            .actor,
+        who
+    );
+    commission::end_session(&reg, &s1.token).await.unwrap();
+    assert!(
+        commission::session(&reg, &s1.token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    commission::change_password(&reg, &who, "rev", "another long password")
+        .await
+        .unwrap();
+    assert!(
+        commission::session(&reg, &s2.token)
+            .await
+            .unwrap()
+            .is_none(),
+        "a password change ends sessions"
+    );
+    assert!(matches!(
+        commission::change_password(&reg, &who, "rev2", "another long password").await,
+        Err(RegistryError::Forbidden(_))
+    ));
+    commission::deactivate(&reg, &actor("admin"), "rev")
+        .await
+        .unwrap();
+    assert!(
+        commission::check_password(&reg, "rev", "another long password")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Password hashes are in the table (Argon2id) but only their SHA-256 is in the log.
+    let dump = backup::dump(&reg).await.unwrap();
+    let hash_line = dump
+        .lines()
+        .find(|l| l.contains("\"username\":\"rev2\"") && l.contains("$argon2id$"))
+        .unwrap();
+    assert!(hash_line.contains("$argon2id$v=19$m=19456,t=2,p=1$"));
+    assert!(
+        dump.lines()
+            .filter(|l| l.starts_with("{\"log\""))
+            .all(|l| !l.contains("argon2id"))
+    );
+    verify(&reg).await.unwrap();
+}
