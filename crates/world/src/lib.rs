@@ -35,6 +35,9 @@ pub struct World {
     pub ds: Dataset,
     /// Trade-policy rules from `policies/*.toml` (files with errors are left out and reported).
     pub rules: Vec<Rule>,
+    /// The files it was loaded from, so that a variant (an agreement's effects added, see
+    /// [`views::impact`]) is loaded and validated exactly as the dataset was.
+    pub input: std::sync::Arc<InputFiles>,
 }
 
 impl Deref for World {
@@ -56,7 +59,14 @@ pub fn load(schema: Schema, input: &InputFiles) -> (World, Report) {
         sim_inputs::check_scenarios(&ds, &mut diags);
     }
     lodestone_format::sort_diagnostics(&ds.schema, &mut diags);
-    (World { ds, rules }, Report { diagnostics: diags })
+    (
+        World {
+            ds,
+            rules,
+            input: std::sync::Arc::new(input.clone()),
+        },
+        Report { diagnostics: diags },
+    )
 }
 
 /// Reads and validates a dataset directory: [`lodestone_format::read_dir`] then [`load`].

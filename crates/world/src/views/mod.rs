@@ -12,6 +12,7 @@
 pub mod backtest;
 pub mod brief;
 pub mod chain;
+pub mod impact;
 pub mod reconcile;
 pub mod record;
 pub mod resolve;
