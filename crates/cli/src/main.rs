@@ -15,6 +15,7 @@ use lodestone_world::views::rules::{RulesQuery, ScreeningQuery, TimelineQuery};
 use lodestone_world::views::{Analysis, Tabular, ViewError};
 
 mod output;
+mod registry;
 mod risk;
 mod rules;
 mod show;
@@ -144,6 +145,26 @@ enum Command {
         /// the server adds `job-ID.json` files and never deletes one).
         #[arg(long, value_name = "DIR", default_value = "lodestone-jobs")]
         jobs_dir: PathBuf,
+        /// The commission's registry: sqlite:PATH (created and migrated on first start, the
+        /// bundled agreements imported) or postgres://user@host/db.
+        #[arg(long, default_value = registry::DEFAULT_DB)]
+        db: String,
+        /// The registry log's signing key (created if absent; default beside an SQLite file).
+        #[arg(long, value_name = "FILE")]
+        log_key: Option<PathBuf>,
+        /// Mark session cookies Secure (when served behind HTTPS).
+        #[arg(long)]
+        secure_cookies: bool,
+    },
+    /// The oversight commission's registry: agreements, accounts, backups.
+    Registry {
+        #[command(subcommand)]
+        cmd: registry::RegistryCommand,
+    },
+    /// Check the registry against its tamper-evident log.
+    Audit {
+        #[command(subcommand)]
+        cmd: registry::AuditCommand,
     },
     /// Write a self-contained HTML brief on a country or group (default Malaysia).
     #[command(
@@ -895,11 +916,15 @@ fn main() -> ExitCode {
             max_connections,
             header_timeout,
             jobs_dir,
+            db,
+            log_key,
+            secure_cookies,
         } => serve(
             data,
             addr,
             &allow_host,
             &jobs_dir,
+            (&db, log_key.as_deref(), secure_cookies),
             lodestone_server::Limits {
                 max_connections: max_connections as usize,
                 header_timeout: std::time::Duration::from_secs(header_timeout),
@@ -913,6 +938,8 @@ fn main() -> ExitCode {
             as_of,
             out,
         } => report(data, &country, year, as_of, &out),
+        Command::Registry { cmd } => registry::run(cmd, data_dir),
+        Command::Audit { cmd } => registry::run_audit(cmd),
         Command::Reconcile {
             data,
             year,
@@ -1027,6 +1054,7 @@ fn serve(
     addr: std::net::SocketAddr,
     allow_host: &[String],
     jobs_dir: &Path,
+    (db, log_key, secure_cookies): (&str, Option<&Path>, bool),
     limits: lodestone_server::Limits,
 ) -> Result<ExitCode, Failure> {
     let dir = data_dir(data);
@@ -1063,6 +1091,20 @@ fn serve(
     for s in skipped {
         eprintln!("warning: {}: {s}", jobs_dir.display());
     }
+    let commission = runtime.block_on(async {
+        let (reg, verifier) = registry::open(db, log_key).await?;
+        let known = |p: &str| lodestone_server::commission::party_known(state.world(), p);
+        let n = registry::import_bundled_if_empty(&reg, &dir, &known).await?;
+        if n > 0 {
+            println!("registry {db}: created, {n} bundled agreements imported");
+        }
+        Ok::<_, Failure>(lodestone_server::commission::Commission::new(
+            reg,
+            verifier,
+            secure_cookies,
+        ))
+    })?;
+    let state = state.with_commission(commission);
     runtime
         .block_on(lodestone_server::serve_with_limits(
             state,

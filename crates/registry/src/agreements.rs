@@ -214,7 +214,7 @@ pub fn validate_release(
         let pid = p["id"].as_str().unwrap_or_default();
         if !known_party(pid) {
             return bad(format!(
-                "{agreement}/{id}: party {pid:?} is not a company or country of the dataset"
+                "{agreement}/{id}: party {pid:?} is not a company, country or group of the dataset"
             ));
         }
     }

@@ -31,7 +31,8 @@ fn opt_text(r: &Row, c: &str) -> Option<String> {
     r.get(c).and_then(Cell::as_text).map(str::to_string)
 }
 
-fn random_token() -> Result<String, RegistryError> {
+/// 256 random bits from the operating system, URL-safe base64 (43 characters).
+pub fn random_token() -> Result<String, RegistryError> {
     let mut b = [0u8; 32];
     getrandom::fill(&mut b).map_err(|e| RegistryError::Key(format!("no randomness: {e}")))?;
     Ok(B64URL.encode(b))

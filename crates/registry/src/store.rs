@@ -107,11 +107,13 @@ pub fn utc_now() -> String {
     format!("{date}T{:02}:{:02}:{:02}Z", t / 3600, t / 60 % 60, t % 60)
 }
 
-async fn connect(url: &str) -> Result<(AnyPool, Backend), RegistryError> {
+async fn connect(url: &str, read_only: bool) -> Result<(AnyPool, Backend), RegistryError> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of_url(url)?;
     let url = match backend {
-        Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+        Backend::Sqlite if !url.contains('?') => {
+            format!("{url}?mode={}", if read_only { "ro" } else { "rwc" })
+        }
         _ => url.to_string(),
     };
     let pool = AnyPoolOptions::new()
@@ -142,7 +144,7 @@ impl Registry {
     /// Opens (creating and migrating if needed) the registry at `url`, signing checkpoints with
     /// `signer`, whose name is the log's origin.
     pub async fn open(url: &str, signer: NoteSigner) -> Result<Registry, RegistryError> {
-        let (pool, backend) = connect(url).await?;
+        let (pool, backend) = connect(url, false).await?;
         schema::migrate(&pool, backend).await?;
         let registry = Registry {
             pool,
@@ -157,9 +159,10 @@ impl Registry {
         Ok(registry)
     }
 
-    /// Opens an existing registry for reading only (no key needed, no migration run).
+    /// Opens an existing registry for reading only (no key needed, no migration run; an SQLite
+    /// file that does not exist is an error, not a new empty registry).
     pub async fn open_pool(url: &str) -> Result<(AnyPool, Backend), RegistryError> {
-        connect(url).await
+        connect(url, true).await
     }
 
     /// The pool, for reads.

@@ -10,6 +10,7 @@
 //!   stable shape (JSON for the API, an HTML page for pages).
 
 pub mod api;
+pub mod commission;
 pub mod error;
 pub mod explore;
 pub mod jobs;
@@ -55,6 +56,8 @@ pub struct AppState {
     /// Host names the server answers (any port): DNS rebinding cannot read the API through a
     /// name the server was not configured for.
     allowed_hosts: Vec<String>,
+    /// The oversight commission's registry, when the server runs with one.
+    pub commission: Option<Arc<commission::Commission>>,
     /// The token the server's forms carry; a form post without it is refused.
     csrf: String,
 }
@@ -84,6 +87,7 @@ impl AppState {
             job_store: None,
             allowed_hosts: LOOPBACK_HOSTS.iter().map(|h| h.to_string()).collect(),
             csrf: random_token(),
+            commission: None,
         }
     }
 
@@ -104,6 +108,12 @@ impl AppState {
         self.jobs = std::sync::Mutex::new(jobs);
         self.job_store = Some(store);
         Ok((self, problems))
+    }
+
+    /// Serves the commission's registry too (`/commission`, `/api/commission`).
+    pub fn with_commission(mut self, c: commission::Commission) -> Self {
+        self.commission = Some(Arc::new(c));
+        self
     }
 
     /// The token the server's forms must carry.
@@ -502,6 +512,53 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/simulations/{job}/results", get(jobs::results))
         .route("/api/openapi.json", get(openapi_doc))
+        .route(
+            "/api/commission/reviews",
+            get(commission::api_reviews).post(commission::api_open_review),
+        )
+        .route("/api/commission/reviews/{id}", get(commission::api_review))
+        .route(
+            "/api/commission/reviews/{id}/steps",
+            post(commission::api_step),
+        )
+        .route(
+            "/api/commission/agreements",
+            get(commission::api_agreements),
+        )
+        .route(
+            "/api/commission/agreements/releases",
+            post(commission::api_add_release),
+        )
+        .route(
+            "/api/commission/accounts",
+            get(commission::api_accounts).post(commission::api_create_account),
+        )
+        .route(
+            "/api/commission/session",
+            post(commission::api_sign_in).delete(commission::api_sign_out),
+        )
+        .route(
+            "/api/commission/checkpoint",
+            get(commission::api_checkpoint),
+        )
+        .route(
+            "/api/commission/consistency",
+            get(commission::api_consistency),
+        )
+        .route("/commission", get(commission::portal_page))
+        .route(
+            "/commission/login",
+            get(commission::login_page).post(commission::login_submit),
+        )
+        .route("/commission/logout", post(commission::logout_submit))
+        .route(
+            "/commission/agreements/{id}/review",
+            post(commission::open_review_submit),
+        )
+        .route(
+            "/commission/reviews/{id}",
+            get(commission::review_page).post(commission::step_submit),
+        )
         .route("/", get(explore::index))
         .route("/search", get(explore::search_page))
         .route("/rules", get(explore::rules_list_page))

@@ -1,0 +1,298 @@
+//! `lodestone registry …` and `lodestone audit verify`: the commission's registry from the
+//! command line, and the registry `serve` opens.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use lodestone_registry::access::{Role, matrix_markdown};
+use lodestone_registry::commission::{self, NewAccount};
+use lodestone_registry::{Backend, Registry, RegistryError, agreements, audit, backup, keys};
+
+use crate::Failure;
+use crate::output::write_atomic;
+
+/// The registry used when `--db` is not given: a file in the current directory.
+pub const DEFAULT_DB: &str = "sqlite:lodestone-registry.db";
+
+impl From<RegistryError> for Failure {
+    fn from(e: RegistryError) -> Failure {
+        let code = match e {
+            RegistryError::Usage(_)
+            | RegistryError::NotFound(_)
+            | RegistryError::Conflict(_)
+            | RegistryError::Forbidden(_) => 2,
+            _ => 1,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+/// What `lodestone registry` does.
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Create the registry (if needed), import the bundled agreements and create the first
+    /// administrator; the password is read from the first line of standard input.
+    #[command(
+        after_help = "Example:\n  echo 'a long passphrase here' | lodestone registry init --admin alice"
+    )]
+    Init {
+        /// Database: sqlite:PATH or postgres://…
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: String,
+        /// The log's signing key (created if absent; default: beside an SQLite file, else
+        /// lodestone-registry.key).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Dataset whose agreements/ are imported.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Username of the first administrator.
+        #[arg(long)]
+        admin: String,
+    },
+    /// Import releases from an OCDS-style record or release package (JSON).
+    Import {
+        /// The package.
+        file: PathBuf,
+        /// Database.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: String,
+        /// Signing key.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Export every agreement as an OCDS-style record package (JSON); refuses to overwrite.
+    Export {
+        /// Where to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Database.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: String,
+        /// Signing key.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// A consistent backup of everything (rows, log, checkpoints) taken online; refuses to
+    /// overwrite.
+    Backup {
+        /// Where to write.
+        file: PathBuf,
+        /// Database.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: String,
+        /// Signing key.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Restore a backup into an empty registry (never over data), then verify it.
+    Restore {
+        /// The backup.
+        file: PathBuf,
+        /// Database (must be empty).
+        #[arg(long)]
+        db: String,
+        /// The backup's signing key (its log continues).
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Print the authorization matrix (role × action; "own" = only on one's own records).
+    Matrix,
+}
+
+/// What `lodestone audit` does.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the stored data against the log offline and name the first record that does not
+    /// match.
+    #[command(
+        after_help = "Example:\n  lodestone audit verify --db sqlite:lodestone-registry.db --key lodestone-registry.db.pub\n\nExit status: 0 if everything verifies, 1 if not."
+    )]
+    Verify {
+        /// Database.
+        #[arg(long, default_value = DEFAULT_DB)]
+        db: String,
+        /// The log's public key file (default: beside an SQLite file).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// A checkpoint you kept from earlier: the log must extend it.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+}
+
+/// The signing key's default path: `<file>.key` beside an SQLite file, else
+/// `lodestone-registry.key`.
+pub fn default_key(db: &str) -> PathBuf {
+    match db.strip_prefix("sqlite:") {
+        Some(path) => PathBuf::from(format!("{}.key", path.split('?').next().unwrap_or(path))),
+        None => PathBuf::from("lodestone-registry.key"),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(1, format!("cannot start the runtime: {e}")))
+}
+
+/// Opens (creating and migrating) the registry at `db` with its key.
+pub async fn open(db: &str, key: Option<&Path>) -> Result<(Registry, String), Failure> {
+    Backend::of_url(db)?;
+    let key = key
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_key(db));
+    let origin = format!(
+        "lodestone.invalid/registry/{}",
+        &commission::random_token()?[..8].to_ascii_lowercase()
+    );
+    let signer = keys::load_or_create(&key, &origin)?;
+    let verifier = signer.verifier().to_text();
+    Ok((Registry::open(db, signer).await?, verifier))
+}
+
+/// Imports the dataset's bundled agreements into an empty registry (the first start).
+pub async fn import_bundled_if_empty(
+    reg: &Registry,
+    data: &Path,
+    known: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<usize, Failure> {
+    if !reg.rows("agreement_releases").await?.is_empty() {
+        return Ok(0);
+    }
+    let releases = agreements::bundled_releases(data)?;
+    Ok(agreements::import_releases(reg, "import", &releases, known)
+        .await?
+        .added)
+}
+
+fn read_password() -> Result<String, Failure> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        Failure::new(
+            1,
+            format!("cannot read the password from standard input: {e}"),
+        )
+    })?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn refuse_existing(path: &Path) -> Result<(), Failure> {
+    if path.exists() {
+        return Err(Failure::new(
+            2,
+            format!(
+                "{} exists; choose a new file (nothing is overwritten)",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs `lodestone registry …`.
+pub fn run(
+    cmd: RegistryCommand,
+    data_dir: impl Fn(Option<PathBuf>) -> PathBuf,
+) -> Result<ExitCode, Failure> {
+    if let RegistryCommand::Matrix = cmd {
+        print!("{}", matrix_markdown());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        match cmd {
+            RegistryCommand::Init { db, key, data, admin } => {
+                let dir = data_dir(data);
+                let (world, report) = lodestone_world::load_dir(&dir).map_err(|e| Failure::new(1, e))?;
+                if report.has_errors() {
+                    return Err(Failure::new(1, format!("{} has errors; run `lodestone check`", dir.display())));
+                }
+                let (reg, verifier) = open(&db, key.as_deref()).await?;
+                let known = |p: &str| lodestone_server::commission::party_known(&world, p);
+                let n = import_bundled_if_empty(&reg, &dir, &known).await?;
+                let password = read_password()?;
+                let a = NewAccount { username: admin.clone(), display_name: admin.clone(), role: Role::Administrator, constituency: None, password };
+                commission::bootstrap_administrator(&reg, &a).await?;
+                println!("registry {db}: {n} agreements imported, administrator {admin} created");
+                println!("log key (publish it): {verifier}");
+                Ok(ExitCode::SUCCESS)
+            }
+            RegistryCommand::Import { file, db, key } => {
+                let text = std::fs::read_to_string(&file).map_err(|e| Failure::new(1, format!("cannot read {}: {e}", file.display())))?;
+                let package: serde_json::Value = serde_json::from_str(&text).map_err(|e| Failure::new(2, format!("{}: not JSON: {e}", file.display())))?;
+                let (reg, _) = open(&db, key.as_deref()).await?;
+                let releases = agreements::releases_of_package(&package)?;
+                let s = agreements::import_releases(&reg, "import", &releases, &|_| true).await?;
+                println!("{} releases added, {} already present", s.added, s.unchanged);
+                Ok(ExitCode::SUCCESS)
+            }
+            RegistryCommand::Export { out, db, key } => {
+                refuse_existing(&out)?;
+                let (reg, _) = open(&db, key.as_deref()).await?;
+                let package = agreements::export_package(&reg).await?;
+                let text = serde_json::to_string_pretty(&package).map_err(|e| Failure::new(1, e.to_string()))?;
+                write_atomic(&out, format!("{text}\n").as_bytes())?;
+                println!("{} agreements written to {}", package["records"].as_array().map_or(0, Vec::len), out.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            RegistryCommand::Backup { file, db, key } => {
+                refuse_existing(&file)?;
+                let (reg, _) = open(&db, key.as_deref()).await?;
+                let dump = backup::dump(&reg).await?;
+                write_atomic(&file, dump.as_bytes())?;
+                println!("{} lines written to {}", dump.lines().count(), file.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            RegistryCommand::Restore { file, db, key } => {
+                let dump = std::fs::read_to_string(&file).map_err(|e| Failure::new(1, format!("cannot read {}: {e}", file.display())))?;
+                if !key.exists() {
+                    return Err(Failure::new(2, format!("{}: no such key file; restore with the key of the registry the backup came from", key.display())));
+                }
+                let (reg, verifier) = open(&db, Some(&key)).await?;
+                let n = backup::restore(&reg, &dump).await?;
+                let v = lodestone_registry::note::NoteVerifier::parse(&verifier).map_err(|e| Failure::new(1, e.0))?;
+                let report = audit::verify(reg.pool(), &v, None).await?;
+                println!("{n} lines restored; the log verifies: {} entries, tree head {}", report.entries, report.root);
+                Ok(ExitCode::SUCCESS)
+            }
+            RegistryCommand::Matrix => unreachable!("handled above"),
+        }
+    })
+}
+
+/// Runs `lodestone audit …`.
+pub fn run_audit(cmd: AuditCommand) -> Result<ExitCode, Failure> {
+    let AuditCommand::Verify {
+        db,
+        key,
+        checkpoint,
+    } = cmd;
+    let key = key.unwrap_or_else(|| default_key(&db).with_extension("pub"));
+    let verifier = keys::load_verifier(&key)?;
+    let held = checkpoint
+        .map(|p| {
+            std::fs::read_to_string(&p)
+                .map_err(|e| Failure::new(1, format!("cannot read {}: {e}", p.display())))
+        })
+        .transpose()?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let (pool, _) = Registry::open_pool(&db).await?;
+        match audit::verify(&pool, &verifier, held.as_deref()).await {
+            Ok(r) => {
+                println!(
+                    "verified: {} log entries, {} signed checkpoints, {} rows match the log; tree head {}",
+                    r.entries, r.checkpoints, r.rows, r.root
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(RegistryError::Tampered(m)) => Err(Failure::new(1, format!("NOT VERIFIED: {m}"))),
+            Err(e) => Err(e.into()),
+        }
+    })
+}
