@@ -1094,7 +1094,7 @@ fn serve(
     let commission = runtime.block_on(async {
         let (reg, verifier) = registry::open(db, log_key).await?;
         let known = |p: &str| lodestone_server::commission::party_known(state.world(), p);
-        let n = registry::import_bundled_if_empty(&reg, &dir, &known).await?;
+        let n = registry::import_bundled_if_empty(&reg, state.world(), &known).await?;
         if n > 0 {
             println!("registry {db}: created, {n} bundled agreements imported");
         }

@@ -158,13 +158,18 @@ pub async fn open(db: &str, key: Option<&Path>) -> Result<(Registry, String), Fa
 /// Imports the dataset's bundled agreements into an empty registry (the first start).
 pub async fn import_bundled_if_empty(
     reg: &Registry,
-    data: &Path,
+    world: &lodestone_world::World,
     known: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<usize, Failure> {
     if !reg.rows("agreement_releases").await?.is_empty() {
         return Ok(0);
     }
-    let releases = agreements::bundled_releases(data)?;
+    let files = world
+        .toml_files
+        .iter()
+        .filter(|f| f.path.starts_with("agreements/"))
+        .map(|f| (f.path.as_str(), f.text.as_str()));
+    let releases = agreements::bundled_releases(files)?;
     Ok(agreements::import_releases(reg, "import", &releases, known)
         .await?
         .added)
@@ -214,7 +219,7 @@ pub fn run(
                 }
                 let (reg, verifier) = open(&db, key.as_deref()).await?;
                 let known = |p: &str| lodestone_server::commission::party_known(&world, p);
-                let n = import_bundled_if_empty(&reg, &dir, &known).await?;
+                let n = import_bundled_if_empty(&reg, &world, &known).await?;
                 let password = read_password()?;
                 let a = NewAccount { username: admin.clone(), display_name: admin.clone(), role: Role::Administrator, constituency: None, password };
                 commission::bootstrap_administrator(&reg, &a).await?;

@@ -15,7 +15,6 @@ use crate::store::{Change, Receipt, Registry, canonical_json};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::OnceLock;
 
 /// The prefix of every agreement's ocid.
@@ -605,23 +604,16 @@ pub fn release_of_bundled(text: &str, file: &str) -> Result<Value, RegistryError
     Ok(r)
 }
 
-/// The first releases of every bundled agreement in a dataset's `agreements/` directory, in
-/// file-name order.
-pub fn bundled_releases(dataset: &Path) -> Result<Vec<Value>, RegistryError> {
-    let dir = dataset.join("agreements");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map_err(|e| RegistryError::Usage(format!("cannot read {}: {e}", dir.display())))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
+/// The first releases of the bundled agreement records, given as (path, text) pairs (a
+/// dataset's `agreements/*.toml`, as loaded), in path order.
+pub fn bundled_releases<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<Vec<Value>, RegistryError> {
+    let mut files: Vec<(&str, &str)> = files.into_iter().collect();
     files.sort();
     files
         .iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| RegistryError::Usage(format!("cannot read {}: {e}", p.display())))?;
-            release_of_bundled(&text, &p.display().to_string())
-        })
+        .map(|(path, text)| release_of_bundled(text, path))
         .collect()
 }
 

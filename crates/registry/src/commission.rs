@@ -5,7 +5,7 @@
 use crate::access::{Action, Actor, Constituency, Role};
 use crate::agreements::{self, OCID_PREFIX};
 use crate::schema::{Cell, Row, row};
-use crate::store::{Change, Registry, canonical_json, utc_now};
+use crate::store::{Change, Registry, canonical_json, now_seconds, utc_now};
 use crate::{RegistryError, merkle};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine;
@@ -36,12 +36,6 @@ pub fn random_token() -> Result<String, RegistryError> {
     let mut b = [0u8; 32];
     getrandom::fill(&mut b).map_err(|e| RegistryError::Key(format!("no randomness: {e}")))?;
     Ok(B64URL.encode(b))
-}
-
-fn now_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -96,12 +96,17 @@ pub struct Registry {
     log: Mutex<LogState>,
 }
 
+/// Seconds since 1970 by the system clock: the registry's one reading of the clock (log entry
+/// times, session expiry).
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// The current time, UTC, as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = now_seconds().max(0) as u64;
     let date = lodestone_model::Date::from_unix_seconds(secs);
     let t = secs % 86_400;
     format!("{date}T{:02}:{:02}:{:02}Z", t / 3600, t / 60 % 60, t % 60)

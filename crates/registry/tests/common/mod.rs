@@ -95,8 +95,24 @@ pub async fn open(url: &str) -> Registry {
 }
 
 /// Imports the bundled agreements and returns how many.
+pub fn bundled() -> Vec<serde_json::Value> {
+    let dir = repo_root().join("data/world/agreements");
+    let files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            (
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
+        .collect();
+    agreements::bundled_releases(files.iter().map(|(p, t)| (p.as_str(), t.as_str()))).unwrap()
+}
+
 pub async fn import_bundled(reg: &Registry) -> usize {
-    let releases = agreements::bundled_releases(&repo_root().join("data/world")).unwrap();
+    let releases = bundled();
     let s = agreements::import_releases(reg, "admin", &releases, &any_party)
         .await
         .unwrap();
@@ -129,7 +145,7 @@ pub async fn releases_compile_and_verify(b: &dyn Backend) {
     let n = import_bundled(&reg).await;
     assert_eq!(n, 13, "one release per bundled agreement");
     // Importing again changes nothing.
-    let releases = agreements::bundled_releases(&repo_root().join("data/world")).unwrap();
+    let releases = bundled();
     let again = agreements::import_releases(&reg, "admin", &releases, &any_party)
         .await
         .unwrap();
