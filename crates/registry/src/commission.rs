@@ -1103,3 +1103,99 @@ pub async fn reviews(reg: &Registry, viewer: &Actor) -> Result<Vec<ReviewLine>, 
         })
         .collect())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Documents
+
+/// Largest document stored (bytes).
+pub const MAX_DOCUMENT: usize = 8 << 20;
+
+/// Attaches a document to an agreement (secretariat); identified by its SHA-256, so the same
+/// bytes are stored once. Returns the hash.
+pub async fn add_document(
+    reg: &Registry,
+    by: &Actor,
+    agreement: &str,
+    title: &str,
+    media_type: &str,
+    confidential: bool,
+    content: Vec<u8>,
+) -> Result<String, RegistryError> {
+    by.may(Action::AddDocument, None)?;
+    let record = agreements::record(reg, agreement).await?;
+    if content.is_empty() || content.len() > MAX_DOCUMENT {
+        return usage(format!("a document has 1 byte to {MAX_DOCUMENT} bytes"));
+    }
+    let media_ok = media_type.len() <= 100
+        && media_type.split_once('/').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && media_type
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"/.+-".contains(&c))
+        });
+    if !media_ok {
+        return usage(format!("media type {media_type:?} is not type/subtype"));
+    }
+    let sha = merkle::sha256(&content).to_hex();
+    let d = row([
+        ("sha256", Cell::from(sha.as_str())),
+        ("ocid", Cell::from(record.ocid.as_str())),
+        ("title", Cell::Text(bounded("a title", title, 300)?)),
+        ("media_type", Cell::from(media_type)),
+        ("confidential", Cell::Int(i64::from(confidential))),
+        ("content", Cell::Blob(content)),
+    ]);
+    reg.commit(
+        &by.username,
+        "document.add",
+        vec![Change::Insert {
+            table: "documents",
+            row: d,
+        }],
+    )
+    .await?;
+    Ok(sha)
+}
+
+/// A document's bytes and description, if `viewer` may read it: staff read any but confidential
+/// annexes need [`Action::ReadConfidential`]; the public reads non-confidential documents of
+/// agreements with a published review. Anything else is "not found".
+pub async fn document(
+    reg: &Registry,
+    viewer: &Actor,
+    sha256: &str,
+) -> Result<(DocumentView, Vec<u8>), RegistryError> {
+    let missing = || RegistryError::NotFound(format!("no document {sha256}"));
+    let d = reg
+        .get("documents", &row([("sha256", Cell::from(sha256))]))
+        .await?
+        .ok_or_else(missing)?;
+    let confidential = d["confidential"].as_int() != Some(0);
+    let staff = viewer.may(Action::ReadRegistry, None).is_ok();
+    let readable = if confidential {
+        viewer.may(Action::ReadConfidential, None).is_ok()
+    } else if staff {
+        true
+    } else {
+        let ocid = text(&d, "ocid");
+        reg.rows("reviews")
+            .await?
+            .iter()
+            .any(|r| text(r, "ocid") == ocid && text(r, "state") == "published")
+    };
+    if !readable {
+        return Err(missing());
+    }
+    let view = DocumentView {
+        sha256: text(&d, "sha256"),
+        title: text(&d, "title"),
+        media_type: text(&d, "media_type"),
+        confidential,
+    };
+    let bytes = match d.get("content") {
+        Some(Cell::Blob(b)) => b.clone(),
+        _ => Vec::new(),
+    };
+    Ok((view, bytes))
+}

@@ -535,6 +535,102 @@ pub async fn api_sign_out(
     Ok(res)
 }
 
+/// The body of `POST /api/commission/agreements/{id}/documents`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentBody {
+    /// Title.
+    pub title: String,
+    /// Media type, e.g. application/pdf.
+    pub media_type: String,
+    /// Whether it is a confidential annex (withheld from the public by rule).
+    pub confidential: bool,
+    /// The bytes, base64.
+    pub content_base64: String,
+}
+
+/// `POST /api/commission/agreements/{id}/documents` (secretariat).
+pub async fn api_add_document(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(agreement): Path<String>,
+    Json(b): Json<DocumentBody>,
+) -> Result<Response, ApiError> {
+    use base64::Engine;
+    let c = commission(&s)?;
+    let who = acting(c, &headers, None).await?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b.content_base64.as_bytes())
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("content_base64 is not base64: {e}"),
+                Vec::new(),
+            )
+        })?;
+    let sha = cm::add_document(
+        &c.registry,
+        &who,
+        &agreement,
+        &b.title,
+        &b.media_type,
+        b.confidential,
+        bytes,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!({"sha256": sha}))).into_response())
+}
+
+/// `GET /api/commission/documents/{sha256}` — the bytes, if the viewer may read them.
+pub async fn api_document(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = commission(&s)?;
+    let (who, _) = viewer(c, &headers).await?;
+    let (view, bytes) = cm::document(&c.registry, &who, &sha).await?;
+    // Served as an attachment with its type: never rendered inline as this site's page.
+    let disposition = format!("attachment; filename=\"{}.bin\"", &view.sha256[..12]);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(&view.media_type)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The body of `POST /api/commission/accounts/{username}/password`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    /// The new password.
+    pub password: String,
+}
+
+/// `POST /api/commission/accounts/{username}/password` — one's own, or (administrators) anyone's.
+pub async fn api_change_password(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+    Json(b): Json<PasswordBody>,
+) -> Result<StatusCode, ApiError> {
+    let c = commission(&s)?;
+    let who = acting(c, &headers, None).await?;
+    cm::change_password(&c.registry, &who, &username, &b.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `GET /api/commission/checkpoint` — the latest signed checkpoint (C2SP format, text).
 pub async fn api_checkpoint(State(s): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let c = commission(&s)?;
