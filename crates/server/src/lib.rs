@@ -538,6 +538,19 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(commission::api_sign_in).delete(commission::api_sign_out),
         )
         .route(
+            "/api/commission/agreements/{id}/documents",
+            // Documents are larger than any other request: base64 of up to 8 MiB.
+            post(commission::api_add_document).layer(DefaultBodyLimit::max(12 << 20)),
+        )
+        .route(
+            "/api/commission/documents/{sha256}",
+            get(commission::api_document),
+        )
+        .route(
+            "/api/commission/accounts/{username}/password",
+            post(commission::api_change_password),
+        )
+        .route(
             "/api/commission/checkpoint",
             get(commission::api_checkpoint),
         )

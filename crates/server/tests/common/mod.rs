@@ -32,7 +32,10 @@ pub fn server() -> SocketAddr {
 
 pub struct Reply {
     pub status: u16,
+    /// The response head, lower-cased.
     pub headers: String,
+    /// The response head as sent (cookie values are case-sensitive).
+    pub raw_headers: String,
     pub body: String,
 }
 
@@ -199,6 +202,7 @@ pub fn request_to(addr: SocketAddr, method: &str, path: &str, headers: &str, bod
     Reply {
         status,
         headers: head.to_ascii_lowercase(),
+        raw_headers: head.to_string(),
         body: body.to_string(),
     }
 }
