@@ -100,6 +100,21 @@ pub enum RegistryCommand {
     },
     /// Print the authorization matrix (role × action; "own" = only on one's own records).
     Matrix,
+    /// Compute what a review of a bundled agreement computes: its effects applied to the
+    /// dataset and the country's position before and after (no database needed).
+    #[command(
+        after_help = "Example:\n  lodestone registry impact perak_mcre_chinese_partner\n  lodestone registry impact us_malaysia_mou_2025 --format json"
+    )]
+    Impact {
+        /// The agreement's id (a file of the dataset's agreements/).
+        agreement: String,
+        /// Dataset directory.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+        /// Output: text or json.
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
 }
 
 /// What `lodestone audit` does.
@@ -208,6 +223,14 @@ pub fn run(
         print!("{}", matrix_markdown());
         return Ok(ExitCode::SUCCESS);
     }
+    if let RegistryCommand::Impact {
+        agreement,
+        data,
+        format,
+    } = cmd
+    {
+        return impact_cmd(&data_dir(data), &agreement, &format);
+    }
     let rt = runtime()?;
     rt.block_on(async {
         match cmd {
@@ -265,7 +288,7 @@ pub fn run(
                 println!("{n} lines restored; the log verifies: {} entries, tree head {}", report.entries, report.root);
                 Ok(ExitCode::SUCCESS)
             }
-            RegistryCommand::Matrix => unreachable!("handled above"),
+            RegistryCommand::Matrix | RegistryCommand::Impact { .. } => unreachable!("handled above"),
         }
     })
 }
@@ -300,4 +323,60 @@ pub fn run_audit(cmd: AuditCommand) -> Result<ExitCode, Failure> {
             Err(e) => Err(e.into()),
         }
     })
+}
+
+/// The compiled release of a bundled agreement.
+pub fn bundled_record(
+    world: &lodestone_world::World,
+    agreement: &str,
+) -> Result<serde_json::Value, Failure> {
+    let files = world
+        .toml_files
+        .iter()
+        .filter(|f| f.path.starts_with("agreements/"));
+    let mut ids = Vec::new();
+    for f in files {
+        let release = agreements::release_of_bundled(&f.text, &f.path)?;
+        let id = release["ocid"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches(agreements::OCID_PREFIX)
+            .to_string();
+        if id == agreement {
+            return Ok(agreements::compile(vec![release]).compiled);
+        }
+        ids.push(id);
+    }
+    let u = lodestone_model::UnknownValue::new("agreement", agreement, ids);
+    Err(Failure::new(2, u.to_string()))
+}
+
+fn impact_cmd(dir: &Path, agreement: &str, format: &str) -> Result<ExitCode, Failure> {
+    if !["text", "json"].contains(&format) {
+        return Err(Failure::new(
+            2,
+            format!("--format {format:?}: text or json"),
+        ));
+    }
+    let (world, report) = lodestone_world::load_dir(dir).map_err(|e| Failure::new(1, e))?;
+    if report.has_errors() {
+        return Err(Failure::new(
+            1,
+            format!("{} has errors; run `lodestone check`", dir.display()),
+        ));
+    }
+    let compiled = bundled_record(&world, agreement)?;
+    let analysis = lodestone_world::views::Analysis::new(world);
+    let today = crate::rules::today();
+    let (view, _) = lodestone_server::commission::impact_of_record(&analysis, &compiled, today)
+        .map_err(|e| Failure::new(1, e.message))?;
+    if format == "json" {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&view).map_err(|e| Failure::new(1, e.to_string()))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", lodestone_server::commission::impact_text(&view));
+    Ok(ExitCode::SUCCESS)
 }

@@ -80,6 +80,7 @@ const FIELDS: &[&str] = &[
     "sources",
     "notes",
     "effects",
+    "assessment",
 ];
 
 /// A clause category: a ResourceContracts.org annotation category or a Lodestone extension.
@@ -599,6 +600,29 @@ pub fn release_of_bundled(text: &str, file: &str) -> Result<Value, RegistryError
     }
     if !notes.is_empty() {
         o.insert("notes".into(), Value::Object(notes));
+    }
+    // What the agreement would change in the dataset, and how to assess it (see
+    // docs/registry.md): rows as CSV text, so numbers become text here.
+    if let Some(effects) = t.get("effects") {
+        let mut effects = serde_json::to_value(effects)
+            .map_err(|e| RegistryError::Usage(format!("{file}: effects: {e}")))?;
+        for e in effects.as_array_mut().into_iter().flatten() {
+            for v in e["row"]
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|r| r.values_mut())
+            {
+                if !v.is_string() {
+                    *v = Value::String(v.to_string());
+                }
+            }
+        }
+        o.insert("effects".into(), effects);
+    }
+    if let Some(a) = t.get("assessment") {
+        let a = serde_json::to_value(a)
+            .map_err(|e| RegistryError::Usage(format!("{file}: assessment: {e}")))?;
+        o.insert("assessment".into(), a);
     }
     o.retain(|_, v| !v.is_null());
     Ok(r)

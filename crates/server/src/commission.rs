@@ -181,44 +181,64 @@ fn session_cookie(c: &Commission, token: &str, max_age: i64) -> HeaderValue {
 // Computing a review's impact
 
 /// The evidence and the computed checklist of an agreement, from its compiled record's
-/// `effects` (rows the dataset would gain) and `assessment` (`country`, `year`, `as_of`,
-/// `destinations`, `also_on`).
-pub fn compute_impact(
-    s: &AppState,
+/// `effects` (rows the dataset would gain or replace) and `assessment` (`country`, `year`,
+/// `as_of`, `destinations` with end uses, `also_on` dates, and product `nodes` to screen besides
+/// the new facilities' products). A malformed effect or assessment is an error, never ignored.
+pub fn impact_of_record(
+    analysis: &lodestone_world::views::Analysis,
     compiled: &Value,
+    today: Date,
 ) -> Result<(ImpactView, Vec<ComputedItem>), ApiError> {
-    let additions: Vec<Addition> =
-        serde_json::from_value(compiled["effects"].clone()).unwrap_or_default();
+    let bad = |what: &str, e: String| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the agreement's {what} is malformed: {e}"),
+            Vec::new(),
+        )
+    };
+    let additions: Vec<Addition> = match &compiled["effects"] {
+        Value::Null => Vec::new(),
+        v => serde_json::from_value(v.clone()).map_err(|e| bad("effects", e.to_string()))?,
+    };
     let a = &compiled["assessment"];
-    let as_of = a["as_of"]
-        .as_str()
-        .and_then(Date::parse)
-        .unwrap_or_else(crate::today);
-    let destinations: Vec<(String, Option<String>)> = a["destinations"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|d| {
-            Some((
-                d["country"].as_str()?.to_string(),
-                d["end_use"].as_str().map(str::to_string),
-            ))
-        })
-        .collect();
+    let date = |v: &Value| -> Result<Option<Date>, ApiError> {
+        match v.as_str() {
+            None => Ok(None),
+            Some(t) => Date::parse(t)
+                .map(Some)
+                .ok_or_else(|| bad("assessment", format!("{t:?} is not a date"))),
+        }
+    };
+    let mut destinations = Vec::new();
+    for d in a["destinations"].as_array().into_iter().flatten() {
+        let country = d["country"]
+            .as_str()
+            .ok_or_else(|| bad("assessment", "a destination has no country".into()))?;
+        destinations.push((
+            country.to_string(),
+            d["end_use"].as_str().map(str::to_string),
+        ));
+    }
+    let mut also_on = Vec::new();
+    for d in a["also_on"].as_array().into_iter().flatten() {
+        also_on.extend(date(d)?);
+    }
     let q = ImpactQuery {
         country: a["country"].as_str().unwrap_or("MYS").to_string(),
         year: a["year"].as_i64().unwrap_or(2025),
-        as_of,
+        as_of: date(&a["as_of"])?.unwrap_or(today),
         additions,
         destinations,
-        also_on: a["also_on"]
+        also_on,
+        nodes: a["nodes"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|d| d.as_str().and_then(Date::parse))
+            .filter_map(|n| n.as_str().map(str::to_string))
             .collect(),
+        note: a["note"].as_str().map(str::to_string),
     };
-    let v = impact(&s.analysis, &q).map_err(ApiError::from)?;
+    let v = impact(analysis, &q).map_err(ApiError::from)?;
     let items = v
         .items
         .iter()
@@ -228,6 +248,38 @@ pub fn compute_impact(
         })
         .collect();
     Ok((v, items))
+}
+
+/// An impact as plain text: the items with before, after, finding and evidence, then the
+/// assumptions (the CLI's `registry impact` and the worked cases).
+pub fn impact_text(v: &ImpactView) -> String {
+    let mut out = format!(
+        "Impact on {} ({}), {} flows, rules as of {}\n\n",
+        v.country_name, v.country, v.year, v.as_of
+    );
+    for i in &v.items {
+        let fmt = |x: Option<f64>| match x {
+            None => "–".to_string(),
+            Some(x) if i.unit == "share" => lodestone_world::views::table::format_share(x),
+            Some(x) => format!("{x}"),
+        };
+        out.push_str(&format!(
+            "* {}\n  before {} · after {} ({})\n  {}\n",
+            i.title,
+            fmt(i.before),
+            fmt(i.after),
+            i.unit,
+            i.finding
+        ));
+        for e in &i.evidence {
+            out.push_str(&format!("    - {e}\n"));
+        }
+    }
+    out.push_str("\nAssumptions:\n");
+    for a in &v.assumptions {
+        out.push_str(&format!("- {a}\n"));
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,7 +322,7 @@ async fn open_review_as(
 ) -> Result<String, ApiError> {
     who.may(Action::OpenReview, None)?;
     let record = agreements::record(&c.registry, agreement).await?;
-    let (view, items) = compute_impact(s, &record.compiled)?;
+    let (view, items) = impact_of_record(&s.analysis, &record.compiled, crate::today())?;
     let evidence = serde_json::to_value(&view).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(cm::open_review(&c.registry, who, agreement, &evidence, &items).await?)
 }

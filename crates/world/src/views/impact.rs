@@ -51,6 +51,13 @@ pub struct ImpactQuery {
     /// Further dates to screen on (e.g. 2027-01-01, when a procurement rule starts).
     #[serde(default)]
     pub also_on: Vec<Date>,
+    /// Product nodes (FACILITY/material) to screen besides the new facilities' products, e.g. a
+    /// magnet maker fed by the agreement's oxide.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// What the effects assume, in words (shown with the answers).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// One computed item.
@@ -188,55 +195,77 @@ pub fn with_additions(world: &World, additions: &[Addition]) -> Result<World, Vi
     Ok(after)
 }
 
-/// The country's share of a stage's concentration table (its `all`-materials row if there is
-/// one, else its largest), with the basis note and coverage.
-fn share(
+/// One material's row of the country in a concentration table.
+struct Share {
+    material: String,
+    material_name: String,
+    share: f64,
+    quantity: f64,
+    unit: String,
+    evidence: Vec<String>,
+}
+
+/// The country's rows of the separation stage's table (outside China, by location): one per
+/// material, since capacities in different materials do not add up.
+fn shares(
     a: &Analysis,
     country: &str,
     year: i64,
     basis: Basis,
-    stage: Stage,
-    scope: Scope,
-) -> Result<(f64, String, Vec<String>), ViewError> {
+) -> Result<(Vec<Share>, Vec<String>, String), ViewError> {
     let q = ConcentrationQuery {
         year,
         basis: Some(basis),
-        stage: Some(stage),
-        scope: Some(scope),
+        stage: Some(Stage::Separation),
+        scope: Some(Scope::OutsideChina),
         view: Some(View::Location),
         ..Default::default()
     };
     let v = concentration(a, &q)?;
-    let mine: Vec<_> = v.rows.iter().filter(|r| r.supplier == country).collect();
-    let row = mine
+    let materials: Vec<String> =
+        v.rows
+            .iter()
+            .map(|r| r.material.clone())
+            .fold(Vec::new(), |mut acc, m| {
+                if !acc.contains(&m) {
+                    acc.push(m);
+                }
+                acc
+            });
+    let out = v
+        .rows
         .iter()
-        .find(|r| r.material == "all")
-        .or_else(|| mine.iter().max_by(|x, y| x.quantity.total_cmp(&y.quantity)));
-    let mut evidence = vec![format!(
-        "lodestone risk concentration --basis {basis} --stage {stage} --scope {scope} --year {year}: {}",
-        v.basis_note
-    )];
-    let value = match row {
-        Some(r) => {
-            evidence.push(format!(
-                "{} {}: {} t of {}; sources {}",
+        .filter(|r| r.supplier == country)
+        .map(|r| {
+            let mut evidence = vec![format!(
+                "{} {}: {} {} of {} outside China; sources {}",
                 r.supplier,
                 r.material_name,
                 r.quantity.round(),
+                r.unit,
                 format_share(r.share),
                 r.sources.join(", ")
-            ));
-            if let Some(c) = r.coverage_text() {
-                evidence.push(c);
+            )];
+            evidence.extend(r.coverage_text());
+            Share {
+                material: r.material.clone(),
+                material_name: r.material_name.clone(),
+                share: r.share,
+                quantity: r.quantity,
+                unit: r.unit.clone(),
+                evidence,
             }
-            r.share
-        }
-        None => 0.0,
-    };
-    Ok((value, v.basis_note, evidence))
+        })
+        .collect();
+    let command = format!(
+        "lodestone risk concentration --basis {basis} --stage separation --scope outside_china --year {year}"
+    );
+    Ok((out, materials, format!("{command}: {}", v.basis_note)))
 }
 
-fn share_item(
+/// The country's share of separation outside China, before and after, per material: those
+/// whose share changed, or the country's largest if none did.
+fn share_items(
     before: &Analysis,
     after: &Analysis,
     country: &str,
@@ -244,39 +273,69 @@ fn share_item(
     basis: Basis,
     key: &str,
     title: &str,
-) -> Result<ImpactItem, ViewError> {
-    let (b, note, mut ev) = share(
-        before,
-        country,
-        year,
-        basis,
-        Stage::Separation,
-        Scope::OutsideChina,
-    )?;
-    let (x, _, ev_after) = share(
-        after,
-        country,
-        year,
-        basis,
-        Stage::Separation,
-        Scope::OutsideChina,
-    )?;
-    ev.extend(ev_after.into_iter().skip(1).map(|e| format!("after: {e}")));
-    Ok(ImpactItem {
-        item: key.to_string(),
-        title: title.to_string(),
-        before: Some(b),
-        after: Some(x),
-        unit: "share".into(),
-        finding: format!(
-            "{country}: {} before, {} after ({}{:.1} points); {note}",
-            format_share(b),
-            format_share(x),
-            if x >= b { "+" } else { "" },
-            (x - b) * 100.0
-        ),
-        evidence: ev,
-    })
+) -> Result<Vec<ImpactItem>, ViewError> {
+    let (b, mut materials, note) = shares(before, country, year, basis)?;
+    let (x, after_materials, _) = shares(after, country, year, basis)?;
+    for m in after_materials {
+        if !materials.contains(&m) {
+            materials.push(m);
+        }
+    }
+    let find = |list: &'_ [Share], m: &str| list.iter().position(|s| s.material == m);
+    let mut items: Vec<(bool, f64, bool, ImpactItem)> = Vec::new();
+    for m in &materials {
+        let (bf, xf) = (find(&b, m).map(|i| &b[i]), find(&x, m).map(|i| &x[i]));
+        let Some(any) = xf.or(bf) else { continue };
+        let (bs, bq) = bf.map_or((0.0, 0.0), |s| (s.share, s.quantity));
+        let (xs, xq) = xf.map_or((0.0, 0.0), |s| (s.share, s.quantity));
+        let mut evidence = vec![note.clone()];
+        evidence.extend(
+            bf.into_iter()
+                .flat_map(|s| s.evidence.iter().map(|e| format!("before: {e}"))),
+        );
+        evidence.extend(
+            xf.into_iter()
+                .flat_map(|s| s.evidence.iter().map(|e| format!("after: {e}"))),
+        );
+        let changed = (xs - bs).abs() > 1e-12 || (xq - bq).abs() > 1e-9;
+        items.push((
+            changed,
+            bq.max(xq),
+            m == "all",
+            ImpactItem {
+                item: format!("{key}:{m}"),
+                title: format!("{title}: {}", any.material_name),
+                before: Some(bs),
+                after: Some(xs),
+                unit: "share".into(),
+                finding: format!(
+                    "{country}: {} before, {} after ({}{:.1} points); {} → {} {}",
+                    format_share(bs),
+                    format_share(xs),
+                    if xs >= bs { "+" } else { "" },
+                    (xs - bs) * 100.0,
+                    bq.round(),
+                    xq.round(),
+                    any.unit
+                ),
+                evidence,
+            },
+        ));
+    }
+    if items.iter().any(|i| i.0) {
+        return Ok(items.into_iter().filter(|i| i.0).map(|i| i.3).collect());
+    }
+    // Nothing changed: the stage's total row if there is one, else the country's largest.
+    Ok(items
+        .into_iter()
+        .max_by(|p, q| {
+            (p.2, p.1)
+                .partial_cmp(&(q.2, q.1))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+        .map(|i| i.3)
+        .into_iter()
+        .collect())
 }
 
 /// The product nodes (FACILITY/material) the additions create or feed.
@@ -286,12 +345,24 @@ fn new_products(after: &World, additions: &[Addition], year: i64) -> Vec<String>
         .filter(|a| a.table == "facilities")
         .filter_map(|a| a.row.get("id").map(String::as_str))
         .collect();
+    // A node's country: an ISO3 market is itself, a facility is where it stands.
+    let country_of = |node: &str| -> Option<String> {
+        if after.table("countries").is_some_and(|t| t.contains(node)) {
+            return Some(node.to_string());
+        }
+        let ft = after.table("facilities")?;
+        let r = ft.find(node)?;
+        ft.text(r, "country").map(str::to_string)
+    };
     let mut out: Vec<String> = Vec::new();
     if let Some(flows) = after.table("flows") {
         for r in &flows.rows {
             let from = flows.text(r, "from").unwrap_or_default();
+            let to = flows.text(r, "to").unwrap_or_default();
             let y = flows.get(r, "year").as_f64().unwrap_or(0.0) as i64;
-            if y == year && facilities.contains(&from) {
+            // Only what crosses a border meets another country's trade rules.
+            let exported = country_of(from) != country_of(to);
+            if y == year && exported && facilities.contains(&from) {
                 let node = format!("{from}/{}", flows.text(r, "material").unwrap_or_default());
                 if !out.contains(&node) {
                     out.push(node);
@@ -309,27 +380,30 @@ pub fn impact(before: &Analysis, q: &ImpactQuery) -> Result<ImpactView, ViewErro
     let country = who.members.first().cloned().unwrap_or_default();
     before.check_year(q.year)?;
     let after = Analysis::new(with_additions(world, &q.additions)?);
-    let mut items = vec![
-        share_item(
-            before,
-            &after,
-            &country,
-            q.year,
-            Basis::Capacity,
-            "separation_capacity_share_outside_china",
-            "Share of separation capacity outside China (facilities in service in the year)",
-        )?,
-        share_item(
-            before,
-            &after,
-            &country,
-            q.year,
-            Basis::Flow,
-            "separation_output_share_outside_china",
-            "Share of separated output outside China (traced flows, t REO)",
-        )?,
-    ];
-    let products = new_products(&after.world, &q.additions, q.year);
+    let mut items = share_items(
+        before,
+        &after,
+        &country,
+        q.year,
+        Basis::Capacity,
+        "separation_capacity_share_outside_china",
+        "Share of separation capacity outside China (facilities in service in the year)",
+    )?;
+    items.extend(share_items(
+        before,
+        &after,
+        &country,
+        q.year,
+        Basis::Flow,
+        "separation_output_share_outside_china",
+        "Share of separated output outside China (traced flows, t REO)",
+    )?);
+    let mut products = new_products(&after.world, &q.additions, q.year);
+    for n in &q.nodes {
+        if !products.contains(n) {
+            products.push(n.clone());
+        }
+    }
     let mut dates = vec![q.as_of];
     dates.extend(q.also_on.iter().copied());
     for node in &products {
@@ -387,20 +461,17 @@ pub fn impact(before: &Analysis, q: &ImpactQuery) -> Result<ImpactView, ViewErro
                     before: None,
                     after: Some(biting.len() as f64),
                     unit: "rules that bite".into(),
-                    finding: if biting.is_empty() {
-                        format!("{}: no rule bites", v.verdict)
-                    } else {
-                        format!("{}: {}", v.verdict, biting.join("; "))
-                    },
+                    finding: v.verdict.clone(),
                     evidence,
                 });
             }
         }
     }
-    let mut assumptions = vec![
+    let mut assumptions: Vec<String> = q.note.iter().cloned().collect();
+    assumptions.extend([
         "The agreement's effects are the rows listed under additions; everything else in the dataset is unchanged.".to_string(),
         "Shares outside China are over the suppliers the dataset records for the year.".to_string(),
-    ];
+    ]);
     if products.is_empty() {
         assumptions.push(format!(
             "No flow of {} ships from a new facility, so no product of the agreement is screened against the rules.",
