@@ -100,6 +100,23 @@ pub enum RegistryCommand {
     },
     /// Print the authorization matrix (role × action; "own" = only on one's own records).
     Matrix,
+    /// Create a demonstration registry: the bundled agreements, demonstration accounts (their
+    /// passwords printed), and a completed, published review of each of the five pending
+    /// Malaysian deals, every decision marked as a demonstration.
+    #[command(
+        after_help = "Example:\n  lodestone registry demo --db sqlite:demo.db\n  lodestone serve --db sqlite:demo.db"
+    )]
+    Demo {
+        /// Database (must be empty).
+        #[arg(long)]
+        db: String,
+        /// Signing key (created if absent; default beside an SQLite file).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Dataset directory.
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
     /// Compute what a review of a bundled agreement computes: its effects applied to the
     /// dataset and the country's position before and after (no database needed).
     #[command(
@@ -288,6 +305,25 @@ pub fn run(
                 println!("{n} lines restored; the log verifies: {} entries, tree head {}", report.entries, report.root);
                 Ok(ExitCode::SUCCESS)
             }
+            RegistryCommand::Demo { db, key, data } => {
+                let dir = data_dir(data);
+                let (world, report) = lodestone_world::load_dir(&dir).map_err(|e| Failure::new(1, e))?;
+                if report.has_errors() {
+                    return Err(Failure::new(1, format!("{} has errors; run `lodestone check`", dir.display())));
+                }
+                let (reg, verifier) = open(&db, key.as_deref()).await?;
+                if !reg.rows("accounts").await?.is_empty() {
+                    return Err(Failure::new(2, format!("{db} has accounts already; the demonstration goes into an empty registry")));
+                }
+                let known = |p: &str| lodestone_server::commission::party_known(&world, p);
+                import_bundled_if_empty(&reg, &world, &known).await?;
+                let analysis = lodestone_world::views::Analysis::new(world);
+                for (user, password) in demo(&reg, &analysis).await? {
+                    println!("{user}: {password}");
+                }
+                println!("five demonstration reviews published in {db}; log key: {verifier}");
+                Ok(ExitCode::SUCCESS)
+            }
             RegistryCommand::Matrix | RegistryCommand::Impact { .. } => unreachable!("handled above"),
         }
     })
@@ -379,4 +415,168 @@ fn impact_cmd(dir: &Path, agreement: &str, format: &str) -> Result<ExitCode, Fai
     }
     print!("{}", lodestone_server::commission::impact_text(&view));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The five pending deals of the seed commentary, with the demonstration's outcome and, for an
+/// approval with conditions, the conditions (each reasoned from the computed items).
+pub const WORKED_CASES: [(&str, &str, Option<&str>); 5] = [
+    (
+        "perak_mcre_chinese_partner",
+        "approve_with_conditions",
+        Some(
+            "Before first production, the refinery secures its route under China's technology-origin licensing for Annex 1 products (its Dy oxide), or uses a process of other origin; residue handling is licensed and published.",
+        ),
+    ),
+    (
+        "kedah_xiamen_tungsten_mou",
+        "approve_with_conditions",
+        Some(
+            "The MoU is disclosed in full; any separation on site is licensed with published residue conditions; Annex 1 products carry China's technology-origin licence requirement into every export, which the offtake must reflect.",
+        ),
+    ),
+    (
+        "khazanah_china_soe_refinery_talks",
+        "approve_with_conditions",
+        Some(
+            "Any agreement that follows the talks returns to the commission with its size, site, feed, technology terms and offtake; the computed exposure to China's technology-origin rule is a condition of the investment case.",
+        ),
+    ),
+    ("kelantan_lynas_mou_2025", "approve", None),
+    ("us_malaysia_mou_2025", "approve", None),
+];
+
+/// Runs the demonstration: accounts, then each worked case from opening to publication.
+/// Returns the accounts and their passwords.
+pub async fn demo(
+    reg: &Registry,
+    analysis: &lodestone_world::views::Analysis,
+) -> Result<Vec<(String, String)>, Failure> {
+    use lodestone_registry::access::{Actor, Constituency};
+    let people: [(&str, &str, Role, Option<Constituency>); 6] = [
+        (
+            "demo-admin",
+            "Demonstration administrator",
+            Role::Administrator,
+            None,
+        ),
+        (
+            "demo-secretariat",
+            "Demonstration secretariat",
+            Role::Secretariat,
+            None,
+        ),
+        (
+            "demo-government",
+            "Demonstration commissioner (government)",
+            Role::Commissioner,
+            Some(Constituency::Government),
+        ),
+        (
+            "demo-industry",
+            "Demonstration commissioner (industry)",
+            Role::Commissioner,
+            Some(Constituency::Industry),
+        ),
+        (
+            "demo-civil-society",
+            "Demonstration commissioner (civil society)",
+            Role::Commissioner,
+            Some(Constituency::CivilSociety),
+        ),
+        (
+            "demo-reviewer",
+            "Demonstration reviewer",
+            Role::Reviewer,
+            None,
+        ),
+    ];
+    let mut accounts = Vec::new();
+    for (i, (user, name, role, constituency)) in people.iter().enumerate() {
+        let password = commission::random_token()?[..20].to_string();
+        let a = NewAccount {
+            username: user.to_string(),
+            display_name: name.to_string(),
+            role: *role,
+            constituency: *constituency,
+            password: password.clone(),
+        };
+        if i == 0 {
+            commission::bootstrap_administrator(reg, &a).await?;
+        } else {
+            commission::create_account(
+                reg,
+                &Actor {
+                    username: "demo-admin".into(),
+                    role: Role::Administrator,
+                },
+                &a,
+            )
+            .await?;
+        }
+        accounts.push((user.to_string(), password));
+    }
+    let actor = |u: &str, role: Role| Actor {
+        username: u.into(),
+        role,
+    };
+    let sec = actor("demo-secretariat", Role::Secretariat);
+    let rev = actor("demo-reviewer", Role::Reviewer);
+    let today = lodestone_model::Date::parse("2026-12-01").expect("a date");
+    for (agreement, outcome, conditions) in WORKED_CASES {
+        let record = agreements::record(reg, agreement).await?;
+        let (view, items) =
+            lodestone_server::commission::impact_of_record(analysis, &record.compiled, today)
+                .map_err(|e| Failure::new(1, format!("{agreement}: {}", e.message)))?;
+        let evidence = serde_json::to_value(&view).map_err(|e| Failure::new(1, e.to_string()))?;
+        let id = commission::open_review(reg, &sec, agreement, &evidence, &items).await?;
+        for (item, _) in commission::ATTESTED_ITEMS {
+            let finding = format!(
+                "DEMONSTRATION: not attested by a real reviewer. A reviewer would record here what was checked for {}.",
+                item.replace('_', " ")
+            );
+            commission::attest(reg, &rev, &id, item, false, &finding).await?;
+        }
+        let biting = view
+            .items
+            .iter()
+            .filter(|i| i.unit == "rules that bite" && i.after.unwrap_or(0.0) > 0.0)
+            .count();
+        commission::comment(
+            reg,
+            &actor("demo-civil-society", Role::Commissioner),
+            &id,
+            &format!("DEMONSTRATION comment: {biting} of the computed screenings find a rule that bites; see the evidence under each."),
+        )
+        .await?;
+        for voter in ["demo-government", "demo-industry", "demo-civil-society"] {
+            commission::vote(
+                reg,
+                &actor(voter, Role::Commissioner),
+                &id,
+                outcome,
+                Some("DEMONSTRATION vote."),
+            )
+            .await?;
+        }
+        let reasons = format!(
+            "DEMONSTRATION decision, not a decision of any real body. The computed items: {}.",
+            view.items
+                .iter()
+                .filter(|i| i.unit == "share")
+                .map(|i| format!("{} — {}", i.title, i.finding))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        commission::decide(
+            reg,
+            &actor("demo-government", Role::Commissioner),
+            &id,
+            outcome,
+            &reasons,
+            conditions,
+        )
+        .await?;
+        commission::publish(reg, &sec, &id).await?;
+    }
+    Ok(accounts)
 }
