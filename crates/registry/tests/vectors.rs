@@ -382,3 +382,16 @@ fn checkpoints_round_trip_and_name_their_log() {
     let misnamed = other_log.sign(&cp.to_text()).unwrap();
     assert!(Checkpoint::open(&misnamed, &other_log.verifier()).is_err());
 }
+
+#[test]
+fn the_docs_print_the_matrix_the_code_enforces() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/registry.md"
+    ))
+    .unwrap();
+    assert!(
+        doc.contains(&lodestone_registry::access::matrix_markdown()),
+        "docs/registry.md does not show the matrix of access.rs: paste `lodestone registry matrix`"
+    );
+}
