@@ -475,7 +475,9 @@ fn with_security_headers(mut res: Response) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // Not `no-referrer`: under it browsers send `Origin: null` with same-origin form posts,
+        // which the cross-site check must then refuse. `same-origin` sends nothing elsewhere.
+        HeaderValue::from_static("same-origin"),
     );
     res
 }

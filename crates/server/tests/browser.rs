@@ -3,7 +3,10 @@
 //! group's brief. Ignored by `cargo test --workspace` (they need the browser); `.ci/run`
 //! installs chromium and runs them with `--ignored`, where a missing browser fails.
 
+mod cdp;
 mod common;
+#[path = "commission/site.rs"]
+mod site;
 
 use std::path::Path;
 
@@ -299,4 +302,151 @@ fn a_group_brief_opens_from_the_overview_and_links_back() {
         links(&dom, "/explore/risk?country=eu").len() == 1,
         "links back to the dashboard"
     );
+}
+
+/// A review from submission to publication, driven through the pages in a real browser: the
+/// secretariat opens it, a reviewer attests, commissioners comment, vote and decide, the
+/// secretariat publishes, and the public portal then shows the decision and nothing more.
+#[test]
+#[ignore = "needs Debian's chromium: cargo test -p lodestone-server --test browser -- --ignored"]
+fn a_commission_runs_a_review_end_to_end_in_the_browser() {
+    let bin = chromium();
+    let s = site::Site::start();
+    let base = format!("http://{}", s.addr);
+    let mut b = cdp::Browser::start(bin);
+    let sign_in = |b: &mut cdp::Browser, user: &str| {
+        b.open(&format!("{base}/commission/login"));
+        let to = b.submit(
+            "form[action='/commission/login']",
+            &[("username", user), ("password", site::PASSWORD)],
+        );
+        assert_eq!(
+            to,
+            format!("{base}/commission"),
+            "{user} signed in: {}",
+            b.text()
+        );
+        assert!(
+            b.text().contains(&format!("Signed in as {user}")),
+            "{}",
+            b.text()
+        );
+    };
+    let sign_out = |b: &mut cdp::Browser| {
+        let to = b.submit("form[action='/commission/logout']", &[]);
+        assert_eq!(to, format!("{base}/commission"));
+        assert!(b.text().contains("Sign in"));
+    };
+
+    // The secretariat opens a review of the Kedah MoU: the impact is computed on opening.
+    sign_in(&mut b, "sec");
+    let review = b.submit(
+        "form[action='/commission/agreements/kedah_xiamen_tungsten_mou/review']",
+        &[],
+    );
+    assert_eq!(
+        review,
+        format!("{base}/commission/reviews/kedah_xiamen_tungsten_mou-r1")
+    );
+    let page = b.text();
+    assert!(
+        page.contains("Computed impact")
+            && page.contains("Share of separated output outside China"),
+        "{page}"
+    );
+    assert!(
+        page.contains("licence required"),
+        "China's technology-origin clause on the Dy oxide"
+    );
+    b.screenshot(&shots().join("commission-review-open.png"));
+    sign_out(&mut b);
+
+    // A reviewer attests the four items.
+    sign_in(&mut b, "rev");
+    for item in [
+        "public_disclosure",
+        "environmental_review",
+        "counterparty_due_diligence",
+        "local_workforce_terms",
+    ] {
+        b.open(&review);
+        b.submit(
+            "#attest-form",
+            &[
+                ("item", item),
+                ("met", "met"),
+                ("text", &format!("Checked {item} <b>by hand</b>.")),
+            ],
+        );
+    }
+    assert!(
+        b.text()
+            .contains("Checked local_workforce_terms <b>by hand</b>."),
+        "entered text is shown as text"
+    );
+    sign_out(&mut b);
+
+    // Commissioners comment and vote; one records the decision.
+    sign_in(&mut b, "gov");
+    b.open(&review);
+    b.submit(
+        "#comment-form",
+        &[("text", "Residue handling needs a licence condition.")],
+    );
+    b.submit(
+        "#vote-form",
+        &[
+            ("choice", "approve_with_conditions"),
+            ("text", "With conditions."),
+        ],
+    );
+    sign_out(&mut b);
+    sign_in(&mut b, "ind");
+    b.open(&review);
+    b.submit(
+        "#vote-form",
+        &[("choice", "approve_with_conditions"), ("text", "")],
+    );
+    b.submit(
+        "#decide-form",
+        &[
+            ("choice", "approve_with_conditions"),
+            ("text", "Serves the national interest with conditions."),
+            ("conditions", "Residue licence before production."),
+        ],
+    );
+    let decided = b.text();
+    assert!(decided.contains("approve_with_conditions"), "{decided}");
+    sign_out(&mut b);
+
+    // The public does not see it yet; the secretariat publishes; then it does.
+    b.open(&format!("{base}/commission"));
+    assert!(!b.text().contains("kedah_xiamen_tungsten_mou-r1"));
+    sign_in(&mut b, "sec");
+    b.open(&review);
+    b.submit("#publish-form", &[]);
+    assert!(b.text().contains("Published"));
+    sign_out(&mut b);
+    b.open(&format!("{base}/commission"));
+    assert!(
+        b.text().contains("kedah_xiamen_tungsten_mou-r1"),
+        "published on the portal"
+    );
+    b.open(&review);
+    let public = b.text();
+    assert!(
+        public.contains("Serves the national interest with conditions.")
+            && public.contains("Residue licence before production.")
+    );
+    assert!(
+        !public.contains("Residue handling needs a licence condition."),
+        "comments stay internal"
+    );
+    assert!(
+        !b.html().contains("name=\"csrf\""),
+        "no forms for the public"
+    );
+    b.screenshot(&shots().join("commission-review-published.png"));
+    assert!(b.console.is_empty(), "{:#?}", b.console);
+    s.verify();
 }

@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! A server with a registry of its own (a fresh SQLite file, the bundled agreements, one
 //! account per role), and an HTTP client that carries a session.
 
