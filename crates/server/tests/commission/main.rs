@@ -10,6 +10,36 @@ use lodestone_registry::access::{Action, Role, Whose, allowed};
 use serde_json::json;
 use site::{Client, PASSWORD, Site};
 
+/// Each check runs on SQLite; its PostgreSQL twin is ignored unless `.ci/run` started a server.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name(super::Site::start());
+                }
+
+                #[test]
+                #[ignore = "needs PostgreSQL: run by .ci/run with --ignored"]
+                fn postgres() {
+                    super::$name(super::Site::postgres());
+                }
+            }
+        )*
+    };
+}
+
+on_both_backends!(
+    the_authorization_matrix_holds_for_every_role_action_and_owner,
+    the_public_never_reads_a_draft_a_vote_before_publication_or_a_confidential_annex,
+    hostile_requests_are_refused_and_change_nothing,
+    script_in_every_text_field_is_rendered_as_text,
+    sign_in_issues_a_fresh_session_and_resists_guessing,
+    the_portal_proves_the_log_only_grew,
+    every_commission_route_answers_with_its_media_type_and_security_headers,
+);
+
 fn ok(status: u16) -> bool {
     (200..300).contains(&status)
 }
@@ -91,9 +121,7 @@ fn ready_to_decide(site: &Site, c: &std::collections::BTreeMap<&str, Client>, re
     }
 }
 
-#[test]
-fn the_authorization_matrix_holds_for_every_role_action_and_owner() {
-    let site = Site::start();
+fn the_authorization_matrix_holds_for_every_role_action_and_owner(site: Site) {
     let mut clients = std::collections::BTreeMap::new();
     for u in ["admin", "sec", "gov", "ind", "civ", "rev", "rev2"] {
         clients.insert(u, site.sign_in(u, PASSWORD));
@@ -289,9 +317,7 @@ fn the_authorization_matrix_holds_for_every_role_action_and_owner() {
     site.verify();
 }
 
-#[test]
-fn the_public_never_reads_a_draft_a_vote_before_publication_or_a_confidential_annex() {
-    let site = Site::start();
+fn the_public_never_reads_a_draft_a_vote_before_publication_or_a_confidential_annex(site: Site) {
     let c: std::collections::BTreeMap<&str, Client> = ["sec", "gov", "ind", "rev"]
         .into_iter()
         .map(|u| (u, site.sign_in(u, PASSWORD)))
@@ -391,9 +417,7 @@ fn base64_of(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
-#[test]
-fn hostile_requests_are_refused_and_change_nothing() {
-    let site = Site::start();
+fn hostile_requests_are_refused_and_change_nothing(site: Site) {
     let sec = site.sign_in("sec", PASSWORD);
     let review = open_review(&site, &sec, "kelantan_lynas_mou_2025");
     let before = site.log_size();
@@ -459,9 +483,7 @@ fn hostile_requests_are_refused_and_change_nothing() {
     site.verify();
 }
 
-#[test]
-fn script_in_every_text_field_is_rendered_as_text() {
-    let site = Site::start();
+fn script_in_every_text_field_is_rendered_as_text(site: Site) {
     let c: std::collections::BTreeMap<&str, Client> = ["admin", "sec", "gov", "ind", "rev"]
         .into_iter()
         .map(|u| (u, site.sign_in(u, PASSWORD)))
@@ -548,9 +570,7 @@ fn script_in_every_text_field_is_rendered_as_text() {
     );
 }
 
-#[test]
-fn sign_in_issues_a_fresh_session_and_resists_guessing() {
-    let site = Site::start();
+fn sign_in_issues_a_fresh_session_and_resists_guessing(site: Site) {
     // Session fixation: a token chosen by someone else before sign-in is neither accepted nor
     // kept.
     let planted = "Q".repeat(43);
@@ -619,9 +639,7 @@ fn sign_in_issues_a_fresh_session_and_resists_guessing() {
     assert_eq!(r.status, 401, "{}", r.body);
 }
 
-#[test]
-fn the_portal_proves_the_log_only_grew() {
-    let site = Site::start();
+fn the_portal_proves_the_log_only_grew(site: Site) {
     let sec = site.sign_in("sec", PASSWORD);
     let held = site
         .call(None, "GET", "/api/commission/checkpoint", "")
@@ -655,9 +673,7 @@ fn the_portal_proves_the_log_only_grew() {
     assert_eq!(r.status, 400);
 }
 
-#[test]
-fn every_commission_route_answers_with_its_media_type_and_security_headers() {
-    let site = Site::start();
+fn every_commission_route_answers_with_its_media_type_and_security_headers(site: Site) {
     let sec = site.sign_in("sec", PASSWORD);
     let review = open_review(&site, &sec, "lynas_jslink_mou_2025");
     let doc = site.call(

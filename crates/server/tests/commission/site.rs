@@ -48,7 +48,42 @@ const STAFF: [(&str, Role, Option<Constituency>); 7] = [
 ];
 
 impl Site {
+    /// On a fresh SQLite file.
     pub fn start() -> Site {
+        let dir = Self::scratch();
+        Self::start_on(format!("sqlite:{}", dir.join("registry.db").display()))
+    }
+
+    /// On a fresh database of the PostgreSQL server named by `LODESTONE_TEST_POSTGRES` (created
+    /// with psql); fails, never passes, without one.
+    pub fn postgres() -> Site {
+        let admin = std::env::var("LODESTONE_TEST_POSTGRES")
+            .expect("LODESTONE_TEST_POSTGRES is not set: these tests need a PostgreSQL server; .ci/run starts one");
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!(
+            "site_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let out = std::process::Command::new("psql")
+            .arg(&admin)
+            .args([
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                &format!("CREATE DATABASE {name}"),
+            ])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self::start_on(format!("{}/{name}", admin.rsplit_once('/').unwrap().0))
+    }
+
+    fn scratch() -> std::path::PathBuf {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
             "commission-{}-{}",
@@ -57,7 +92,10 @@ impl Site {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let db = format!("sqlite:{}", dir.join("registry.db").display());
+        dir
+    }
+
+    fn start_on(db: String) -> Site {
         let signer = NoteSigner::generate("lodestone.test/commission").unwrap();
         let verifier = signer.verifier().to_text();
         let (tx, rx) = std::sync::mpsc::channel();
