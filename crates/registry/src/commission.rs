@@ -1040,7 +1040,8 @@ fn public_record(mut compiled: Value, confidential_ok: bool) -> Value {
     compiled
 }
 
-fn strip_confidential(v: &mut Value) {
+/// Removes every array item marked `"confidential": true`, at any depth.
+pub fn strip_confidential(v: &mut Value) {
     match v {
         Value::Object(o) => o.values_mut().for_each(strip_confidential),
         Value::Array(a) => {

@@ -1119,3 +1119,209 @@ pub async fn step_submit(
         Err(e) => page_err(e),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Agreement and account pages
+
+/// An agreement's page: its compiled record, releases, status history and documents.
+#[derive(Template)]
+#[template(path = "commission_agreement.html")]
+pub struct AgreementPage {
+    /// Title.
+    pub title: String,
+    /// The agreement's id.
+    pub id: String,
+    /// The compiled record, as the viewer may see it.
+    pub record: Value,
+    /// `(release id, date, tags)`, oldest first.
+    pub releases: Vec<(String, String, String)>,
+    /// `(date, status)`.
+    pub history: Vec<(String, String)>,
+    /// `(category, text, source)`.
+    pub clauses: Vec<(String, String, String)>,
+    /// Parties' ids.
+    pub parties: Vec<String>,
+    /// Documents the viewer may read.
+    pub documents: Vec<cm::DocumentView>,
+    /// Reviews of it the viewer may see, `(id, state)`.
+    pub reviews: Vec<(String, String)>,
+}
+
+/// `GET /commission/agreements/{id}` — staff see any agreement; the public those with a
+/// published review.
+pub async fn agreement_page(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match agreement(&s, &headers, &id).await {
+        Ok(p) => Html(render(&p)).into_response(),
+        Err(e) => page_err(e),
+    }
+}
+
+async fn agreement(s: &AppState, headers: &HeaderMap, id: &str) -> Result<AgreementPage, ApiError> {
+    let c = commission(s)?;
+    let (who, _) = viewer(c, headers).await?;
+    let reviews: Vec<(String, String)> = cm::reviews(&c.registry, &who)
+        .await?
+        .into_iter()
+        .filter(|r| r.agreement == id)
+        .map(|r| (r.id, r.state))
+        .collect();
+    let staff = who.may(Action::ReadRegistry, None).is_ok();
+    if !staff && !reviews.iter().any(|(_, state)| state == "published") {
+        return Err(ApiError::not_found(
+            format!("no agreement {id:?} is published"),
+            Vec::new(),
+        ));
+    }
+    let record = agreements::record(&c.registry, id).await?;
+    let confidential_ok = who.may(Action::ReadConfidential, None).is_ok();
+    let mut compiled = record.compiled.clone();
+    if !confidential_ok {
+        cm::strip_confidential(&mut compiled);
+    }
+    let mut documents = Vec::new();
+    for d in c.registry.rows("documents").await? {
+        let sha = agreements::text(&d, "sha256");
+        if agreements::text(&d, "ocid") != record.ocid {
+            continue;
+        }
+        if let Ok((view, _)) = cm::document(&c.registry, &who, &sha).await {
+            documents.push(view);
+        }
+    }
+    let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    Ok(AgreementPage {
+        title: text(&compiled, "title"),
+        id: id.to_string(),
+        releases: record
+            .releases
+            .iter()
+            .map(|r| {
+                let tags: Vec<&str> = r["tag"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                (text(r, "id"), text(r, "date"), tags.join(", "))
+            })
+            .collect(),
+        history: record.status_history.clone(),
+        clauses: compiled["clauses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| (text(c, "category"), text(c, "text"), text(c, "source")))
+            .collect(),
+        parties: compiled["parties"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| text(p, "id"))
+            .collect(),
+        documents,
+        reviews,
+        record: compiled,
+    })
+}
+
+/// The accounts page.
+#[derive(Template)]
+#[template(path = "commission_accounts.html")]
+pub struct AccountsPage {
+    /// Title.
+    pub title: String,
+    /// The CSRF token.
+    pub csrf: String,
+    /// Whether the viewer manages accounts.
+    pub can_manage: bool,
+    /// Every account.
+    pub accounts: Vec<cm::AccountView>,
+}
+
+/// `GET /commission/accounts` — administrators manage, staff read.
+pub async fn accounts_page(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let result = async {
+        let c = commission(&s)?;
+        let (who, session) = viewer(c, &headers).await?;
+        let accounts = cm::accounts(&c.registry, &who).await?;
+        Ok::<_, ApiError>(AccountsPage {
+            title: "Accounts".into(),
+            csrf: session.map(|s| s.csrf).unwrap_or_default(),
+            can_manage: who.may(Action::ManageAccounts, None).is_ok(),
+            accounts,
+        })
+    }
+    .await;
+    match result {
+        Ok(p) => Html(render(&p)).into_response(),
+        Err(e) => page_err(e),
+    }
+}
+
+/// The new-account form.
+#[derive(Debug, Deserialize)]
+pub struct AccountForm {
+    csrf: String,
+    username: String,
+    display_name: String,
+    role: String,
+    #[serde(default)]
+    constituency: String,
+    password: String,
+}
+
+/// `POST /commission/accounts` — creates an account from the form (administrators).
+pub async fn account_submit(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<AccountForm>,
+) -> Response {
+    let result = async {
+        let c = commission(&s)?;
+        let who = acting(c, &headers, Some(&f.csrf)).await?;
+        let constituency = match f.constituency.as_str() {
+            "" => None,
+            other => Some(Constituency::parse(other)?),
+        };
+        let a = NewAccount {
+            username: f.username.trim().to_string(),
+            display_name: f.display_name.clone(),
+            role: Role::parse(&f.role)?,
+            constituency,
+            password: f.password.clone(),
+        };
+        cm::create_account(&c.registry, &who, &a)
+            .await
+            .map_err(ApiError::from)
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to("/commission/accounts").into_response(),
+        Err(e) => page_err(e),
+    }
+}
+
+/// `POST /commission/accounts/{username}/deactivate` (administrators).
+pub async fn deactivate_submit(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+    axum::Form(f): axum::Form<TokenForm>,
+) -> Response {
+    let result = async {
+        let c = commission(&s)?;
+        let who = acting(c, &headers, Some(&f.csrf)).await?;
+        cm::deactivate(&c.registry, &who, &username)
+            .await
+            .map_err(ApiError::from)
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to("/commission/accounts").into_response(),
+        Err(e) => page_err(e),
+    }
+}

@@ -562,6 +562,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/commission", get(commission::portal_page))
         .route(
+            "/commission/agreements/{id}",
+            get(commission::agreement_page),
+        )
+        .route(
+            "/commission/accounts",
+            get(commission::accounts_page).post(commission::account_submit),
+        )
+        .route(
+            "/commission/accounts/{username}/deactivate",
+            post(commission::deactivate_submit),
+        )
+        .route(
             "/commission/login",
             get(commission::login_page).post(commission::login_submit),
         )

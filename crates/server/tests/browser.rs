@@ -338,6 +338,24 @@ fn a_commission_runs_a_review_end_to_end_in_the_browser() {
         assert!(b.text().contains("Sign in"));
     };
 
+    // The administrator adds a reviewer from the accounts page.
+    sign_in(&mut b, "admin");
+    b.open(&format!("{base}/commission/accounts"));
+    let to = b.submit(
+        "#account-form",
+        &[
+            ("username", "reviewer-a"),
+            ("display_name", "Reviewer A"),
+            ("role", "reviewer"),
+            ("constituency", ""),
+            ("password", site::PASSWORD),
+        ],
+    );
+    assert_eq!(to, format!("{base}/commission/accounts"));
+    assert!(b.text().contains("Reviewer A"), "{}", b.text());
+    b.open(&format!("{base}/commission"));
+    sign_out(&mut b);
+
     // The secretariat opens a review of the Kedah MoU: the impact is computed on opening.
     sign_in(&mut b, "sec");
     let review = b.submit(
@@ -361,8 +379,8 @@ fn a_commission_runs_a_review_end_to_end_in_the_browser() {
     b.screenshot(&shots().join("commission-review-open.png"));
     sign_out(&mut b);
 
-    // A reviewer attests the four items.
-    sign_in(&mut b, "rev");
+    // The new reviewer attests the four items.
+    sign_in(&mut b, "reviewer-a");
     for item in [
         "public_disclosure",
         "environmental_review",
@@ -447,6 +465,15 @@ fn a_commission_runs_a_review_end_to_end_in_the_browser() {
         "no forms for the public"
     );
     b.screenshot(&shots().join("commission-review-published.png"));
+    // The agreement's page is public now, with its releases.
+    b.open(&format!(
+        "{base}/commission/agreements/kedah_xiamen_tungsten_mou"
+    ));
+    let agreement = b.text();
+    assert!(
+        agreement.contains("bundled-1") && agreement.contains("technology-transfer"),
+        "{agreement}"
+    );
     assert!(b.console.is_empty(), "{:#?}", b.console);
     s.verify();
 }
