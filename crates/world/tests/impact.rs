@@ -204,3 +204,28 @@ fn an_effect_that_does_not_validate_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn an_agreement_without_effects_changes_nothing() {
+    let a = bundled();
+    let q = ImpactQuery {
+        country: "MYS".into(),
+        year: 2025,
+        as_of: Date::parse("2026-12-01").unwrap(),
+        additions: vec![],
+        destinations: vec![("USA".into(), None)],
+        also_on: vec![],
+        nodes: vec![],
+        note: None,
+    };
+    let v = impact(&a, &q).unwrap();
+    for i in v.items.iter().filter(|i| i.unit == "share") {
+        assert_eq!(i.before, i.after, "{i:?}");
+    }
+    let b = v.items.iter().find(|i| i.item == "benchmarks").unwrap();
+    assert!(
+        b.finding.starts_with("No benchmark value changes"),
+        "{}",
+        b.finding
+    );
+}

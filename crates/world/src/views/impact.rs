@@ -13,7 +13,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::World;
-use crate::views::risk::{ConcentrationQuery, concentration};
+use crate::views::risk::{
+    BenchmarkQuery, BenchmarkRow, BenchmarkStatus, ConcentrationQuery, benchmarks, concentration,
+};
 use crate::views::rules::{ScreeningQuery, determination_text, screening};
 use crate::views::table::format_share;
 use crate::views::{Analysis, ViewError, resolve_country_set};
@@ -338,6 +340,77 @@ fn share_items(
         .collect())
 }
 
+/// The EU's CRMA benchmarks (and any other bloc's benchmark rules) before and after: the rows
+/// whose value changes, or one item saying that none does.
+fn benchmark_items(
+    before: &Analysis,
+    after: &Analysis,
+    year: i64,
+) -> Result<Vec<ImpactItem>, ViewError> {
+    let q = BenchmarkQuery {
+        year,
+        country: None,
+    };
+    let (b, x) = (benchmarks(before, &q)?, benchmarks(after, &q)?);
+    let command = format!("lodestone risk benchmarks --year {year}: {}", b.method);
+    let key = |r: &BenchmarkRow| (r.rule.clone(), r.test.clone(), r.country.clone());
+    let mut items = Vec::new();
+    for xr in &x.rows {
+        let br = b.rows.iter().find(|r| key(r) == key(xr));
+        let bv = br.and_then(|r| r.value);
+        if bv.zip(xr.value).is_some_and(|(p, q)| (p - q).abs() < 1e-12)
+            || (bv.is_none() && xr.value.is_none())
+        {
+            continue;
+        }
+        let who = xr
+            .country
+            .as_deref()
+            .map_or(String::new(), |c| format!(" ({c})"));
+        let show = |v: Option<f64>| v.map_or("no data".to_string(), format_share);
+        items.push(ImpactItem {
+            item: format!(
+                "benchmark:{}:{}{}",
+                xr.rule,
+                xr.test,
+                xr.country
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(":{c}"))
+            ),
+            title: format!("{} — {}{who}", xr.rule_title, xr.test),
+            before: bv,
+            after: xr.value,
+            unit: "share".into(),
+            finding: format!(
+                "{} before, {} after, against a limit of {} ({})",
+                show(bv),
+                show(xr.value),
+                format_share(xr.limit),
+                match xr.status {
+                    BenchmarkStatus::Met => "met",
+                    BenchmarkStatus::NotMet => "not met",
+                    BenchmarkStatus::NoData => "no data",
+                }
+            ),
+            evidence: vec![command.clone()],
+        });
+    }
+    if items.is_empty() {
+        items.push(ImpactItem {
+            item: "benchmarks".into(),
+            title: "The EU's CRMA benchmarks".into(),
+            before: None,
+            after: None,
+            unit: "benchmarks changed".into(),
+            finding: format!(
+                "No benchmark value changes: none of the agreement's flows reaches the bloc's traced consumption in {year}."
+            ),
+            evidence: vec![command],
+        });
+    }
+    Ok(items)
+}
+
 /// The product nodes (FACILITY/material) the additions create or feed.
 fn new_products(after: &World, additions: &[Addition], year: i64) -> Vec<String> {
     let facilities: Vec<&str> = additions
@@ -398,6 +471,7 @@ pub fn impact(before: &Analysis, q: &ImpactQuery) -> Result<ImpactView, ViewErro
         "separation_output_share_outside_china",
         "Share of separated output outside China (traced flows, t REO)",
     )?);
+    items.extend(benchmark_items(before, &after, q.year)?);
     let mut products = new_products(&after.world, &q.additions, q.year);
     for n in &q.nodes {
         if !products.contains(n) {
