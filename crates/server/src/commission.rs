@@ -237,6 +237,13 @@ pub fn impact_of_record(
             .filter_map(|n| n.as_str().map(str::to_string))
             .collect(),
         note: a["note"].as_str().map(str::to_string),
+        scenarios: a["scenarios"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str().map(str::to_string))
+            .collect(),
+        runs: a["runs"].as_u64(),
     };
     let v = impact(analysis, &q).map_err(ApiError::from)?;
     let items = v

@@ -120,6 +120,8 @@ fn a_new_refinery_changes_the_countrys_shares_as_worked_by_hand() {
         also_on: vec![],
         nodes: vec![],
         note: None,
+        scenarios: vec![],
+        runs: None,
     };
     let v = impact(&a, &q).unwrap();
     assert_eq!(v.country, "MYS");
@@ -217,15 +219,65 @@ fn an_agreement_without_effects_changes_nothing() {
         also_on: vec![],
         nodes: vec![],
         note: None,
+        scenarios: vec!["kuantan_outage".into()],
+        runs: Some(20),
     };
     let v = impact(&a, &q).unwrap();
     for i in v.items.iter().filter(|i| i.unit == "share") {
         assert_eq!(i.before, i.after, "{i:?}");
     }
+    // The scenario ran, with the same seeds on the same network: the same shortfalls.
+    assert!(
+        v.items
+            .iter()
+            .any(|i| i.item == "scenario:kuantan_outage:USA"),
+        "{:#?}",
+        v.items.iter().map(|i| &i.item).collect::<Vec<_>>()
+    );
     let b = v.items.iter().find(|i| i.item == "benchmarks").unwrap();
     assert!(
         b.finding.starts_with("No benchmark value changes"),
         "{}",
         b.finding
+    );
+}
+
+#[test]
+fn value_added_is_computed_only_when_every_flow_has_a_price() {
+    let a = bundled();
+    let q = ImpactQuery {
+        country: "MYS".into(),
+        year: 2025,
+        as_of: Date::parse("2026-12-01").unwrap(),
+        additions: refinery(),
+        destinations: vec![],
+        also_on: vec![],
+        nodes: vec![],
+        note: None,
+        scenarios: vec![],
+        runs: None,
+    };
+    let v = impact(&a, &q).unwrap();
+    let value = v
+        .items
+        .iter()
+        .find(|i| i.item == "value_added:test_perak_refinery")
+        .unwrap();
+    // The carbonate fed in has no price in the dataset, so nothing is added up.
+    assert_eq!(value.after, None);
+    assert!(
+        value.finding.starts_with("test_perak_refinery: not computed — no price in the dataset for 1000 t REO of mixed_re_carbonate"),
+        "{}",
+        value.finding
+    );
+    // What is priced is shown: 100 t of Dy oxide at the 2025 FOB China average, US$239/kg
+    // (prices.csv, USGS MCS 2026).
+    assert!(
+        value
+            .evidence
+            .iter()
+            .any(|e| e.starts_with("out: 100 t REO of dy_oxide at US$239000/t REO")),
+        "{:?}",
+        value.evidence
     );
 }

@@ -60,6 +60,13 @@ pub struct ImpactQuery {
     /// What the effects assume, in words (shown with the answers).
     #[serde(default)]
     pub note: Option<String>,
+    /// Bundled disruption scenarios (`scenarios/NAME.toml`) to run before and after on the
+    /// year's network, with the number of runs (the same seeds both times).
+    #[serde(default)]
+    pub scenarios: Vec<String>,
+    /// Runs per scenario (default 200).
+    #[serde(default)]
+    pub runs: Option<u64>,
 }
 
 /// One computed item.
@@ -411,6 +418,212 @@ fn benchmark_items(
     Ok(items)
 }
 
+/// The value a new facility adds: what it ships against what it takes in, each flow valued at
+/// its material's FOB China price on the date (per t REO, `Prices::product`). A flow whose
+/// material has no price is listed as not valued, and the value added is then not computed,
+/// never guessed.
+fn value_items(
+    after: &Analysis,
+    additions: &[Addition],
+    year: i64,
+    as_of: Date,
+) -> Vec<ImpactItem> {
+    let world = &after.world;
+    let prices = crate::prices::Prices::from_dataset(world);
+    let Some(flows) = world.table("flows") else {
+        return Vec::new();
+    };
+    let mut items = Vec::new();
+    for f in additions
+        .iter()
+        .filter(|a| a.table == "facilities")
+        .filter_map(|a| a.row.get("id"))
+    {
+        let mut sides = [(0.0, Vec::new(), Vec::new()), (0.0, Vec::new(), Vec::new())];
+        for r in &flows.rows {
+            if flows.get(r, "year").as_f64().map(|y| y as i64) != Some(year) {
+                continue;
+            }
+            let side = if flows.text(r, "to") == Some(f.as_str()) {
+                0
+            } else if flows.text(r, "from") == Some(f.as_str()) {
+                1
+            } else {
+                continue;
+            };
+            let material = flows.text(r, "material").unwrap_or_default();
+            let t = flows.get(r, "quantity").as_f64().unwrap_or(0.0);
+            let series = prices.product(material);
+            match lodestone_rules::price_on(&series, as_of) {
+                Some(p) => {
+                    sides[side].0 += t * p.usd_per_t;
+                    sides[side].1.push(format!(
+                        "{} t REO of {material} at US${:.0}/t REO ({}; {})",
+                        t.round(),
+                        p.usd_per_t,
+                        p.label,
+                        p.source
+                    ));
+                }
+                None => sides[side]
+                    .2
+                    .push(format!("{} t REO of {material}", t.round())),
+            }
+        }
+        let [
+            (vin, priced_in, unpriced_in),
+            (vout, priced_out, unpriced_out),
+        ] = sides;
+        if priced_in.is_empty()
+            && priced_out.is_empty()
+            && unpriced_in.is_empty()
+            && unpriced_out.is_empty()
+        {
+            continue;
+        }
+        let complete = unpriced_in.is_empty() && unpriced_out.is_empty();
+        let musd = |v: f64| format!("US${:.1} m", v / 1e6);
+        let finding = if complete {
+            format!(
+                "{f}: ships {} and takes in {}: {} added in the country in {year}",
+                musd(vout),
+                musd(vin),
+                musd(vout - vin)
+            )
+        } else {
+            format!(
+                "{f}: not computed — no price in the dataset for {}; what is priced: {} out, {} in",
+                unpriced_out
+                    .iter()
+                    .chain(&unpriced_in)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                musd(vout),
+                musd(vin)
+            )
+        };
+        let mut evidence: Vec<String> = priced_out
+            .into_iter()
+            .map(|e| format!("out: {e}"))
+            .collect();
+        evidence.extend(priced_in.into_iter().map(|e| format!("in: {e}")));
+        evidence.push(format!(
+            "prices: lodestone show prices (FOB China, USD), in effect on {as_of}"
+        ));
+        items.push(ImpactItem {
+            item: format!("value_added:{f}"),
+            title: format!("Value added at {f} (output less input, FOB China prices)"),
+            before: None,
+            after: complete.then_some(vout - vin),
+            unit: "USD/yr".into(),
+            finding,
+            evidence,
+        });
+    }
+    items
+}
+
+/// A bundled scenario run before and after on the year's network (same seeds, so the
+/// difference is the agreement's): each watched country's mean peak shortfall.
+fn scenario_items(
+    before: &World,
+    after: &World,
+    name: &str,
+    year: i64,
+    watched: &[String],
+    runs: u64,
+) -> Result<Vec<ImpactItem>, ViewError> {
+    let path = format!("scenarios/{name}.toml");
+    let Some(file) = before.toml_files.iter().find(|f| f.path == path) else {
+        let names: Vec<String> = before
+            .toml_files
+            .iter()
+            .filter_map(|f| {
+                f.path
+                    .strip_prefix("scenarios/")?
+                    .strip_suffix(".toml")
+                    .map(str::to_string)
+            })
+            .collect();
+        return Err(invalid("scenario", name, names));
+    };
+    let run = |w: &World| -> Result<crate::views::scenario::ScenarioResults, ViewError> {
+        let low = crate::lower::lower_dataset(w, year).map_err(ViewError::NoData)?;
+        let net = crate::sim_inputs::sim_network(w, &low);
+        let sf =
+            crate::sim_inputs::parse_scenario(&file.path, &file.text, w, &net).map_err(|d| {
+                ViewError::NoData(format!(
+                    "scenario {name} on the {year} network: {}",
+                    d.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ))
+            })?;
+        let (done, cancel) = (
+            std::sync::atomic::AtomicU64::new(0),
+            std::sync::atomic::AtomicBool::new(false),
+        );
+        let stats = lodestone_sim::run_batch(
+            &net,
+            &sf.scenario,
+            sf.shortfall_level,
+            (0, runs),
+            2,
+            &done,
+            &cancel,
+        )
+        .ok_or_else(|| ViewError::NoData(format!("scenario {name} did not complete")))?;
+        Ok(crate::views::scenario::scenario_results(
+            w,
+            &sf.scenario.name,
+            sf.start.clone(),
+            &stats,
+        ))
+    };
+    let (b, x) = (run(before)?, run(after)?);
+    let evidence = vec![format!(
+        "lodestone simulate data/world/scenarios/{name}.toml --runs {runs}, on the {year} network with and without the effects (same seeds): {}",
+        b.estimate
+    )];
+    let mut items = Vec::new();
+    for c in watched {
+        let find = |r: &crate::views::scenario::ScenarioResults| {
+            r.countries.iter().find(|h| h.country == *c).cloned()
+        };
+        let (hb, hx) = (find(&b), find(&x));
+        let Some(any) = hx.clone().or(hb.clone()) else {
+            continue;
+        };
+        let (pb, px) = (
+            hb.as_ref().map_or(0.0, |h| h.peak_shortfall_share_mean),
+            hx.as_ref().map_or(0.0, |h| h.peak_shortfall_share_mean),
+        );
+        let (tb, tx) = (
+            hb.as_ref().map_or(0.0, |h| h.total_shortfall_t_reo_mean),
+            hx.as_ref().map_or(0.0, |h| h.total_shortfall_t_reo_mean),
+        );
+        items.push(ImpactItem {
+            item: format!("scenario:{name}:{c}"),
+            title: format!("Shortfall of {} under the scenario {name} (mean peak share of demand)", any.name),
+            before: Some(pb),
+            after: Some(px),
+            unit: "share".into(),
+            finding: format!(
+                "{c}: mean peak shortfall {} before, {} after; total {} → {} t REO over the horizon ({} runs)",
+                format_share(pb),
+                format_share(px),
+                tb.round(),
+                tx.round(),
+                runs
+            ),
+            evidence: evidence.clone(),
+        });
+    }
+    Ok(items)
+}
+
 /// The product nodes (FACILITY/material) the additions create or feed.
 fn new_products(after: &World, additions: &[Addition], year: i64) -> Vec<String> {
     let facilities: Vec<&str> = additions
@@ -472,6 +685,19 @@ pub fn impact(before: &Analysis, q: &ImpactQuery) -> Result<ImpactView, ViewErro
         "Share of separated output outside China (traced flows, t REO)",
     )?);
     items.extend(benchmark_items(before, &after, q.year)?);
+    items.extend(value_items(&after, &q.additions, q.year, q.as_of));
+    let mut watched: Vec<String> = vec![country.clone()];
+    watched.extend(q.destinations.iter().map(|(d, _)| d.clone()));
+    for name in &q.scenarios {
+        items.extend(scenario_items(
+            &before.world,
+            &after.world,
+            name,
+            q.year,
+            &watched,
+            q.runs.unwrap_or(200),
+        )?);
+    }
     let mut products = new_products(&after.world, &q.additions, q.year);
     for n in &q.nodes {
         if !products.contains(n) {
