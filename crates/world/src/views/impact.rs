@@ -8,13 +8,14 @@
 
 use std::collections::BTreeMap;
 
-use lodestone_model::{Basis, Date, Scope, Stage, UnknownValue, View};
+use lodestone_model::{Basis, Date, Scope, Stage, TagFamily, UnknownValue, View};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::World;
 use crate::views::risk::{
-    BenchmarkQuery, BenchmarkRow, BenchmarkStatus, ConcentrationQuery, benchmarks, concentration,
+    BenchmarkQuery, BenchmarkRow, BenchmarkStatus, ConcentrationQuery, DependencyQuery,
+    DependencyView, benchmarks, concentration, dependency,
 };
 use crate::views::rules::{ScreeningQuery, determination_text, screening};
 use crate::views::table::format_share;
@@ -524,6 +525,74 @@ fn value_items(
     items
 }
 
+/// A country's dependency on China, direct (by the country its receipts come from) and traced
+/// (by where their content was mined or separated), before and after: the stages whose shares
+/// change, or the separation stage if none does.
+fn dependency_items(
+    before: &Analysis,
+    after: &Analysis,
+    country: &str,
+    year: i64,
+) -> Result<Vec<ImpactItem>, ViewError> {
+    let q = DependencyQuery {
+        country: country.to_string(),
+        year,
+        ..Default::default()
+    };
+    let (b, x) = (dependency(before, &q)?, dependency(after, &q)?);
+    let china = |v: &DependencyView, stage: TagFamily| {
+        v.rows
+            .iter()
+            .find(|r| r.origin == "CHN" && r.traced_stage == stage)
+            .map(|r| (r.direct, r.traced, r.receipts_t_reo))
+    };
+    let mut items = Vec::new();
+    let mut unchanged = Vec::new();
+    for stage in [
+        TagFamily::Mined,
+        TagFamily::Separated,
+        TagFamily::Metal,
+        TagFamily::Magnet,
+    ] {
+        let (vb, vx) = (china(&b, stage), china(&x, stage));
+        if vb.is_none() && vx.is_none() {
+            continue;
+        }
+        let (db, tb, rb) = vb.unwrap_or((0.0, 0.0, 0.0));
+        let (dx, tx, rx) = vx.unwrap_or((0.0, 0.0, 0.0));
+        let item = ImpactItem {
+            item: format!("dependency:{country}:{stage}"),
+            title: format!(
+                "Dependency of {} on China, {stage} stage (traced share of its receipts)",
+                b.country.name
+            ),
+            before: Some(tb),
+            after: Some(tx),
+            unit: "share".into(),
+            finding: format!(
+                "{country}: traced {} before, {} after; direct {} → {}; receipts {} → {} t REO",
+                format_share(tb),
+                format_share(tx),
+                format_share(db),
+                format_share(dx),
+                rb.round(),
+                rx.round()
+            ),
+            evidence: vec![format!(
+                "lodestone risk dependency --country {country} --year {year}: {}",
+                b.method
+            )],
+        };
+        // Below a hundredth of a point the change is rounding, not the agreement.
+        if (tb - tx).abs() > 1e-4 || (db - dx).abs() > 1e-4 {
+            items.push(item);
+        } else if stage == TagFamily::Separated {
+            unchanged.push(item);
+        }
+    }
+    Ok(if items.is_empty() { unchanged } else { items })
+}
+
 /// A bundled scenario run before and after on the year's network (same seeds, so the
 /// difference is the agreement's): each watched country's mean peak shortfall.
 fn scenario_items(
@@ -688,6 +757,9 @@ pub fn impact(before: &Analysis, q: &ImpactQuery) -> Result<ImpactView, ViewErro
     items.extend(value_items(&after, &q.additions, q.year, q.as_of));
     let mut watched: Vec<String> = vec![country.clone()];
     watched.extend(q.destinations.iter().map(|(d, _)| d.clone()));
+    for c in &watched {
+        items.extend(dependency_items(before, &after, c, q.year)?);
+    }
     for name in &q.scenarios {
         items.extend(scenario_items(
             &before.world,
