@@ -152,6 +152,19 @@ fn a_new_refinery_changes_the_countrys_shares_as_worked_by_hand() {
         .find(|i| i.item == "separation_output_share_outside_china:all")
         .unwrap();
     assert!(flow.after.unwrap() > flow.before.unwrap(), "{flow:?}");
+    // 100 t of Dy oxide separated in Malaysia reach the US: its traced dependency on China's
+    // separation falls, and its receipts grow by those 100 t.
+    let dep = v
+        .items
+        .iter()
+        .find(|i| i.item == "dependency:USA:separated")
+        .unwrap();
+    assert!(dep.after.unwrap() < dep.before.unwrap(), "{dep:?}");
+    assert!(
+        dep.finding.contains("49765 → 49865 t REO"),
+        "{}",
+        dep.finding
+    );
     // NdPr oxide is not an Annex 1 item: no rule bites on it.
     let ndpr = v
         .items
