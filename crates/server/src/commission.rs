@@ -697,6 +697,47 @@ pub async fn api_checkpoint(State(s): State<Arc<AppState>>) -> Result<Response, 
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
 
+/// The query of `GET /api/commission/inclusion`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    /// The entry's index (0-based).
+    pub index: u64,
+}
+
+/// `GET /api/commission/inclusion?index=N` — the RFC 6962 audit path of log entry N in the
+/// latest tree, with the entry's leaf hash, the checkpoint and the key to check it with. The
+/// entry's text is not served (it may name confidential records); its holder hashes it.
+pub async fn api_inclusion(
+    State(s): State<Arc<AppState>>,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let c = commission(&s)?;
+    let leaves = c.registry.leaves().await;
+    let i = usize::try_from(q.index)
+        .ok()
+        .filter(|i| *i < leaves.len())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the log has {} entries; index must be below that",
+                    leaves.len()
+                ),
+                Vec::new(),
+            )
+        })?;
+    let proof = merkle::inclusion_proof(&leaves, i).unwrap_or_default();
+    Ok(Json(json!({
+        "index": q.index,
+        "size": leaves.len(),
+        "leaf_hash": leaves[i].to_hex(),
+        "proof": proof.iter().map(|h| h.to_hex()).collect::<Vec<_>>(),
+        "checkpoint": c.registry.latest_checkpoint().await?,
+        "key": c.verifier,
+    })))
+}
+
 /// The query of `GET /api/commission/consistency`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -560,6 +560,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/commission/consistency",
             get(commission::api_consistency),
         )
+        .route("/api/commission/inclusion", get(commission::api_inclusion))
         .route("/commission", get(commission::portal_page))
         .route(
             "/commission/agreements/{id}",

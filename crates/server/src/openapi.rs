@@ -645,6 +645,17 @@ pub const ROUTES: &[Route] = &[
         media: TEXT,
     },
     Route {
+        path: "/api/commission/inclusion",
+        method: "get",
+        summary: "RFC 6962 inclusion proof (audit path) of log entry `index` in the latest tree, with its leaf hash, the latest checkpoint and the verifier key. Query: index=N",
+        path_params: &[],
+        query: None,
+        response: None,
+        downloads: false,
+        responses: &[(200, "the proof"), (400, "index outside the log")],
+        media: JSON,
+    },
+    Route {
         path: "/api/commission/consistency",
         method: "get",
         summary: "RFC 6962 consistency proof from a checkpoint of size `from` to the latest, with the latest checkpoint and the verifier key. Query: from=SIZE",

@@ -673,6 +673,39 @@ fn the_portal_proves_the_log_only_grew(site: Site) {
     .unwrap();
     let r = site.call(None, "GET", "/api/commission/consistency?from=999999", "");
     assert_eq!(r.status, 400);
+    // Every entry is in the signed tree: its audit path leads to the checkpoint's head.
+    for index in [0, new.size / 2, new.size - 1] {
+        let r = site.call(
+            None,
+            "GET",
+            &format!("/api/commission/inclusion?index={index}"),
+            "",
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = common::json(&r);
+        let cp =
+            lodestone_registry::note::Checkpoint::open(v["checkpoint"].as_str().unwrap(), &key)
+                .unwrap();
+        let hash = |s: &serde_json::Value| {
+            lodestone_registry::merkle::Hash::from_hex(s.as_str().unwrap()).unwrap()
+        };
+        let path: Vec<_> = v["proof"].as_array().unwrap().iter().map(hash).collect();
+        lodestone_registry::merkle::verify_inclusion(
+            index,
+            cp.size,
+            &hash(&v["leaf_hash"]),
+            &path,
+            &cp.root,
+        )
+        .unwrap();
+    }
+    let r = site.call(
+        None,
+        "GET",
+        &format!("/api/commission/inclusion?index={}", new.size + 5),
+        "",
+    );
+    assert_eq!(r.status, 400);
 }
 
 fn every_commission_route_answers_with_its_media_type_and_security_headers(site: Site) {
@@ -697,7 +730,8 @@ fn every_commission_route_answers_with_its_media_type_and_security_headers(site:
             .replace("agreements/{id}", "agreements/lynas_jslink_mou_2025")
             .replace("{id}", &review)
             .replace("{sha256}", &sha)
-            .replace("/consistency", "/consistency?from=1");
+            .replace("/consistency", "/consistency?from=1")
+            .replace("/inclusion", "/inclusion?index=0");
         let r = site.call(Some(&sec), "GET", &path, "");
         assert_eq!(r.status, 200, "{path}: {}", r.body);
         assert!(
@@ -716,5 +750,5 @@ fn every_commission_route_answers_with_its_media_type_and_security_headers(site:
         }
         n += 1;
     }
-    assert_eq!(n, 12);
+    assert_eq!(n, 13);
 }
