@@ -1193,6 +1193,10 @@ pub struct AgreementPage {
     pub documents: Vec<cm::DocumentView>,
     /// Reviews of it the viewer may see, `(id, state)`.
     pub reviews: Vec<(String, String)>,
+    /// Whether the viewer may publish a new release (the form).
+    pub can_submit: bool,
+    /// The session's CSRF token.
+    pub csrf: String,
 }
 
 /// `GET /commission/agreements/{id}` — staff see any agreement; the public those with a
@@ -1210,7 +1214,7 @@ pub async fn agreement_page(
 
 async fn agreement(s: &AppState, headers: &HeaderMap, id: &str) -> Result<AgreementPage, ApiError> {
     let c = commission(s)?;
-    let (who, _) = viewer(c, headers).await?;
+    let (who, session) = viewer(c, headers).await?;
     let reviews: Vec<(String, String)> = cm::reviews(&c.registry, &who)
         .await?
         .into_iter()
@@ -1273,6 +1277,8 @@ async fn agreement(s: &AppState, headers: &HeaderMap, id: &str) -> Result<Agreem
         documents,
         reviews,
         record: compiled,
+        can_submit: who.may(Action::SubmitRelease, None).is_ok(),
+        csrf: session.map(|s| s.csrf).unwrap_or_default(),
     })
 }
 
@@ -1370,6 +1376,110 @@ pub async fn deactivate_submit(
     .await;
     match result {
         Ok(()) => Redirect::to("/commission/accounts").into_response(),
+        Err(e) => page_err(e),
+    }
+}
+
+/// The release form (a new agreement, or a new release of one).
+#[derive(Debug, Deserialize)]
+pub struct ReleaseForm {
+    csrf: String,
+    /// For a new agreement: its id.
+    #[serde(default)]
+    agreement: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    kind: String,
+    date: String,
+    tag: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    summary: String,
+    /// Comma-separated party ids (dataset companies, countries, groups).
+    #[serde(default)]
+    parties: String,
+}
+
+/// The release a form describes; blank fields are left out (they keep their earlier value).
+fn release_of_form(f: &ReleaseForm, agreement: &str, release_id: &str) -> Value {
+    let mut r = json!({
+        "ocid": format!("{}{agreement}", agreements::OCID_PREFIX),
+        "id": release_id,
+        "date": f.date.trim(),
+        "tag": [f.tag.trim()],
+    });
+    let o = r.as_object_mut().expect("an object");
+    for (k, v) in [
+        ("title", &f.title),
+        ("kind", &f.kind),
+        ("status", &f.status),
+        ("summary", &f.summary),
+    ] {
+        if !v.trim().is_empty() {
+            o.insert(k.into(), json!(v.trim()));
+        }
+    }
+    let parties: Vec<Value> = f
+        .parties
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| json!({"id": p}))
+        .collect();
+    if !parties.is_empty() {
+        o.insert("parties".into(), Value::Array(parties));
+    }
+    if f.status.trim() == "signed" {
+        o.insert("signed".into(), json!(f.date.trim()));
+    }
+    r
+}
+
+async fn submit_release(
+    s: &AppState,
+    headers: &HeaderMap,
+    f: &ReleaseForm,
+    agreement: &str,
+) -> Result<(), ApiError> {
+    let c = commission(s)?;
+    let who = acting(c, headers, Some(&f.csrf)).await?;
+    who.may(Action::SubmitRelease, None)?;
+    let existing = agreements::records(&c.registry)
+        .await?
+        .into_iter()
+        .find(|r| r.ocid == format!("{}{agreement}", agreements::OCID_PREFIX))
+        .map_or(0, |r| r.releases.len());
+    let release = release_of_form(f, agreement, &format!("r{}", existing + 1));
+    let world = s.world();
+    let known = |p: &str| party_known(world, p);
+    agreements::add_release(&c.registry, &who.username, &release, &known).await?;
+    Ok(())
+}
+
+/// `POST /commission/agreements` — registers a new agreement from the portal's form.
+pub async fn new_agreement_submit(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    axum::Form(f): axum::Form<ReleaseForm>,
+) -> Response {
+    let id = f.agreement.trim().to_string();
+    match submit_release(&s, &headers, &f, &id).await {
+        Ok(()) => Redirect::to(&format!("/commission/agreements/{id}")).into_response(),
+        Err(e) => page_err(e),
+    }
+}
+
+/// `POST /commission/agreements/{id}/releases` — a new release of an agreement, from its page.
+pub async fn release_submit(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<ReleaseForm>,
+) -> Response {
+    match submit_release(&s, &headers, &f, &id).await {
+        Ok(()) => Redirect::to(&format!("/commission/agreements/{id}")).into_response(),
         Err(e) => page_err(e),
     }
 }

@@ -563,8 +563,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/commission/inclusion", get(commission::api_inclusion))
         .route("/commission", get(commission::portal_page))
         .route(
+            "/commission/agreements",
+            post(commission::new_agreement_submit),
+        )
+        .route(
             "/commission/agreements/{id}",
             get(commission::agreement_page),
+        )
+        .route(
+            "/commission/agreements/{id}/releases",
+            post(commission::release_submit),
         )
         .route(
             "/commission/accounts",

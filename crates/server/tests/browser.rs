@@ -356,8 +356,44 @@ fn a_commission_runs_a_review_end_to_end_in_the_browser() {
     b.open(&format!("{base}/commission"));
     sign_out(&mut b);
 
-    // The secretariat opens a review of the Kedah MoU: the impact is computed on opening.
+    // The secretariat registers an agreement and publishes a second release of it.
     sign_in(&mut b, "sec");
+    let to = b.submit(
+        "#agreement-form",
+        &[
+            ("agreement", "penang_magnet_mou_2027"),
+            ("title", "Penang magnet plant MoU"),
+            ("kind", "mou"),
+            ("status", "proposed"),
+            ("date", "2026-11-20"),
+            ("tag", "planning"),
+            ("parties", "MYS, lynas_rare_earths"),
+            ("summary", "A test agreement."),
+        ],
+    );
+    assert_eq!(
+        to,
+        format!("{base}/commission/agreements/penang_magnet_mou_2027")
+    );
+    b.submit(
+        "#release-form",
+        &[
+            ("date", "2026-11-30"),
+            ("tag", "contract"),
+            ("status", "signed"),
+            ("summary", ""),
+        ],
+    );
+    let page = b.text();
+    assert!(
+        page.contains("2026-11-20: proposed")
+            && page.contains("2026-11-30: signed")
+            && page.contains("r2"),
+        "{page}"
+    );
+    b.open(&format!("{base}/commission"));
+
+    // The secretariat opens a review of the Kedah MoU: the impact is computed on opening.
     let review = b.submit(
         "form[action='/commission/agreements/kedah_xiamen_tungsten_mou/review']",
         &[],
