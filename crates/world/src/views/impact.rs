@@ -810,14 +810,26 @@ pub fn impact(before: &Analysis, q: &ImpactQuery) -> Result<ImpactView, ViewErro
                     .iter()
                     .filter(|d| d.determination != lodestone_model::Determination::NotApplicable)
                     .map(|d| {
+                        // The supply paths behind the deciding share, as `trace --explain` gives them.
+                        let paths: Vec<String> = d
+                            .paths
+                            .iter()
+                            .take(3)
+                            .map(|p| format!("{} ({})", p.nodes.join(" → "), format_share(p.share)))
+                            .collect();
                         format!(
-                            "{} → {}: {}{}",
+                            "{} → {}: {}{}{}",
                             d.rule,
                             d.determination,
                             d.explanation,
                             d.assumption
                                 .as_ref()
-                                .map_or(String::new(), |a| format!(" (assumption: {a})"))
+                                .map_or(String::new(), |a| format!(" (assumption: {a})")),
+                            if paths.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" Paths: {}", paths.join("; "))
+                            }
                         )
                     })
                     .collect();
