@@ -11,7 +11,7 @@
 
 use crate::RegistryError;
 use crate::schema::{Cell, Row, row};
-use crate::store::{Change, Receipt, Registry, canonical_json};
+use crate::store::{Receipt, Registry, canonical_json};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -388,15 +388,8 @@ pub async fn add_release(
         ),
         ("body", Cell::Text(canonical_json(release))),
     ]);
-    reg.commit(
-        actor,
-        "agreement.release",
-        vec![Change::Insert {
-            table: "agreement_releases",
-            row: r,
-        }],
-    )
-    .await
+    reg.insert(actor, "agreement.release", "agreement_releases", r)
+        .await
 }
 
 /// Every agreement's record, by ocid.

@@ -150,23 +150,7 @@ pub async fn restore(reg: &Registry, dump: &str) -> Result<usize, RegistryError>
                 .collect::<Result<_, RegistryError>>()
                 .map_err(|e| at(e.to_string()))?;
             spec.check_row(&row).map_err(|e| at(e.to_string()))?;
-            let params: Vec<String> = (1..=spec.columns.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                spec.name,
-                spec.column_list(),
-                params.join(", ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for c in spec.columns {
-                q = match &row[c.name] {
-                    Cell::Null => q.bind(Option::<String>::None),
-                    Cell::Int(i) => q.bind(*i),
-                    Cell::Text(s) => q.bind(s.clone()),
-                    Cell::Blob(b) => q.bind(b.clone()),
-                };
-            }
-            q.execute(&mut *tx).await?;
+            crate::store::insert_row(&mut tx, spec, &row).await?;
         } else if let Some(l) = v.get("log") {
             sqlx::query("INSERT INTO log_entries (idx, entry, leaf_hash) VALUES ($1, $2, $3)")
                 .bind(l["idx"].as_i64().ok_or_else(|| at("log idx".into()))?)

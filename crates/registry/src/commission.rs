@@ -121,15 +121,8 @@ pub async fn create_account(
     by.may(Action::ManageAccounts, None)?;
     check_new_account(a)?;
     let r = account_row(a, hash_password(&a.password)?);
-    reg.commit(
-        &by.username,
-        "account.create",
-        vec![Change::Insert {
-            table: "accounts",
-            row: r,
-        }],
-    )
-    .await?;
+    reg.insert(&by.username, "account.create", "accounts", r)
+        .await?;
     Ok(())
 }
 
@@ -145,15 +138,8 @@ pub async fn bootstrap_administrator(reg: &Registry, a: &NewAccount) -> Result<(
         ));
     }
     let r = account_row(a, hash_password(&a.password)?);
-    reg.commit(
-        "bootstrap",
-        "account.create",
-        vec![Change::Insert {
-            table: "accounts",
-            row: r,
-        }],
-    )
-    .await?;
+    reg.insert("bootstrap", "account.create", "accounts", r)
+        .await?;
     Ok(())
 }
 
@@ -560,15 +546,8 @@ pub async fn comment(
         ("at", Cell::Text(utc_now())),
         ("body", Cell::Text(body)),
     ]);
-    reg.commit(
-        &by.username,
-        "review.comment",
-        vec![Change::Insert {
-            table: "comments",
-            row: c,
-        }],
-    )
-    .await?;
+    reg.insert(&by.username, "review.comment", "comments", c)
+        .await?;
     Ok(seq)
 }
 
@@ -1147,15 +1126,8 @@ pub async fn add_document(
         ("confidential", Cell::Int(i64::from(confidential))),
         ("content", Cell::Blob(content)),
     ]);
-    reg.commit(
-        &by.username,
-        "document.add",
-        vec![Change::Insert {
-            table: "documents",
-            row: d,
-        }],
-    )
-    .await?;
+    reg.insert(&by.username, "document.add", "documents", d)
+        .await?;
     Ok(sha)
 }
 

@@ -341,6 +341,18 @@ impl Registry {
         })
     }
 
+    /// [`Registry::commit`] of one new row.
+    pub async fn insert(
+        &self,
+        actor: &str,
+        action: &str,
+        table: &'static str,
+        row: Row,
+    ) -> Result<Receipt, RegistryError> {
+        self.commit(actor, action, vec![Change::Insert { table, row }])
+            .await
+    }
+
     /// Every row of a table, ordered by key.
     pub async fn rows(&self, table: &str) -> Result<Vec<Row>, RegistryError> {
         read_table(&self.pool, schema::table(table)?).await
@@ -431,7 +443,7 @@ async fn select_row(
     row.map(|r| row_of(spec, &r)).transpose()
 }
 
-async fn insert_row(
+pub(crate) async fn insert_row(
     conn: &mut sqlx::AnyConnection,
     spec: &TableSpec,
     row: &Row,
