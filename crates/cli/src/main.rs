@@ -1098,6 +1098,11 @@ fn serve(
         if n > 0 {
             println!("registry {db}: created, {n} bundled agreements imported");
         }
+        if reg.rows("accounts").await?.is_empty() {
+            println!(
+                "registry {db}: no accounts yet; the public portal is at /commission. Create the first administrator with `lodestone registry init --db {db} --admin NAME` (password on standard input)"
+            );
+        }
         Ok::<_, Failure>(lodestone_server::commission::Commission::new(
             reg,
             verifier,
