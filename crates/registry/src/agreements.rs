@@ -12,6 +12,7 @@
 use crate::RegistryError;
 use crate::schema::{Cell, Row, row};
 use crate::store::{Receipt, Registry, canonical_json};
+use lodestone_model::UnknownValue;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -116,42 +117,20 @@ pub fn clause_categories() -> &'static [ClauseCategory] {
     })
 }
 
-fn one_of(
-    what: &str,
+/// Accepts `value` if it is one of `allowed`; otherwise the model's error for an unknown word,
+/// with the closest valid word and the valid ones.
+fn one_of<S: AsRef<str>>(
+    what: &'static str,
     value: &str,
-    allowed: impl IntoIterator<Item = impl AsRef<str>>,
+    allowed: impl IntoIterator<Item = S>,
 ) -> Result<(), RegistryError> {
-    let allowed: Vec<String> = allowed
-        .into_iter()
-        .map(|a| a.as_ref().to_string())
-        .collect();
-    if allowed.iter().any(|a| a == value) {
+    let allowed: Vec<S> = allowed.into_iter().collect();
+    if allowed.iter().any(|a| a.as_ref() == value) {
         return Ok(());
     }
-    let near = allowed
-        .iter()
-        .min_by_key(|a| edit_distance(a, value))
-        .map_or(String::new(), |a| format!("; did you mean {a:?}?"));
-    Err(RegistryError::Usage(format!(
-        "unknown {what} {value:?}{near}"
-    )))
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    Err(RegistryError::Usage(
+        UnknownValue::new(what, value, allowed).to_string(),
+    ))
 }
 
 fn is_iso_date(s: &str) -> bool {
@@ -418,8 +397,9 @@ pub async fn record(reg: &Registry, agreement: &str) -> Result<Record, RegistryE
         .iter()
         .filter_map(|r| r.ocid.strip_prefix(OCID_PREFIX))
         .collect();
-    one_of("agreement", agreement, ids).map_err(|e| RegistryError::NotFound(e.to_string()))?;
-    unreachable!("one_of accepts only known ids")
+    Err(RegistryError::NotFound(
+        UnknownValue::new("agreement", agreement, ids).to_string(),
+    ))
 }
 
 /// The open export: an OCDS-style record package of every agreement.

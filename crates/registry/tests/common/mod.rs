@@ -202,10 +202,7 @@ pub async fn releases_compile_and_verify(b: &dyn Backend) {
     let err = agreements::add_release(&reg, "secretariat", &typo, &any_party)
         .await
         .unwrap_err();
-    assert!(
-        err.to_string().contains("did you mean \"in_force\""),
-        "{err}"
-    );
+    assert!(err.to_string().contains("did you mean 'in_force'"), "{err}");
     let err = agreements::record(&reg, "kedah_xiamen_tungsten_mo")
         .await
         .unwrap_err();
