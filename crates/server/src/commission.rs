@@ -23,7 +23,7 @@ use lodestone_registry::commission::{
     self as cm, ComputedItem, NewAccount, ReviewLine, ReviewView,
 };
 use lodestone_registry::{Registry, RegistryError, agreements, merkle};
-use lodestone_world::views::impact::{Addition, ImpactQuery, ImpactView, impact};
+use lodestone_world::views::impact::{Addition, Assessment, ImpactView, impact};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -200,51 +200,11 @@ pub fn impact_of_record(
         Value::Null => Vec::new(),
         v => serde_json::from_value(v.clone()).map_err(|e| bad("effects", e.to_string()))?,
     };
-    let a = &compiled["assessment"];
-    let date = |v: &Value| -> Result<Option<Date>, ApiError> {
-        match v.as_str() {
-            None => Ok(None),
-            Some(t) => Date::parse(t)
-                .map(Some)
-                .ok_or_else(|| bad("assessment", format!("{t:?} is not a date"))),
-        }
+    let assessment: Assessment = match &compiled["assessment"] {
+        Value::Null => Assessment::default(),
+        v => serde_json::from_value(v.clone()).map_err(|e| bad("assessment", e.to_string()))?,
     };
-    let mut destinations = Vec::new();
-    for d in a["destinations"].as_array().into_iter().flatten() {
-        let country = d["country"]
-            .as_str()
-            .ok_or_else(|| bad("assessment", "a destination has no country".into()))?;
-        destinations.push((
-            country.to_string(),
-            d["end_use"].as_str().map(str::to_string),
-        ));
-    }
-    let mut also_on = Vec::new();
-    for d in a["also_on"].as_array().into_iter().flatten() {
-        also_on.extend(date(d)?);
-    }
-    let q = ImpactQuery {
-        country: a["country"].as_str().unwrap_or("MYS").to_string(),
-        year: a["year"].as_i64().unwrap_or(2025),
-        as_of: date(&a["as_of"])?.unwrap_or(today),
-        additions,
-        destinations,
-        also_on,
-        nodes: a["nodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|n| n.as_str().map(str::to_string))
-            .collect(),
-        note: a["note"].as_str().map(str::to_string),
-        scenarios: a["scenarios"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|n| n.as_str().map(str::to_string))
-            .collect(),
-        runs: a["runs"].as_u64(),
-    };
+    let q = assessment.query(additions, today);
     let v = impact(analysis, &q).map_err(ApiError::from)?;
     let items = v
         .items

@@ -294,3 +294,34 @@ fn value_added_is_computed_only_when_every_flow_has_a_price() {
         value.evidence
     );
 }
+
+#[test]
+fn a_misspelt_assessment_key_is_an_error_naming_the_valid_ones() {
+    use lodestone_world::views::impact::Assessment;
+    let err = serde_json::from_value::<Assessment>(
+        serde_json::json!({"destination": [{"country": "JPN"}]}),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("unknown field `destination`") && err.contains("`destinations`"),
+        "{err}"
+    );
+    let err = serde_json::from_value::<Assessment>(
+        serde_json::json!({"destinations": [{"country": "JPN", "end-use": "defence"}]}),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("unknown field `end-use`") && err.contains("`end_use`"),
+        "{err}"
+    );
+    let a: Assessment =
+        serde_json::from_value(serde_json::json!({"year": 2024, "also_on": ["2027-01-01"]}))
+            .unwrap();
+    let q = a.query(vec![], Date::parse("2026-12-01").unwrap());
+    assert_eq!(
+        (q.country.as_str(), q.year, q.as_of.to_string().as_str()),
+        ("MYS", 2024, "2026-12-01")
+    );
+}

@@ -70,6 +70,73 @@ pub struct ImpactQuery {
     pub runs: Option<u64>,
 }
 
+/// A destination whose trade rules the new output is screened against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    /// ISO3 or name.
+    pub country: String,
+    /// Declared end use (e.g. `defence`), if any.
+    #[serde(default)]
+    pub end_use: Option<String>,
+}
+
+/// How an agreement's impact is assessed: the `assessment` of its record. A key that is not
+/// one of these is an error naming the valid keys, never ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assessment {
+    /// The country assessed (default `MYS`).
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Year of the flows compared (default 2025).
+    #[serde(default)]
+    pub year: Option<i64>,
+    /// Date of the rule determinations (default: today).
+    #[serde(default)]
+    pub as_of: Option<Date>,
+    /// Destinations to screen the new output for.
+    #[serde(default)]
+    pub destinations: Vec<Destination>,
+    /// Further dates to screen on.
+    #[serde(default)]
+    pub also_on: Vec<Date>,
+    /// Product nodes to screen besides the new facilities' products.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// What the effects assume, in words.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Bundled scenarios to run before and after.
+    #[serde(default)]
+    pub scenarios: Vec<String>,
+    /// Runs per scenario.
+    #[serde(default)]
+    pub runs: Option<u64>,
+}
+
+impl Assessment {
+    /// The query this assessment asks about `additions`, dated `today` unless it says.
+    pub fn query(self, additions: Vec<Addition>, today: Date) -> ImpactQuery {
+        ImpactQuery {
+            country: self.country.unwrap_or_else(|| "MYS".into()),
+            year: self.year.unwrap_or(2025),
+            as_of: self.as_of.unwrap_or(today),
+            additions,
+            destinations: self
+                .destinations
+                .into_iter()
+                .map(|d| (d.country, d.end_use))
+                .collect(),
+            also_on: self.also_on,
+            nodes: self.nodes,
+            note: self.note,
+            scenarios: self.scenarios,
+            runs: self.runs,
+        }
+    }
+}
+
 /// One computed item.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ImpactItem {
