@@ -23,7 +23,7 @@ use lodestone_registry::commission::{
     self as cm, ComputedItem, NewAccount, ReviewLine, ReviewView,
 };
 use lodestone_registry::{Registry, RegistryError, agreements, merkle};
-use lodestone_world::views::impact::{Addition, Assessment, ImpactView, impact};
+use lodestone_world::views::impact::{Addition, Assessment, ImpactView, impact, value_text};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -225,11 +225,7 @@ pub fn impact_text(v: &ImpactView) -> String {
         v.country_name, v.country, v.year, v.as_of
     );
     for i in &v.items {
-        let fmt = |x: Option<f64>| match x {
-            None => "–".to_string(),
-            Some(x) if i.unit == "share" => lodestone_world::views::table::format_share(x),
-            Some(x) => format!("{x}"),
-        };
+        let fmt = |x: Option<f64>| value_text(x, &i.unit);
         out.push_str(&format!(
             "* {}\n  before {} · after {} ({})\n  {}\n",
             i.title,
@@ -811,14 +807,6 @@ fn page_err(e: ApiError) -> Response {
     PageError(e).into_response()
 }
 
-fn fmt_value(v: &Value, unit: &str) -> String {
-    match v.as_f64() {
-        None => "–".into(),
-        Some(x) if unit == "share" => lodestone_world::views::table::format_share(x),
-        Some(x) => format!("{x}"),
-    }
-}
-
 /// `GET /commission` — the public portal, and the workplace once signed in.
 pub async fn portal_page(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     match portal(&s, &headers).await {
@@ -1012,8 +1000,8 @@ async fn review(s: &AppState, headers: &HeaderMap, id: &str) -> Result<ReviewPag
             let unit = i["unit"].as_str().unwrap_or_default();
             (
                 i["title"].as_str().unwrap_or_default().to_string(),
-                fmt_value(&i["before"], unit),
-                fmt_value(&i["after"], unit),
+                value_text(i["before"].as_f64(), unit),
+                value_text(i["after"].as_f64(), unit),
                 i["finding"].as_str().unwrap_or_default().to_string(),
                 i["evidence"]
                     .as_array()

@@ -156,6 +156,16 @@ pub struct ImpactItem {
     pub evidence: Vec<String>,
 }
 
+/// An item's before or after value for people: a share as a percentage, anything else as the
+/// number, a missing value as a dash.
+pub fn value_text(x: Option<f64>, unit: &str) -> String {
+    match x {
+        None => "–".to_string(),
+        Some(x) if unit == "share" => format_share(x),
+        Some(x) => format!("{x}"),
+    }
+}
+
 /// The impact of an agreement on one country.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ImpactView {
