@@ -160,7 +160,7 @@ impl Registry {
                 range: CompactRange::new(),
             }),
         };
-        registry.reload_log().await?;
+        registry.reload().await?;
         Ok(registry)
     }
 
@@ -187,10 +187,6 @@ impl Registry {
 
     /// Reloads the log's tree from the database (after a restore, or another writer).
     pub async fn reload(&self) -> Result<(), RegistryError> {
-        self.reload_log().await
-    }
-
-    async fn reload_log(&self) -> Result<(), RegistryError> {
         let rows = sqlx::query("SELECT idx, leaf_hash FROM log_entries ORDER BY idx")
             .fetch_all(&self.pool)
             .await?;
@@ -241,7 +237,7 @@ impl Registry {
         if let Err(RegistryError::Database(_)) = &result {
             // Another process may have appended: start again from what is stored.
             drop(log);
-            self.reload_log().await?;
+            self.reload().await?;
         }
         result
     }
