@@ -645,10 +645,20 @@ fn reconcile_cmd(
                 r.reconciled_sigma.unwrap_or(0.0)
             ),
             _ => format!(
-                "  NOT REPRESENTED {}: published {:.0} t REO ({}), but no facility in the flows mines there",
+                "  NOT REPRESENTED {}: published {:.0} t REO ({}), but nothing in the flows measures it",
                 r.figure, r.published, r.source
             ),
         })
+        .chain(
+            v.references
+                .iter()
+                .filter_map(|r| r.note.as_ref().map(|n| format!("  note on {}: {n}", r.figure))),
+        )
+        .chain(
+            v.left_out
+                .iter()
+                .map(|(figure, why)| format!("  LEFT OUT {figure}: {why}")),
+        )
         .collect();
     let mut after = format!(
         "\nχ² = {:.1} on {} degrees of freedom. {}\n",

@@ -39,6 +39,17 @@ pub fn concentration_cmd(
             warnings.push_str(&format!("{} ({}): {text}.\n", r.material_name, r.stage));
         }
     }
+    // Conflicts with published figures too: a share the published statistics contradict.
+    for r in &v.rows {
+        for check in r.published.iter().filter(|c| c.status == "conflict") {
+            warnings.push_str(&format!(
+                "{} ({}): {}.\n",
+                r.supplier_name,
+                r.stage,
+                check.text()
+            ));
+        }
+    }
     if !warnings.is_empty() {
         warnings.push('\n');
     }

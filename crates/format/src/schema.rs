@@ -34,6 +34,7 @@ pub const SCHEMA_FILES: &[(&str, &str)] = &[
         "observations.csv",
         include_str!("../schema/observations.csv"),
     ),
+    ("references.csv", include_str!("../schema/references.csv")),
 ];
 
 /// Directories of TOML records that later engines define (rules, scenarios, agreements). The

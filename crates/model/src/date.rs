@@ -95,6 +95,18 @@ impl Date {
         }
     }
 
+    /// The first day this date can mean, as a day number (days since 1970-01-01).
+    pub fn first_day_number(&self) -> i64 {
+        let (y, m, d) = self.earliest();
+        day_number(y, m, d)
+    }
+
+    /// The last day this date can mean, as a day number (days since 1970-01-01).
+    pub fn last_day_number(&self) -> i64 {
+        let (y, m, d) = self.latest();
+        day_number(y, m, d)
+    }
+
     /// The first day this date can mean, as (year, month, day).
     pub fn earliest(&self) -> (u16, u8, u8) {
         (self.year, self.month.unwrap_or(1), self.day.unwrap_or(1))
@@ -109,6 +121,18 @@ impl Date {
             self.day.unwrap_or_else(|| days_in_month(self.year, m)),
         )
     }
+}
+
+/// Days from 1970-01-01 to a civil date (Howard Hinnant's `days_from_civil`), the inverse of
+/// [`Date::from_unix_seconds`]'s day part.
+pub fn day_number(year: u16, month: u8, day: u8) -> i64 {
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Number of days in `month` of `year` (Gregorian).
@@ -154,6 +178,26 @@ impl fmt::Display for Date {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn day_numbers_invert_unix_days() {
+        for days in [0u64, 59, 365, 11_016, 19_723, 20_453, 2_932_896] {
+            let d = Date::from_unix_seconds(days * 86_400);
+            assert_eq!(d.first_day_number(), days as i64, "{d}");
+        }
+        assert_eq!(
+            Date::parse("2024").unwrap().last_day_number()
+                - Date::parse("2024").unwrap().first_day_number()
+                + 1,
+            366
+        );
+        assert_eq!(
+            Date::parse("2025-02").unwrap().last_day_number()
+                - Date::parse("2025-02").unwrap().first_day_number()
+                + 1,
+            28
+        );
+    }
+
     use super::*;
 
     #[test]

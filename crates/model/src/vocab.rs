@@ -391,6 +391,32 @@ impl Element {
 }
 
 vocabulary! {
+    /// What a published figure counts of a stage's output: all its rare-earth content, or the
+    /// elements a source singles out.
+    Content as "content" {
+        /// All rare-earth oxides (t REO).
+        Reo = "reo",
+        /// Neodymium and praseodymium oxides (NdPr, t REO).
+        Ndpr = "ndpr",
+        /// The IEA's magnet rare earths: Nd, Pr, Dy and Tb oxides (t REO).
+        MagnetRareEarths = "magnet_rare_earths",
+    }
+}
+
+impl Content {
+    /// The elements counted, or `None` for all rare-earth content.
+    pub fn elements(self) -> Option<&'static [Element]> {
+        match self {
+            Content::Reo => None,
+            Content::Ndpr => Some(&[Element::Pr, Element::Nd]),
+            Content::MagnetRareEarths => {
+                Some(&[Element::Pr, Element::Nd, Element::Tb, Element::Dy])
+            }
+        }
+    }
+}
+
+vocabulary! {
     /// How mixed inputs are attributed to outputs.
     Custody as "custody model" {
         /// Proportional mixing.

@@ -93,8 +93,8 @@ struct BriefPage<'a> {
     production: Vec<(String, String, i64, String, String, Cites)>,
     /// (name, residue handling, operator, stages, capacity, status, cites).
     facilities: Vec<(String, String, String, String, String, String, Cites)>,
-    /// (svg, caption, hhi, cites).
-    charts: Vec<(String, String, String, Cites)>,
+    /// (chart SVG, title, HHI, sources, conflicts with published figures).
+    charts: Vec<(String, String, String, Cites, Vec<String>)>,
     receipts: String,
     receipt_sources: Cites,
     /// (svg or empty, stage in words, caption).
@@ -172,6 +172,7 @@ pub fn render_brief(a: &Analysis, v: &BriefView, dashboard_links: bool) -> Strin
                 c.title.clone(),
                 format_quantity(c.hhi),
                 cites.cite(&c.sources),
+                c.conflicts.clone(),
             )
         })
         .collect();

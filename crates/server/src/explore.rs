@@ -523,6 +523,13 @@ pub async fn risk_page(State(s): State<Arc<AppState>>, q: FormQuery<RiskForm>) -
                                 .map_or(String::new(), |c| format!("; {c}"))
                         ))
                     );
+                    // Rows whose figure published statistics contradict say so under the chart.
+                    let conflicts: Vec<String> = rows
+                        .iter()
+                        .flat_map(|r| r.published.iter())
+                        .filter(|c| c.status == "conflict")
+                        .map(|c| c.text())
+                        .collect();
                     page.concentration.push(ConcentrationSection {
                         chart: if bars.is_empty() {
                             "<p>No rows for this stage and basis.</p>".into()
@@ -530,7 +537,11 @@ pub async fn risk_page(State(s): State<Arc<AppState>>, q: FormQuery<RiskForm>) -
                             lodestone_report::svg::bar_chart(&heading, &bars, "share")
                         },
                         heading,
-                        note: v.basis_note.clone(),
+                        note: if conflicts.is_empty() {
+                            v.basis_note.clone()
+                        } else {
+                            format!("{} {}.", v.basis_note, conflicts.join("; "))
+                        },
                         table: HtmlTable::of(&rows),
                         api: api_url(
                             "/api/risk/concentration",

@@ -894,6 +894,18 @@ fn concentration_shares_add_up_and_the_risk_page_shows_them() {
         format_share(mys["share"].as_f64().unwrap())
     )));
     assert!(page.body.contains("<svg"), "bar chart drawn on the server");
+    // Malaysia's separated output is checked against the IEA's 2024 figure, which Lynas's own
+    // reports contradict: the API row carries the conflict, and the page says it in words.
+    assert_eq!(
+        mys["published"][0]["figure"],
+        "separation output (magnet rare earths), MYS"
+    );
+    assert_eq!(mys["published"][0]["status"], "conflict");
+    assert!(
+        page.body
+            .contains("CONFLICT with separation output (magnet rare earths), MYS"),
+        "the risk page names the conflict"
+    );
     // The overview's headline for separation outside China is the largest of these shares.
     let top = all
         .iter()

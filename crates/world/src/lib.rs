@@ -12,6 +12,7 @@ pub mod chain;
 pub mod lower;
 pub mod prices;
 pub mod products;
+pub mod references;
 pub mod risk_inputs;
 pub mod rules_file;
 pub mod screening;

@@ -161,7 +161,7 @@ fn a_new_refinery_changes_the_countrys_shares_as_worked_by_hand() {
         .unwrap();
     assert!(dep.after.unwrap() < dep.before.unwrap(), "{dep:?}");
     assert!(
-        dep.finding.contains("49765 → 49865 t REO"),
+        dep.finding.contains("49783 → 49883 t REO"),
         "{}",
         dep.finding
     );

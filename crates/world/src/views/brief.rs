@@ -128,6 +128,8 @@ pub struct ConcentrationChart {
     pub bars: Vec<Bar>,
     /// Sources of every share.
     pub sources: Vec<String>,
+    /// Published figures the shares' flows conflict with, said for people (flow basis).
+    pub conflicts: Vec<String>,
 }
 
 /// What the country receives.
@@ -317,6 +319,13 @@ pub fn brief(a: &Analysis, q: &BriefQuery, today: Date) -> Result<BriefView, Vie
                 })
                 .collect(),
             sources,
+            conflicts: v
+                .rows
+                .iter()
+                .flat_map(|r| r.published.iter())
+                .filter(|c| c.status == "conflict")
+                .map(|c| c.text())
+                .collect(),
         });
     }
 

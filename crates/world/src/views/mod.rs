@@ -144,6 +144,7 @@ pub struct Analysis {
     years: Vec<i64>,
     screenings: Memo<(i64, Custody), Screening>,
     concentration: Memo<i64, Vec<ConcentrationRow>>,
+    reconciliations: Memo<i64, reconcile::ReconcileView>,
     /// Timelines by (year, custody, product node, destination, end use): the rules' histories
     /// do not change, so a product's timeline is computed once. Bounded: end uses are free text.
     timelines: Memo<TimelineKey, Vec<rules::TimelineEntryView>>,
@@ -163,6 +164,7 @@ impl Analysis {
             world,
             screenings: Mutex::default(),
             concentration: Mutex::default(),
+            reconciliations: Mutex::default(),
             timelines: Mutex::default(),
         }
     }
@@ -215,6 +217,14 @@ impl Analysis {
         memoized(&self.concentration, year, || {
             let p = self.screening(year, Custody::MassBalance)?;
             Ok(concentration_rows(&self.world, &p.low, year))
+        })
+    }
+
+    /// The flows of `year` reconciled with the published figures, computed once: what the
+    /// flow-basis views check their figures against.
+    pub fn reconciliation(&self, year: i64) -> Result<Arc<reconcile::ReconcileView>, ViewError> {
+        memoized(&self.reconciliations, year, || {
+            reconcile::reconcile(&self.world, year).map_err(ViewError::NoData)
         })
     }
 

@@ -13,18 +13,25 @@
 //!   every facility has a loss (prior: its recorded imbalance where input exceeds output, ±50 %
 //!   of it plus 2 % of its input). Country nodes (markets, `ROW`) and facilities with output but
 //!   no recorded input and no mine are not balanced.
-//! * **Reference figures**: each country's mine production (`production.csv`, stage `mining`,
-//!   observed, t REO) against the production of its mine facilities (or, where it has none, the
-//!   ore and concentrate its country node ships), ±5 % for an observed figure
-//!   (USGS rounds to two significant figures and estimates several countries), ±10/20/40 % for an
-//!   estimate by its confidence. The world total is left out: it is the sum of the countries.
+//! * **Reference figures** ([`crate::references`]): each country's mine production and the
+//!   IEA's magnet rare earths by stage (`production.csv`), and company figures by calendar year
+//!   (`references.csv`, quarters summed, fiscal years spread by days). A mining figure is
+//!   measured by the production of the subject's mine facilities (a country's also by the ore
+//!   and concentrate its country node ships where it has no mine); another stage's by the flows
+//!   of that stage's materials out of the subject's facilities. An element basket (NdPr, magnet
+//!   rare earths) counts each flow's share of those elements by its composition; content whose
+//!   elements are not known is counted as none of them and said in the row's note. The world
+//!   total and `ROW` are left out: they are not sets of facilities.
 //!
 //! A reference figure whose normalized residual exceeds 3 is a conflict: it is set aside and
 //! reported with both values. Nothing is written: this view reports.
 
 use std::collections::{BTreeMap, HashMap};
 
-use lodestone_format::{Dataset, Value};
+use lodestone_format::{Compositions, Dataset, Value};
+use lodestone_model::{Content, Element, Stage};
+
+use crate::references::{Figure, Subject};
 use lodestone_reconcile::{
     Balance, Options, Problem, Reference, Solution, Status, Terms, Variable, solve,
 };
@@ -39,12 +46,20 @@ pub const CRITICAL: f64 = 3.0;
 /// One reference figure against the reconciled model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReferenceRow {
-    /// What was published, e.g. `mine production, China`.
+    /// What was published, e.g. `mine production, CHN`, `separation output (NdPr), mp_materials`.
     pub figure: String,
-    /// Country (ISO3).
-    pub country: String,
-    /// Source id (sources.csv).
+    /// Whose output.
+    pub subject: Subject,
+    /// The stage whose output is counted.
+    pub stage: Stage,
+    /// What of it is counted.
+    pub content: Content,
+    /// How the calendar-year figure was made from the published periods.
+    pub period: String,
+    /// Source ids (sources.csv), `, `-separated.
     pub source: String,
+    /// The table the figure is recorded in (`production` or `references`).
+    pub table: String,
     /// Published value, t REO.
     pub published: f64,
     /// Its uncertainty (one standard deviation), t REO.
@@ -61,12 +76,16 @@ pub struct ReferenceRow {
     pub normalized: Option<f64>,
     /// `reconciled`, `conflict` (set aside, both values shown) or `not_represented`.
     pub status: String,
+    /// What the model's side leaves out: flows whose element composition is not resolved, so
+    /// that their content counts as none of the figure's elements.
+    pub note: Option<String>,
 }
 
 impl Tabular for ReferenceRow {
     fn columns() -> &'static [Column] {
         const C: &[Column] = &[
             Column::new("figure", "Figure"),
+            Column::new("period", "Period"),
             Column::new("source", "Source"),
             Column::new("published", "Published (t REO)"),
             Column::new("sigma", "± (t REO)"),
@@ -84,6 +103,7 @@ impl Tabular for ReferenceRow {
         let z = |x: Option<f64>| x.map_or(Cell::Empty, |v| Cell::Text(format!("{v:+.2}")));
         vec![
             Cell::Text(self.figure.clone()),
+            Cell::Text(self.period.clone()),
             Cell::Text(self.source.clone()),
             Cell::Quantity(self.published),
             Cell::Quantity(self.sigma),
@@ -179,6 +199,8 @@ pub struct ReconcileView {
     pub method: String,
     /// Each reference figure against the model.
     pub references: Vec<ReferenceRow>,
+    /// Published figures that cannot be made for the year: (figure, why).
+    pub left_out: Vec<(String, String)>,
     /// Each flow of the year.
     pub flows: Vec<FlowRow>,
     /// Balanced facilities.
@@ -201,16 +223,6 @@ fn relative_sigma(basis: &str, confidence: Option<&str>) -> f64 {
         (_, Some("high")) => 0.10,
         (_, Some("medium")) => 0.25,
         _ => 0.50,
-    }
-}
-
-/// The uncertainty of a published production figure, as a fraction of it.
-fn reference_sigma(kind: &str, confidence: Option<&str>) -> f64 {
-    match (kind, confidence) {
-        ("observed", _) => 0.05,
-        (_, Some("high")) => 0.10,
-        (_, Some("medium")) => 0.20,
-        _ => 0.40,
     }
 }
 
@@ -326,7 +338,8 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
     let mut unbalanced = Vec::new();
     // (facility index in `facilities`, production variable, loss variable).
     let mut slots: Vec<(Option<usize>, usize)> = Vec::new();
-    let mut mine_production: BTreeMap<String, Terms> = BTreeMap::new();
+    // (mine facility, its production variable).
+    let mut mines: Vec<(String, usize)> = Vec::new();
     for (&node, (terms, input, output)) in &touching {
         let Some(row) = ft.find(node) else {
             continue; // a country node: a market, not balanced
@@ -350,10 +363,7 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
             });
             let v = problem.variables.len() - 1;
             terms.push((v, 1.0));
-            mine_production
-                .entry(country.clone())
-                .or_default()
-                .push((v, 1.0));
+            mines.push((node.to_string(), v));
             v
         });
         let loss_prior = (input - output).max(0.0);
@@ -379,49 +389,28 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
         });
         slots.push((production, loss));
     }
-    // A country node shipping ore or concentrate (Nigeria's monazite to China) is that
-    // country's mining, where the dataset records no mine facility.
-    for (i, f) in flows.iter().enumerate() {
-        let raw = matches!(
-            materials.get(f.material.as_str()).map(|x| x.0.as_str()),
-            Some("ore" | "concentrate")
-        );
-        if raw && ft.find(&f.from).is_none() {
-            mine_production
-                .entry(f.from.clone())
-                .or_default()
-                .push((i, 1.0));
-        }
-    }
-    // Reference figures: each country's mine production.
+    // Reference figures: the flows' side of each is a sum of variables.
+    let compositions = Compositions::from_dataset(ds);
+    let crate::references::YearFigures { figures, left_out } =
+        crate::references::figures(ds, year)?;
+    let sides = ModelSides {
+        ds,
+        flows: &flows,
+        materials: &materials,
+        compositions: &compositions,
+        mines: &mines,
+        values: problem.variables.iter().map(|v| v.value).collect(),
+    };
     let mut ref_info = Vec::new();
-    if let Some(pt) = ds.table("production") {
-        for r in &pt.rows {
-            let matches = matches!(pt.get(r, "year"), Value::Integer(y) if *y == year)
-                && pt.text(r, "stage") == Some("mining")
-                && pt.text(r, "material") == Some("re_concentrate")
-                && pt.text(r, "scenario").is_none()
-                && pt.text(r, "kind").unwrap_or("observed") != "projection";
-            let (Some(country), Some(q)) = (pt.text(r, "country"), pt.get(r, "quantity").as_f64())
-            else {
-                continue;
-            };
-            if !matches || country == "WLD" || q <= 0.0 {
-                continue;
-            }
-            let kind = pt.text(r, "kind").unwrap_or("observed");
-            let terms = mine_production.get(country).cloned().unwrap_or_default();
-            problem.references.push(Reference {
-                name: format!("mine production, {country}"),
-                terms,
-                value: q,
-                sigma: q * reference_sigma(kind, pt.text(r, "confidence")),
-            });
-            ref_info.push((
-                country.to_string(),
-                pt.text(r, "source").unwrap_or("").to_string(),
-            ));
-        }
+    for figure in &figures {
+        let (terms, unresolved) = sides.terms(figure);
+        problem.references.push(Reference {
+            name: figure_name(figure),
+            terms,
+            value: figure.value,
+            sigma: figure.sigma,
+        });
+        ref_info.push((figure, unresolved));
     }
     // Stated capacities are upper bounds: a facility whose reconciled outflows of its capacity
     // material exceed its capacity is held at it (an equality added, and solved again).
@@ -489,7 +478,7 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
         .iter()
         .zip(&solution.references)
         .zip(ref_info)
-        .map(|((r, s), (country, source))| {
+        .map(|((r, s), (figure, unresolved))| {
             let represented = s.status != Status::NotRepresented;
             let before: f64 = r
                 .terms
@@ -498,8 +487,12 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
                 .sum();
             ReferenceRow {
                 figure: r.name.clone(),
-                country,
-                source,
+                subject: figure.subject.clone(),
+                stage: figure.stage,
+                content: figure.content,
+                period: figure.period.clone(),
+                source: figure.sources.join(", "),
+                table: figure.table.to_string(),
                 published: r.value,
                 sigma: r.sigma,
                 before: represented.then_some(before),
@@ -513,6 +506,11 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
                     Status::NotRepresented => "not_represented",
                 }
                 .to_string(),
+                note: (unresolved > 0.0).then(|| {
+                    format!(
+                        "{unresolved:.0} t REO of the flows counted has no known element composition (none recorded, or its 'other' remainder) and counts as none of the figure's elements"
+                    )
+                }),
             }
         })
         .collect();
@@ -542,9 +540,10 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
     Ok(ReconcileView {
         year,
         method: format!(
-            "Weighted least squares (lodestone-reconcile): flows in t REO with priors by basis and confidence (reported fixed; derived ±10 %; estimates ±10/25/50 % for high/medium/low confidence), exact balances at every facility (input + production = output + losses), each country's published mine production ±5 % (observed); figures with a normalized residual above {CRITICAL} are conflicts, set aside and shown with both values."
+            "Weighted least squares (lodestone-reconcile): flows in t REO with priors by basis and confidence (reported fixed; derived ±10 %; estimates ±10/25/50 % for high/medium/low confidence), exact balances at every facility (input + production = output + losses), each country's published mine production ±5 % and the IEA's magnet rare earths by stage ±10 % (observed), company figures (references.csv) by calendar year with their stated uncertainty, quarters summed and fiscal years spread by days; element baskets through each flow's composition; figures with a normalized residual above {CRITICAL} are conflicts, set aside and shown with both values."
         ),
         references,
+        left_out,
         flows,
         facilities,
         unbalanced,
@@ -634,7 +633,7 @@ pub fn write_reconciled(
         let mut fields: Vec<String> = record.iter().map(str::to_string).collect();
         fields[quantity_col] = format!("{after}");
         let note = format!(
-            "{}{date}: {before} → {after} t ({before_reo:.0} → {after_reo:.0} t REO), against each country's published mine production and the facility balances.",
+            "{}{date}: {before} → {after} t ({before_reo:.0} → {after_reo:.0} t REO), against the published figures (production.csv, references.csv) and the facility balances.",
             reconciled_note(view.year)
         );
         fields[method_col] = if fields[method_col].is_empty() {
@@ -669,4 +668,140 @@ pub fn write_reconciled(
     }
     out.push_str(&flows_csv[copied..]);
     Ok((out, changes))
+}
+
+/// A figure's name: `mine production, CHN`, `separation output (NdPr), mp_materials`.
+fn figure_name(f: &Figure) -> String {
+    let what = match f.stage {
+        Stage::Mining => "mine production".to_string(),
+        stage => format!("{stage} output"),
+    };
+    match f.content {
+        Content::Reo => format!("{what}, {}", f.subject.id()),
+        Content::Ndpr => format!("{what} (NdPr), {}", f.subject.id()),
+        Content::MagnetRareEarths => format!("{what} (magnet rare earths), {}", f.subject.id()),
+    }
+}
+
+/// What the flows give for a published figure, as a sum of the problem's variables.
+struct ModelSides<'a> {
+    ds: &'a Dataset,
+    flows: &'a [FlowRecord],
+    materials: &'a HashMap<String, (String, Option<f64>)>,
+    compositions: &'a Compositions,
+    /// (mine facility, its production variable).
+    mines: &'a [(String, usize)],
+    /// The variables' starting values (t REO), to weigh a mine's concentrates.
+    values: Vec<f64>,
+}
+
+impl ModelSides<'_> {
+    /// Whether facility (or country node) `node` is the subject's.
+    fn is_subjects(&self, node: &str, subject: &Subject) -> bool {
+        let Some(ft) = self.ds.table("facilities") else {
+            return false;
+        };
+        let Some(row) = ft.find(node) else {
+            return false;
+        };
+        match subject {
+            Subject::Country(c) => ft.text(row, "country") == Some(c),
+            Subject::Company(c) => ft
+                .text(row, "operator")
+                .is_some_and(|op| op == c || crate::risk_inputs::ultimate_owner(self.ds, op) == *c),
+        }
+    }
+
+    /// The material's chain stage.
+    fn stage(&self, material: &str) -> Option<Stage> {
+        self.materials
+            .get(material)
+            .map(|(stage, _)| Stage::of_material(stage))
+    }
+
+    /// The fraction of a flow's REO that `content` counts, and the fraction whose elements are
+    /// not known (no composition: all of it; a composition's `other` remainder).
+    fn fraction(&self, flow: &FlowRecord, content: Content) -> (f64, f64) {
+        let Some(elements) = content.elements() else {
+            return (1.0, 0.0);
+        };
+        let Some(split) = self.compositions.of(&flow.material, &flow.from) else {
+            return (0.0, 1.0);
+        };
+        let share = |wanted: &dyn Fn(Element) -> bool| -> f64 {
+            split
+                .iter()
+                .filter(|(e, _)| wanted(*e))
+                .map(|(_, f)| f)
+                .sum()
+        };
+        (
+            share(&|e| elements.contains(&e)),
+            share(&|e| e == Element::Other),
+        )
+    }
+
+    /// The figure's terms, and the t REO (at the starting values) whose elements are not known.
+    fn terms(&self, figure: &Figure) -> (Terms, f64) {
+        let mut terms = Terms::new();
+        let mut unresolved = 0.0;
+        if figure.stage == Stage::Mining {
+            for (mine, var) in self.mines {
+                if !self.is_subjects(mine, &figure.subject) {
+                    continue;
+                }
+                // A mine's content share: that of the raw material it ships, weighed by REO.
+                let raw: Vec<&FlowRecord> = self
+                    .flows
+                    .iter()
+                    .filter(|f| &f.from == mine && self.stage(&f.material) == Some(Stage::Mining))
+                    .collect();
+                let total: f64 = raw.iter().map(|f| f.prior).sum();
+                let (share, unknown) = if figure.content == Content::Reo {
+                    (1.0, 0.0)
+                } else if total > 0.0 {
+                    raw.iter().fold((0.0, 0.0), |(s, u), f| {
+                        let (x, o) = self.fraction(f, figure.content);
+                        (s + x * f.prior / total, u + o * f.prior / total)
+                    })
+                } else {
+                    (0.0, 1.0)
+                };
+                terms.push((*var, share));
+                unresolved += unknown * self.values[*var];
+            }
+            // A country node shipping ore or concentrate (Nigeria's monazite to China) is that
+            // country's mining, where the dataset records no mine facility.
+            if let Subject::Country(c) = &figure.subject {
+                let facilities = self.ds.table("facilities");
+                for (i, f) in self.flows.iter().enumerate() {
+                    let raw = matches!(
+                        self.materials
+                            .get(f.material.as_str())
+                            .map(|x| x.0.as_str()),
+                        Some("ore" | "concentrate")
+                    );
+                    let country_node = facilities.is_none_or(|ft| ft.find(&f.from).is_none());
+                    if raw && &f.from == c && country_node {
+                        let (x, unknown) = self.fraction(f, figure.content);
+                        terms.push((i, x));
+                        unresolved += unknown * f.prior;
+                    }
+                }
+            }
+        } else {
+            for (i, f) in self.flows.iter().enumerate() {
+                if self.stage(&f.material) != Some(figure.stage)
+                    || !self.is_subjects(&f.from, &figure.subject)
+                {
+                    continue;
+                }
+                let (x, unknown) = self.fraction(f, figure.content);
+                terms.push((i, x));
+                unresolved += unknown * f.prior;
+            }
+        }
+        terms.retain(|&(_, c)| c != 0.0);
+        (terms, unresolved)
+    }
 }

@@ -132,6 +132,58 @@ pub struct ConcentrationViewRow {
     /// Capacity basis only: the share of the stage's traced output in the year shipped by the
     /// facilities whose capacity is counted. Below [`COMPLETE_COVERAGE`] the basis is incomplete.
     pub basis_coverage: Option<f64>,
+    /// Flow basis, by location, all materials of a stage: the published figures for the
+    /// country and stage, and whether the flows meet them (`lodestone reconcile`).
+    pub published: Vec<PublishedCheck>,
+}
+
+/// A published figure for a row's country and stage, against the flows.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct PublishedCheck {
+    /// The figure (`mine production, AUS`).
+    pub figure: String,
+    /// Source ids.
+    pub source: String,
+    /// Published, t REO.
+    pub published: f64,
+    /// Its uncertainty, one standard deviation, t REO.
+    pub sigma: f64,
+    /// What the dataset's flows give, t REO (empty when nothing in them measures it).
+    pub flows: Option<f64>,
+    /// `reconciled` (met within its uncertainty), `conflict` or `not_represented`.
+    pub status: String,
+    /// Whether the figure counts all the stage's rare-earth content (not an element basket).
+    pub all_content: bool,
+}
+
+impl PublishedCheck {
+    /// Said for people: `CONFLICT with mine production, AUS: published 29,000 ± 1,450 t REO
+    /// (usgs_mcs2026_ree); the flows give 13,000, not reconciled`.
+    pub fn text(&self) -> String {
+        let q = crate::views::table::format_quantity;
+        let published = format!(
+            "published {} ± {} t REO ({})",
+            q(self.published),
+            q(self.sigma),
+            self.source
+        );
+        match (self.status.as_str(), self.flows) {
+            ("conflict", Some(f)) => format!(
+                "CONFLICT with {}: {published}; the flows give {}, not reconciled",
+                self.figure,
+                q(f)
+            ),
+            ("reconciled", Some(f)) => format!(
+                "agrees with {}: {published}; the flows give {}",
+                self.figure,
+                q(f)
+            ),
+            _ => format!(
+                "{}: {published}; nothing in the flows measures it",
+                self.figure
+            ),
+        }
+    }
 }
 
 /// Coverage from which a capacity basis counts as complete.
@@ -168,6 +220,7 @@ impl Tabular for ConcentrationViewRow {
             Column::new("top3", "Top-3 (%)"),
             Column::new("sources", "Sources"),
             Column::new("basis_coverage", "Basis coverage (%)"),
+            Column::new("published", "Published figures"),
         ];
         C
     }
@@ -184,6 +237,17 @@ impl Tabular for ConcentrationViewRow {
             Cell::Share(self.top3),
             Cell::List(self.sources.clone()),
             self.basis_coverage.map_or(Cell::Empty, Cell::Share),
+            if self.published.is_empty() {
+                Cell::Empty
+            } else {
+                Cell::Text(
+                    self.published
+                        .iter()
+                        .map(PublishedCheck::text)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            },
         ]
     }
 }
@@ -273,8 +337,38 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
             top3: r.top3,
             sources: r.sources.clone(),
             basis_coverage: r.coverage,
+            published: Vec::new(),
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut rows = rows;
+    let mut basis_note = basis_note(basis, q.year);
+    if basis == Basis::Flow && view == View::Location {
+        let checks = a.reconciliation(q.year)?;
+        for row in rows.iter_mut().filter(|r| r.material == "all") {
+            row.published = published_checks(&checks, &row.supplier, row.stage);
+        }
+        let in_stage = |r: &&super::reconcile::ReferenceRow| q.stage.is_none_or(|s| s == r.stage);
+        let conflicts: Vec<String> = checks
+            .references
+            .iter()
+            .filter(in_stage)
+            .filter(|r| r.status == "conflict")
+            .map(|r| r.figure.clone())
+            .collect();
+        let checked = checks.references.iter().filter(in_stage).count();
+        basis_note.push_str(&format!(
+            " Checked against {checked} published figures for {} (lodestone reconcile): {}.",
+            q.year,
+            if conflicts.is_empty() {
+                "none conflicts with the flows".to_string()
+            } else {
+                format!(
+                    "CONFLICTS, not reconciled, shown on their rows: {}",
+                    conflicts.join(", ")
+                )
+            }
+        ));
+    }
     Ok(ConcentrationView {
         year: q.year,
         basis,
@@ -282,9 +376,35 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
         view,
         stage: q.stage,
         material,
-        basis_note: basis_note(basis, q.year),
+        basis_note,
         rows,
     })
+}
+
+/// The published figures of a country's output at a stage, against the flows.
+fn published_checks(
+    checks: &super::reconcile::ReconcileView,
+    country: &str,
+    stage: Stage,
+) -> Vec<PublishedCheck> {
+    let mut out: Vec<PublishedCheck> = checks
+        .references
+        .iter()
+        .filter(|r| r.stage == stage)
+        .filter(|r| r.subject == crate::references::Subject::Country(country.to_string()))
+        .map(|r| PublishedCheck {
+            figure: r.figure.clone(),
+            source: r.source.clone(),
+            published: r.published,
+            sigma: r.sigma,
+            flows: r.before,
+            status: r.status.clone(),
+            all_content: r.content == lodestone_model::Content::Reo,
+        })
+        .collect();
+    // The figure of all the stage's content first: it is what the share is a share of.
+    out.sort_by_key(|c| !c.all_content);
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
