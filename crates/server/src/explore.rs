@@ -726,8 +726,15 @@ pub async fn index(State(s): State<Arc<AppState>>) -> Response {
                     },
                 )?;
                 cells.push(v.rows.first().map_or("–".to_string(), |r| {
+                    // A headline the published statistics contradict says so.
+                    let conflicts: String = r
+                        .published
+                        .iter()
+                        .filter(|c| c.status == "conflict")
+                        .map(|c| format!("; {}", c.text()))
+                        .collect();
                     format!(
-                        "{} {} (HHI {})",
+                        "{} {} (HHI {}){conflicts}",
                         r.supplier_name,
                         format_share(r.share),
                         format_quantity(r.hhi)

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use lodestone_render::escape;
-use lodestone_world::views::table::format_share;
+use lodestone_world::views::table::{format_quantity, format_share};
 
 /// A request that the route answers with 200: its required parameters filled in.
 fn example(path: &str) -> String {
@@ -921,7 +921,16 @@ fn concentration_shares_add_up_and_the_risk_page_shows_them() {
         top["supplier_name"].as_str().unwrap(),
         format_share(top["share"].as_f64().unwrap())
     );
-    assert!(get("/").body.contains(&headline), "{headline}");
+    let overview = get("/").body;
+    assert!(overview.contains(&headline), "{headline}");
+    // ... and, being Malaysia's, carries its conflict with the IEA's figure.
+    assert!(
+        overview.contains(&format!(
+            "{headline} (HHI {}); CONFLICT with separation output (magnet rare earths), MYS",
+            format_quantity(top["hhi"].as_f64().unwrap())
+        )),
+        "the overview's headline names its conflict"
+    );
     assert_errors(&[
         ("/api/risk/concentration?basis=guess", 400, "production"),
         (

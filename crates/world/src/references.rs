@@ -51,6 +51,8 @@ pub struct PeriodFigure {
     pub value: f64,
     /// Its uncertainty, one standard deviation, t REO.
     pub sigma: f64,
+    /// Where it is published (a source id).
+    pub source: String,
 }
 
 /// A figure for one calendar year, and how it was made from the published ones.
@@ -63,6 +65,15 @@ pub struct YearFigure {
     /// How: `as published for 2024`, `sum of Q1 2024 + … + Q4 2024`, `… + 182/365 of FY25 (pro
     /// rata by days)`.
     pub method: String,
+    /// The sources of the figures it was made from, in order, each once.
+    pub sources: Vec<String>,
+}
+
+/// Adds `source` to `sources` unless it is there.
+fn cite(sources: &mut Vec<String>, source: &str) {
+    if !sources.iter().any(|s| s == source) {
+        sources.push(source.to_string());
+    }
 }
 
 /// Added uncertainty of the part of a year spread pro rata from a longer period (output is not
@@ -87,7 +98,12 @@ pub fn calendar_year(figures: &[PeriodFigure], year: i64) -> Result<YearFigure, 
             return Ok(YearFigure {
                 value: f.value,
                 sigma: f.sigma,
-                method: format!("as published for {year} ({})", f.period),
+                method: if f.period == year.to_string() {
+                    format!("as published for {year}")
+                } else {
+                    format!("as published for {year} ({})", f.period)
+                },
+                sources: vec![f.source.clone()],
             });
         }
         [a, b, ..] => {
@@ -107,12 +123,14 @@ pub fn calendar_year(figures: &[PeriodFigure], year: i64) -> Result<YearFigure, 
         .collect();
     let (mut value, mut sigma) = (0.0, 0.0);
     let mut parts = Vec::new();
+    let mut sources = Vec::new();
     let mut day = first;
     while day <= last {
         if let Some(f) = inside.iter().find(|f| f.start == day) {
             value += f.value;
             sigma += f.sigma;
             parts.push(f.period.clone());
+            cite(&mut sources, &f.source);
             day = f.end + 1;
             continue;
         }
@@ -141,6 +159,7 @@ pub fn calendar_year(figures: &[PeriodFigure], year: i64) -> Result<YearFigure, 
         value += part;
         sigma += f.sigma * share + PRO_RATA_SIGMA * part;
         parts.push(format!("{days}/{length} days of {} (pro rata)", f.period));
+        cite(&mut sources, &f.source);
         day = to + 1;
     }
     Ok(YearFigure {
@@ -151,6 +170,7 @@ pub fn calendar_year(figures: &[PeriodFigure], year: i64) -> Result<YearFigure, 
         } else {
             format!("sum of {}", parts.join(" + "))
         },
+        sources,
     })
 }
 
@@ -163,6 +183,8 @@ pub struct Figure {
     pub stage: Stage,
     /// What of it.
     pub content: Content,
+    /// Exports only: `WLD` for every destination outside the subject country, or one country.
+    pub destination: Option<String>,
     /// t REO.
     pub value: f64,
     /// One standard deviation, t REO.
@@ -245,6 +267,7 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
                 subject: Subject::Country(country.to_string()),
                 stage,
                 content,
+                destination: None,
                 value: q,
                 sigma: q * production_sigma(kind, pt.text(r, "confidence"), content),
                 period: format!("as published for {year}"),
@@ -263,8 +286,9 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
             left_out,
         });
     };
-    type Key = (Subject, Stage, Content);
-    let mut groups: BTreeMap<Key, (Vec<PeriodFigure>, Vec<String>)> = BTreeMap::new();
+    type Key = (Subject, Stage, Content, Option<String>);
+    let materials = crate::risk_inputs::materials(ds);
+    let mut groups: BTreeMap<Key, Vec<PeriodFigure>> = BTreeMap::new();
     for r in &rt.rows {
         let at = |what: &str| format!("references.csv line {}: {what}", r.line);
         let id = rt.text(r, "id").unwrap_or("");
@@ -290,26 +314,39 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
         if end < start {
             return Err(at("the period ends before it starts"));
         }
-        let value = rt.get(r, "value").as_f64().ok_or_else(|| at("no value"))?;
+        let published = rt.get(r, "value").as_f64().ok_or_else(|| at("no value"))?;
+        // Tonnes of a product (customs) are converted to t REO with its REO content.
+        let value = match rt.text(r, "unit").unwrap_or("t_reo") {
+            "t_reo" => published,
+            _ => {
+                let material = rt
+                    .text(r, "material")
+                    .ok_or_else(|| at("unit `t` needs the `material` whose tonnes are counted"))?;
+                let content = materials
+                    .get(material)
+                    .and_then(|m| m.1)
+                    .ok_or_else(|| at(&format!("material '{material}' records no REO content")))?;
+                published * content / 100.0
+            }
+        };
+        let destination = rt.text(r, "destination").map(str::to_string);
         let uncertainty = rt.get(r, "uncertainty").as_f64().unwrap_or(0.0);
-        let g = groups.entry((subject, stage, content)).or_default();
-        g.0.push(PeriodFigure {
+        let g = groups
+            .entry((subject, stage, content, destination))
+            .or_default();
+        g.push(PeriodFigure {
             id: id.to_string(),
             period: rt.text(r, "period").unwrap_or(id).to_string(),
             start,
             end,
             value,
             sigma: value * uncertainty / 100.0,
+            source: rt.text(r, "source").unwrap_or("").to_string(),
         });
-        if let Some(s) = rt.text(r, "source")
-            && !g.1.iter().any(|x| x == s)
-        {
-            g.1.push(s.to_string());
-        }
     }
     let y = u16::try_from(year).map_err(|_| format!("{year} is not a year"))?;
     let (first, last) = (day_number(y, 1, 1), day_number(y, 12, 31));
-    for ((subject, stage, content), (periods, sources)) in groups {
+    for ((subject, stage, content, destination), periods) in groups {
         if !periods.iter().any(|f| f.start <= last && f.end >= first) {
             continue; // nothing published for this year
         }
@@ -318,10 +355,11 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
                 subject,
                 stage,
                 content,
+                destination,
                 value: f.value,
                 sigma: f.sigma,
                 period: f.method,
-                sources,
+                sources: f.sources,
                 table: "references",
             }),
             Err(why) => left_out.push((format!("{stage} {content}, {}", subject.id()), why)),
@@ -345,6 +383,7 @@ mod tests {
             end: Date::parse(end).unwrap().last_day_number(),
             value,
             sigma,
+            source: "s".to_string(),
         }
     }
 
@@ -352,7 +391,8 @@ mod tests {
     fn a_calendar_year_is_taken_as_published() {
         let f = calendar_year(&[figure("2024", "2024", "2024", 45_455.0, 900.0)], 2024).unwrap();
         assert_eq!((f.value, f.sigma), (45_455.0, 900.0));
-        assert_eq!(f.method, "as published for 2024 (2024)");
+        assert_eq!(f.method, "as published for 2024");
+        assert_eq!(f.sources, ["s"]);
     }
 
     #[test]

@@ -288,3 +288,26 @@ fn company_figures_by_fiscal_quarter_become_calendar_years() {
         v2023.left_out
     );
 }
+
+/// China's customs exports of magnets are recorded in t of magnet and compared in t REO
+/// (58,152 t × 36.2 % = 21,051.0 t REO in 2024), measured by the magnets Chinese facilities ship
+/// to nodes outside China (`WLD`) or in the US; the bundled flows meet them within one σ.
+#[test]
+fn customs_exports_in_tonnes_of_magnet_are_compared_in_t_reo() {
+    let world = bundled();
+    for (year, figure, tonnes) in [
+        (2024, "magnet exports to WLD, CHN", 58_152.0),
+        (2025, "magnet exports to WLD, CHN", 57_392.0),
+        (2025, "magnet exports to USA, CHN", 5_933.0),
+    ] {
+        let v = reconcile(&world, year).unwrap();
+        let r = v
+            .references
+            .iter()
+            .find(|r| r.figure == figure)
+            .unwrap_or_else(|| panic!("{year}: no {figure}"));
+        assert!((r.published - tonnes * 0.362).abs() < 1e-6, "{r:?}");
+        assert_eq!(r.status, "reconciled", "{year} {figure}");
+        assert!(r.residual_sigmas.unwrap().abs() < 1.0, "{r:?}");
+    }
+}

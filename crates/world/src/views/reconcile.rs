@@ -670,11 +670,13 @@ pub fn write_reconciled(
     Ok((out, changes))
 }
 
-/// A figure's name: `mine production, CHN`, `separation output (NdPr), mp_materials`.
+/// A figure's name: `mine production, CHN`, `separation output (NdPr), mp_materials`,
+/// `magnet exports to WLD, CHN`.
 fn figure_name(f: &Figure) -> String {
-    let what = match f.stage {
-        Stage::Mining => "mine production".to_string(),
-        stage => format!("{stage} output"),
+    let what = match (f.stage, &f.destination) {
+        (stage, Some(to)) => format!("{stage} exports to {to}"),
+        (Stage::Mining, None) => "mine production".to_string(),
+        (stage, None) => format!("{stage} output"),
     };
     match f.content {
         Content::Reo => format!("{what}, {}", f.subject.id()),
@@ -710,6 +712,26 @@ impl ModelSides<'_> {
                 .text(row, "operator")
                 .is_some_and(|op| op == c || crate::risk_inputs::ultimate_owner(self.ds, op) == *c),
         }
+    }
+
+    /// The country of a node: a facility's location, or a country node's own id (`ROW` for the
+    /// rest of the world).
+    fn country_of<'n>(&'n self, node: &'n str) -> &'n str {
+        self.ds
+            .table("facilities")
+            .and_then(|ft| ft.find(node).and_then(|r| ft.text(r, "country")))
+            .unwrap_or(node)
+    }
+
+    /// Whether a flow to `to` goes where an export figure counts: out of the subject's country
+    /// (`WLD`), or into one destination country.
+    fn goes_to(&self, to: &str, subject: &Subject, destination: &str) -> bool {
+        let country = self.country_of(to);
+        let home = match subject {
+            Subject::Country(c) => c.as_str(),
+            Subject::Company(_) => "",
+        };
+        country != home && (destination == "WLD" || country == destination)
     }
 
     /// The material's chain stage.
@@ -791,8 +813,10 @@ impl ModelSides<'_> {
             }
         } else {
             for (i, f) in self.flows.iter().enumerate() {
+                let exported = |d: &str| self.goes_to(&f.to, &figure.subject, d);
                 if self.stage(&f.material) != Some(figure.stage)
                     || !self.is_subjects(&f.from, &figure.subject)
+                    || figure.destination.as_deref().is_some_and(|d| !exported(d))
                 {
                     continue;
                 }
