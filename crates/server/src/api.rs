@@ -12,6 +12,7 @@ use lodestone_format::export::rows_json;
 use lodestone_model::OutputFormat;
 use lodestone_world::views::Tabular;
 use lodestone_world::views::chain::{MapQuery, SankeyQuery, map, sankey};
+use lodestone_world::views::reconcile::{ReconcileQuery, reconciliation};
 use lodestone_world::views::risk::{
     BenchmarkQuery, ConcentrationQuery, CriticalQuery, DependencyQuery, benchmarks, concentration,
     critical, dependency, unknown_record,
@@ -294,6 +295,12 @@ pub async fn risk_benchmarks(
 ) -> ApiResult {
     let v = blocking(&s, move |a| benchmarks(a, &q.query)).await?;
     respond(&v, &v.rows, q.format, "benchmarks")
+}
+
+/// `GET /api/reconcile?year=`: the year's flows against the published figures.
+pub async fn reconcile(State(s): State<Arc<AppState>>, q: ApiQuery<ReconcileQuery>) -> ApiResult {
+    let v = blocking(&s, move |a| reconciliation(a, &q.query)).await?;
+    respond(&*v, &v.references, q.format, "reconcile")
 }
 
 /// `GET /api/risk/critical`.

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use lodestone_model::{Basis, Custody, CustodyChoice, Scope, Stage, View, Vocabulary};
 use lodestone_world::views::chain::{MapQuery, SankeyQuery, map, sankey};
+use lodestone_world::views::reconcile::{ReconcileQuery, reconciliation};
 use lodestone_world::views::resolve::{countries, groups};
 use lodestone_world::views::risk::{
     BenchmarkQuery, ConcentrationQuery, ConcentrationView, CriticalQuery, DependencyQuery,
@@ -26,8 +27,9 @@ use serde::Deserialize;
 
 use crate::error::{ApiError, FormQuery};
 use crate::templates::{
-    ConcentrationSection, DeterminationCard, HtmlTable, IndexPage, MapPage, Options, RiskPage,
-    RuleLine, RulesPage, SankeyPage, ScreeningPage, SearchHitLine, SearchPage, TracePage, render,
+    ConcentrationSection, DeterminationCard, HtmlTable, IndexPage, MapPage, Options, ReconcilePage,
+    RiskPage, RuleLine, RulesPage, SankeyPage, ScreeningPage, SearchHitLine, SearchPage, TracePage,
+    render,
 };
 use crate::{AppState, blocking, today};
 
@@ -698,6 +700,77 @@ pub async fn search_page(State(s): State<Arc<AppState>>, q: FormQuery<SearchQuer
         }
     }
     html(status, render(&page))
+}
+
+/// The reconciliation of a year: every published figure against the flows, conflicts first.
+pub async fn reconcile_page(
+    State(s): State<Arc<AppState>>,
+    q: FormQuery<ReconcileQuery>,
+) -> Response {
+    let mut status = StatusCode::OK;
+    let mut problem_text = None;
+    let query = q.parsed.unwrap_or_else(|e| {
+        (status, problem_text) = problem(&e);
+        ReconcileQuery::default()
+    });
+    let page = blocking(&s, move |a| {
+        let (v, query) = match reconciliation(a, &query) {
+            Ok(v) => (v, query),
+            Err(e) => {
+                (status, problem_text) = problem(&ApiError::from(e));
+                let fallback = ReconcileQuery::default();
+                (reconciliation(a, &fallback)?, fallback)
+            }
+        };
+        let q = format_quantity;
+        let conflicts = v
+            .references
+            .iter()
+            .filter(|r| r.status == "conflict")
+            .map(|r| {
+                format!(
+                    "{}: published {} ± {} t REO ({}); the flows give {} ± {}",
+                    r.figure,
+                    q(r.published),
+                    q(r.sigma),
+                    r.source,
+                    r.reconciled.map_or("–".into(), q),
+                    r.reconciled_sigma.map_or("–".into(), q),
+                )
+            })
+            .collect();
+        let notes = v
+            .left_out
+            .iter()
+            .map(|(f, why)| format!("Left out: {f}: {why}."))
+            .chain(
+                v.references
+                    .iter()
+                    .filter_map(|r| r.note.as_ref().map(|n| format!("{}: {n}.", r.figure))),
+            )
+            .collect();
+        Ok::<_, ViewError>((
+            ReconcilePage {
+                title: "Published figures",
+                year: query.year.to_string(),
+                years: years(a),
+                problem: problem_text,
+                conflicts,
+                table: HtmlTable::of(&v.references),
+                notes,
+                method: v.method.clone(),
+                chi2: format!("{:.1}", v.chi2),
+                dof: v.dof,
+                api: api_url("/api/reconcile", &[("year", query.year.to_string())]),
+            },
+            status,
+        ))
+    })
+    .await;
+    match page {
+        Ok((page, status)) => html(status, render(&page)),
+        Err(e) => crate::error::PageError(e).into_response(),
+    }
 }
 
 /// The overview: the largest supplier of each stage worldwide and outside China (flow basis),

@@ -503,6 +503,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/risk/benchmarks", get(api::risk_benchmarks))
         .route("/api/risk/critical", get(api::risk_critical))
+        .route("/api/reconcile", get(api::reconcile))
+        .route("/explore/reconcile", get(explore::reconcile_page))
         .route("/api/map", get(api::map_links))
         .route("/api/sankey", get(api::sankey_data))
         .route("/api/briefs/{id}", get(api::brief_view))

@@ -46,6 +46,7 @@ fn response<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
 
 use crate::api::{BriefPathQuery, DependencyPathQuery, Health, TableInfo};
 use lodestone_world::views::chain::{MapQuery, MapView, SankeyQuery, SankeyView};
+use lodestone_world::views::reconcile::{ReconcileQuery, ReconcileView};
 use lodestone_world::views::risk::{
     BenchmarkQuery, BenchmarkView, ConcentrationQuery, ConcentrationView, CriticalQuery,
     CriticalView, DependencyQuery, DependencyView,
@@ -242,6 +243,13 @@ pub const ROUTES: &[Route] = &[
         true
     ),
     api!(
+        "/api/reconcile",
+        "The year's flows fitted to the published figures (USGS, IEA, company reports, customs) and the facility balances by weighted least squares: each figure against the flows, conflicts named with both values",
+        ReconcileQuery,
+        ReconcileView,
+        true
+    ),
+    api!(
         "/api/map",
         "Cross-border shipments of a year by country pair (t REO), with the stages and materials shipped and their sources",
         MapQuery,
@@ -390,6 +398,10 @@ pub const ROUTES: &[Route] = &[
         "Page: world map of the flows between countries, with the table of its routes"
     ),
     page!("/explore/sankey", "Page: the chain as a Sankey diagram"),
+    page!(
+        "/explore/reconcile",
+        "Page: a year's published figures against the flows, conflicts named with both values"
+    ),
     page!(
         "/explore/trace",
         "Page: trace explorer (the /api/trace form)"

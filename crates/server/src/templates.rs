@@ -189,6 +189,25 @@ pub struct RiskPage {
     pub critical: Option<(String, HtmlTable, String)>,
 }
 
+/// The reconciliation page: published figures against the flows.
+#[derive(Template)]
+#[template(path = "reconcile.html")]
+pub struct ReconcilePage {
+    pub title: &'static str,
+    pub year: String,
+    pub years: Vec<String>,
+    pub problem: Option<String>,
+    /// Each conflict, said for people.
+    pub conflicts: Vec<String>,
+    pub table: HtmlTable,
+    /// Figures left out and what a figure's side leaves out.
+    pub notes: Vec<String>,
+    pub method: String,
+    pub chi2: String,
+    pub dof: usize,
+    pub api: String,
+}
+
 /// The map page.
 #[derive(Template)]
 #[template(path = "map.html")]

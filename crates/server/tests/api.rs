@@ -960,3 +960,52 @@ fn concentration_shares_add_up_and_the_risk_page_shows_them() {
         typo.body
     );
 }
+
+/// The reconciliation is answered by the API and shown on its page: every published figure of
+/// the year with its status, conflicts named with both values; a year without flows or a
+/// misspelt key is a 400 naming what is valid.
+#[test]
+fn the_published_figures_against_the_flows_are_served_and_shown() {
+    let v = json(&get("/api/reconcile?year=2024"));
+    assert_eq!(v["year"], 2024);
+    let refs = v["references"].as_array().unwrap();
+    let aus = refs
+        .iter()
+        .find(|r| r["figure"] == "mine production, AUS")
+        .expect("Australia's mine production");
+    assert_eq!(aus["status"], "conflict");
+    assert_eq!(aus["published"].as_f64(), Some(29_000.0));
+    let lynas = refs
+        .iter()
+        .find(|r| r["figure"] == "separation output, lynas_rare_earths")
+        .expect("Lynas's calendar 2024");
+    assert_eq!(
+        lynas["period"],
+        "sum of Q3 FY24 + Q4 FY24 + Q1 FY25 + Q2 FY25"
+    );
+    assert_eq!(lynas["status"], "reconciled");
+    let csv = get("/api/reconcile?year=2024&format=csv");
+    assert!(
+        csv.body.starts_with("figure,period,source,published"),
+        "{}",
+        csv.body
+    );
+    let page = get("/explore/reconcile?year=2024");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("mine production, AUS: published 29,000 ± 1,450 t REO (usgs_mcs2026_ree); the flows give 12,999 ±"),
+        "the page names the conflict with both values"
+    );
+    assert!(
+        page.body
+            .contains("sum of Q3 FY24 + Q4 FY24 + Q1 FY25 + Q2 FY25")
+    );
+    assert_errors(&[
+        ("/api/reconcile?year=2031", 400, "2024"),
+        ("/api/reconcile?yaer=2024", 400, "year"),
+    ]);
+    let bad = get("/explore/reconcile?year=2031");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("2031"), "the page says what was wrong");
+}

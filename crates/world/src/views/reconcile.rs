@@ -64,7 +64,8 @@ pub struct ReferenceRow {
     pub published: f64,
     /// Its uncertainty (one standard deviation), t REO.
     pub sigma: f64,
-    /// What the model gave before reconciliation, t REO.
+    /// What the flows gave as first estimated, before any reconciliation (an earlier
+    /// `--write`'s values are undone), t REO.
     pub before: Option<f64>,
     /// What the reconciled model gives, t REO (empty when nothing in the model measures it).
     pub reconciled: Option<f64>,
@@ -89,7 +90,7 @@ impl Tabular for ReferenceRow {
             Column::new("source", "Source"),
             Column::new("published", "Published (t REO)"),
             Column::new("sigma", "± (t REO)"),
-            Column::new("before", "Model before (t REO)"),
+            Column::new("before", "Flows first estimated (t REO)"),
             Column::new("reconciled", "Reconciled (t REO)"),
             Column::new("residual_sigmas", "Residual (σ)"),
             Column::new("normalized", "Normalized"),
@@ -250,6 +251,33 @@ fn original_quantity(method: &str, year: i64) -> Option<f64> {
     let rest = &method[method.find(&reconciled_note(year))?..];
     let after_colon = &rest[rest.find(": ")? + 2..];
     after_colon.split(" → ").next()?.trim().parse().ok()
+}
+
+/// What `reconciliation` is asked.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileQuery {
+    /// Year of the flows (default 2024).
+    #[serde(default = "super::default_year")]
+    pub year: i64,
+}
+
+impl Default for ReconcileQuery {
+    fn default() -> Self {
+        ReconcileQuery {
+            year: super::default_year(),
+        }
+    }
+}
+
+/// The year's reconciliation as the views keep it (computed once per year): a year without
+/// flows is an error naming the years there are.
+pub fn reconciliation(
+    a: &super::Analysis,
+    q: &ReconcileQuery,
+) -> Result<std::sync::Arc<ReconcileView>, super::ViewError> {
+    a.check_year(q.year)?;
+    a.reconciliation(q.year)
 }
 
 /// Reconciles the flows of `year`.

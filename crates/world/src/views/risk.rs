@@ -148,7 +148,8 @@ pub struct PublishedCheck {
     pub published: f64,
     /// Its uncertainty, one standard deviation, t REO.
     pub sigma: f64,
-    /// What the dataset's flows give, t REO (empty when nothing in them measures it).
+    /// What the dataset's flows give, reconciled, t REO (empty when nothing in them measures
+    /// it).
     pub flows: Option<f64>,
     /// `reconciled` (met within its uncertainty), `conflict` or `not_represented`.
     pub status: String,
@@ -397,7 +398,8 @@ fn published_checks(
             source: r.source.clone(),
             published: r.published,
             sigma: r.sigma,
-            flows: r.before,
+            // The bundled flows are the reconciled ones (a data test holds them so).
+            flows: r.reconciled,
             status: r.status.clone(),
             all_content: r.content == lodestone_model::Content::Reo,
         })
