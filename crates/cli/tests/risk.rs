@@ -339,3 +339,43 @@ fn flow_shares_carry_the_published_figures_they_agree_or_conflict_with() {
             .all(|r| r["published"].as_array().unwrap().is_empty())
     );
 }
+
+/// Every separator outside China that ships in a year appears in the traced separation shares
+/// with its own output: the Estonian and French plants' feed comes from Russia or from an origin
+/// not known (`XXX`), not through the rest-of-world market, where it mixed with Chinese oxide
+/// and their output counted as separated before it reached them (it showed 0 t).
+#[test]
+fn every_separator_outside_china_shows_its_output() {
+    let v = ok_json(&[
+        "risk",
+        "concentration",
+        "--basis",
+        "flow",
+        "--stage",
+        "separation",
+        "--scope",
+        "outside_china",
+        "--view",
+        "facility",
+        "--material",
+        "all",
+        "--year",
+        "2025",
+        "--format",
+        "json",
+    ]);
+    let quantity = |facility: &str| -> f64 {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["supplier"] == facility)
+            .map_or(0.0, |r| r["quantity"].as_f64().unwrap())
+    };
+    // Silmet ships 2,020 t of compounds and 80 t of NdPr oxide; Solvay 300 t.
+    assert!((quantity("neo_silmet") - 2_100.0).abs() < 1.0, "{v}");
+    assert!((quantity("solvay_la_rochelle") - 300.0).abs() < 1.0, "{v}");
+    for plant in ["lynas_lamp_kuantan", "mp_mountain_pass"] {
+        assert!(quantity(plant) > 1_000.0, "{plant}");
+    }
+}

@@ -28,7 +28,7 @@ pub fn dataset_reference(schema: &Schema) -> String {
         ),
         (
             ColumnType::Iso3,
-            "ISO 3166-1 alpha-3 code in capitals (`MYS`), or `WLD` (world) / `ROW` (rest of world)",
+            "ISO 3166-1 alpha-3 code in capitals (`MYS`), or `WLD` (world) / `ROW` (rest of world) / `XXX` (origin not known)",
         ),
         (
             ColumnType::Text,

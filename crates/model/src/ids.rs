@@ -4,8 +4,15 @@
 const ISO3166_ALPHA3: &str = include_str!("iso3166_alpha3.txt");
 
 /// Codes that are not ISO 3166-1 assignments but that statistics publishers use for aggregates.
-/// `WLD` is the World Bank / UN code for the world total (USGS world rows use it).
-const AGGREGATE_CODES: &[(&str, &str)] = &[("WLD", "World"), ("ROW", "Rest of world")];
+/// `WLD` is the World Bank / UN code for the world total (USGS world rows use it). `XXX` (a code
+/// ISO 3166 leaves to users, and the ICAO's for "unspecified nationality") is an origin not
+/// known: a feed whose source is not published ships from it, so that it is not mixed with what
+/// flows through `ROW`, the rest-of-world market.
+const AGGREGATE_CODES: &[(&str, &str)] = &[
+    ("WLD", "World"),
+    ("ROW", "Rest of world"),
+    ("XXX", "Origin not known"),
+];
 
 /// True for a stable record id: 1–64 characters of `a-z`, `0-9` and `_`, starting with a letter.
 ///
@@ -59,7 +66,8 @@ mod tests {
         assert_eq!(iso3_name("MMR"), Some("Myanmar"));
         assert!(is_iso3("WLD"));
         assert!(!is_iso3("mys"));
-        assert!(!is_iso3("XXX"));
+        assert!(is_iso3("XXX"), "origin not known");
+        assert!(!is_iso3("QQQ"));
         assert!(!is_iso3("MY"));
     }
 }

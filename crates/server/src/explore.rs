@@ -831,7 +831,7 @@ pub async fn index(State(s): State<Arc<AppState>>) -> Response {
             .collect(),
         countries: countries(world)
             .into_iter()
-            .filter(|(id, _)| id.len() == 3 && id != "WLD" && id != "ROW")
+            .filter(|(id, _)| id.len() == 3 && !["WLD", "ROW", "XXX"].contains(&id.as_str()))
             .collect(),
     };
     html(StatusCode::OK, render(&page))

@@ -222,7 +222,7 @@ fn production_content(material: &str) -> Option<Content> {
 
 /// Aggregates that are not one country's facilities: the world total (the sum of the
 /// countries) and the IEA's rest of the world.
-const AGGREGATES: [&str; 2] = ["WLD", "ROW"];
+const AGGREGATES: [&str; 3] = ["WLD", "ROW", "XXX"];
 
 /// The published figures for one calendar year.
 #[derive(Debug, Clone, Default, PartialEq)]
