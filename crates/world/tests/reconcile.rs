@@ -311,3 +311,59 @@ fn customs_exports_in_tonnes_of_magnet_are_compared_in_t_reo() {
         assert!(r.residual_sigmas.unwrap().abs() < 1.0, "{r:?}");
     }
 }
+
+/// A company figure for a longer period (a fiscal year) agrees, within its uncertainty, with the
+/// shorter figures that tile it (its quarters): Lynas FY25 = Q1 + Q2 + Q3 + Q4 FY25 (10,462 t
+/// REO; 6,558 t NdPr). The calendar years are made from the quarters, so a quarter misread would
+/// show here.
+#[test]
+fn a_fiscal_year_agrees_with_its_quarters() {
+    use lodestone_format::Value;
+    let world = bundled();
+    let t = world.table("references").unwrap();
+    let day = |r, c: &str| match t.get(r, c) {
+        Value::Date(d) => (d.first_day_number(), d.last_day_number()),
+        other => panic!("{c}: {other:?}"),
+    };
+    let key = |r| {
+        [
+            "stage",
+            "content",
+            "country",
+            "company",
+            "destination",
+            "unit",
+        ]
+        .map(|c| t.get(r, c).to_csv_text())
+    };
+    let mut checked = 0;
+    for long in &t.rows {
+        let (start, end) = (day(long, "period_start").0, day(long, "period_end").1);
+        let inside: Vec<_> = t
+            .rows
+            .iter()
+            .filter(|r| !std::ptr::eq(*r, long) && key(r) == key(long))
+            .filter(|r| day(r, "period_start").0 >= start && day(r, "period_end").1 <= end)
+            .collect();
+        let covered: i64 = inside
+            .iter()
+            .map(|r| day(r, "period_end").1 - day(r, "period_start").0 + 1)
+            .sum();
+        if inside.is_empty() || covered != end - start + 1 {
+            continue;
+        }
+        let value = t.get(long, "value").as_f64().unwrap();
+        let sigma = value * t.get(long, "uncertainty").as_f64().unwrap() / 100.0;
+        let sum: f64 = inside
+            .iter()
+            .map(|r| t.get(r, "value").as_f64().unwrap())
+            .sum();
+        assert!(
+            (sum - value).abs() <= sigma,
+            "{}: {value} against its parts' {sum}",
+            t.text(long, "id").unwrap()
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2, "Lynas FY25's REO and NdPr");
+}
