@@ -379,3 +379,46 @@ fn every_separator_outside_china_shows_its_output() {
         assert!(quantity(plant) > 1_000.0, "{plant}");
     }
 }
+
+/// A production-basis share needs a whole to be a share of: a published world total or a rest
+/// of the world. Company figures alone (Lynas's and MP's separated output in 2025) are not
+/// shown as "Malaysia 72.9 % of NdPr oxide"; asking for them is an error that names the years
+/// that have a whole (2024: the IEA's magnet rare earths by country).
+#[test]
+fn production_shares_need_a_published_whole() {
+    let out = lodestone(
+        &repo_root(),
+        &[
+            "risk",
+            "concentration",
+            "--basis",
+            "production",
+            "--stage",
+            "separation",
+            "--year",
+            "2025",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("world total") && err.contains("2024"), "{err}");
+    let v = ok_json(&[
+        "risk",
+        "concentration",
+        "--basis",
+        "production",
+        "--stage",
+        "separation",
+        "--year",
+        "2024",
+        "--format",
+        "json",
+    ]);
+    let rows = v["rows"].as_array().unwrap();
+    assert!(
+        rows.iter().all(|r| r["material"] == "magnet_rare_earths"),
+        "only the IEA's basket, which has a world total: {v}"
+    );
+    let sum: f64 = rows.iter().map(|r| r["share"].as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 1e-9);
+}

@@ -389,6 +389,12 @@ pub fn concentration_rows(ds: &Dataset, low: &Lowering, year: i64) -> Vec<Concen
             }
         }
         for ((m, s, y), (entries, world)) in by {
+            // A share needs the whole: a published world total, or a rest of the world beside
+            // the countries. Company figures alone (Lynas's and MP's NdPr) would make two
+            // companies' countries the whole industry.
+            if world.is_none() && !entries.iter().any(|e| e.0 == "ROW") {
+                continue;
+            }
             for scope in Scope::ALL {
                 push_view(
                     &mut out,

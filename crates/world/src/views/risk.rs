@@ -263,7 +263,7 @@ fn basis_note(basis: Basis, year: i64) -> String {
             COMPLETE_COVERAGE * 100.0
         ),
         Basis::Production => format!(
-            "Share of production in {year} as published (USGS, IEA); shares are of the published world total where the dataset records one, else of the countries listed. The IEA's 'refining' is counted as separation."
+            "Share of production in {year} as published (USGS, IEA); shares are of the published world total where the dataset records one, else of the countries listed with the rest of the world. Figures without either (one company's output) are not shares of anything and are not shown. The IEA's 'refining' is counted as separation."
         ),
     }
 }
@@ -341,6 +341,25 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
             published: Vec::new(),
         })
         .collect::<Vec<_>>();
+    if basis == Basis::Production && rows.is_empty() && q.country.is_none() {
+        let mut years: Vec<String> = all
+            .iter()
+            .filter(|r| r.basis == basis && q.stage.is_none_or(|s| s == r.stage))
+            .map(|r| r.year.to_string())
+            .collect();
+        years.sort();
+        years.dedup();
+        return Err(ViewError::NoData(format!(
+            "no production {}published for {} with a world total to be a share of; years that have one: {}",
+            q.stage.map_or(String::new(), |s| format!("of {s} ")),
+            q.year,
+            if years.is_empty() {
+                "none".to_string()
+            } else {
+                years.join(", ")
+            }
+        )));
+    }
     let mut rows = rows;
     let mut basis_note = basis_note(basis, q.year);
     if basis == Basis::Flow && view == View::Location {
