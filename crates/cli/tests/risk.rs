@@ -320,6 +320,35 @@ fn flow_shares_carry_the_published_figures_they_agree_or_conflict_with() {
         text.contains("CONFLICT with mine production, AUS: published 29,000 ± 1,450 t REO"),
         "{text}"
     );
+    // By company, a company's own reports: Lynas's calendar 2024 from its fiscal quarters.
+    let by_company = ok_json(&[
+        "risk",
+        "concentration",
+        "--basis",
+        "flow",
+        "--stage",
+        "separation",
+        "--view",
+        "company",
+        "--material",
+        "all",
+        "--year",
+        "2024",
+        "--format",
+        "json",
+    ]);
+    let lynas = by_company["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["supplier"] == "lynas_rare_earths")
+        .expect("Lynas separates");
+    assert_eq!(
+        lynas["published"][0]["figure"],
+        "separation output, lynas_rare_earths"
+    );
+    assert_eq!(lynas["published"][0]["status"], "reconciled");
+    assert_eq!(lynas["published"][0]["published"].as_f64(), Some(11_072.0));
     // Other bases are not checked against the flows' figures.
     let capacity = ok_json(&[
         "risk",

@@ -11,6 +11,7 @@ use super::resolve::{CountrySet, resolve_country_set, resolve_id, similar};
 use super::table::{Cell, Column, Tabular};
 use super::{Analysis, ViewError, default_year};
 use crate::World;
+use crate::references::Subject;
 use crate::risk_inputs::{StageFilter, critical_rows, dependency_rows, family_dependency};
 
 /// The name of a record of `table` (its `name` column), or the id itself.
@@ -132,8 +133,8 @@ pub struct ConcentrationViewRow {
     /// Capacity basis only: the share of the stage's traced output in the year shipped by the
     /// facilities whose capacity is counted. Below [`COMPLETE_COVERAGE`] the basis is incomplete.
     pub basis_coverage: Option<f64>,
-    /// Flow basis, by location, all materials of a stage: the published figures for the
-    /// country and stage, and whether the flows meet them (`lodestone reconcile`).
+    /// Flow basis, by location or company, all materials of a stage: the published figures for
+    /// the country or company and stage, and whether the flows meet them (`lodestone reconcile`).
     pub published: Vec<PublishedCheck>,
 }
 
@@ -362,10 +363,14 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
     }
     let mut rows = rows;
     let mut basis_note = basis_note(basis, q.year);
-    if basis == Basis::Flow && view == View::Location {
+    if basis == Basis::Flow && matches!(view, View::Location | View::Company) {
         let checks = a.reconciliation(q.year)?;
         for row in rows.iter_mut().filter(|r| r.material == "all") {
-            row.published = published_checks(&checks, &row.supplier, row.stage);
+            let subject = match view {
+                View::Company => Subject::Company(row.supplier.clone()),
+                _ => Subject::Country(row.supplier.clone()),
+            };
+            row.published = published_checks(&checks, &subject, row.stage);
         }
         let in_stage = |r: &&super::reconcile::ReferenceRow| q.stage.is_none_or(|s| s == r.stage);
         let conflicts: Vec<String> = checks
@@ -401,17 +406,17 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
     })
 }
 
-/// The published figures of a country's output at a stage, against the flows.
+/// The published figures of a country's or a company's output at a stage, against the flows.
 fn published_checks(
     checks: &super::reconcile::ReconcileView,
-    country: &str,
+    subject: &Subject,
     stage: Stage,
 ) -> Vec<PublishedCheck> {
     let mut out: Vec<PublishedCheck> = checks
         .references
         .iter()
         .filter(|r| r.stage == stage)
-        .filter(|r| r.subject == crate::references::Subject::Country(country.to_string()))
+        .filter(|r| &r.subject == subject)
         .map(|r| PublishedCheck {
             figure: r.figure.clone(),
             source: r.source.clone(),
