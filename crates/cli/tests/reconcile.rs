@@ -73,3 +73,55 @@ fn write_updates_estimates_and_a_second_run_has_nothing_left() {
     let second = ok(&["reconcile", "--data", d, "--year", "2025", "--write"]);
     assert!(second.contains("nothing to write"), "{second}");
 }
+
+/// Figures the fit cannot weigh or that nothing measures never take the views down: a figure
+/// with no uncertainty is left out, named; a company's exports count only what leaves its home
+/// country (JL Mag ships all its magnets to Chinese component makers: no exports, so the
+/// figure is not represented); the flow-basis shares still answer.
+#[test]
+fn unweighable_and_unmeasured_figures_are_named_not_fatal() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("reconcile_edge_figures");
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&repo_root().join("data/world"), &dir);
+    let mut refs = std::fs::read_to_string(dir.join("references.csv")).unwrap();
+    refs.push_str(
+        "zero_sigma_2024,separation,reo,,mp_materials,,2024,2024-01-01,2024-12-31,1000,t_reo,,0,convention,mp_quarterlies_2024_2025,,\n\
+         jl_mag_exports_2024,magnet,reo,,jl_mag,WLD,2024,2024-01-01,2024-12-31,5000,t,sintered_ndfeb,5,convention,reportify_jlmag_annual_2024,,\n",
+    );
+    std::fs::write(dir.join("references.csv"), refs).unwrap();
+    let d = dir.to_str().unwrap();
+    let v = ok_json(&[
+        "reconcile",
+        "--data",
+        d,
+        "--year",
+        "2024",
+        "--format",
+        "json",
+    ]);
+    let left_out = v["left_out"].to_string();
+    assert!(
+        left_out.contains("separation reo, mp_materials") && left_out.contains("no uncertainty"),
+        "{left_out}"
+    );
+    let jl = v["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["figure"] == "magnet exports to WLD, jl_mag")
+        .expect("the export figure is reported");
+    assert_eq!(jl["status"], "not_represented", "{jl}");
+    let shares = ok_json(&[
+        "risk",
+        "concentration",
+        "--data",
+        d,
+        "--basis",
+        "flow",
+        "--year",
+        "2024",
+        "--format",
+        "json",
+    ]);
+    assert!(!shares["rows"].as_array().unwrap().is_empty());
+}

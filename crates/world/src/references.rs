@@ -350,7 +350,16 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
         if !periods.iter().any(|f| f.start <= last && f.end >= first) {
             continue; // nothing published for this year
         }
+        let name = match &destination {
+            Some(to) => format!("{stage} {content} exports to {to}, {}", subject.id()),
+            None => format!("{stage} {content}, {}", subject.id()),
+        };
         match calendar_year(&periods, year) {
+            // A figure without an uncertainty cannot be weighed against the others.
+            Ok(f) if f.sigma <= 0.0 => left_out.push((
+                name,
+                "it has no uncertainty (0 t, or 0 %): it cannot be weighed against the other figures".to_string(),
+            )),
             Ok(f) => out.push(Figure {
                 subject,
                 stage,
@@ -362,7 +371,7 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
                 sources: f.sources,
                 table: "references",
             }),
-            Err(why) => left_out.push((format!("{stage} {content}, {}", subject.id()), why)),
+            Err(why) => left_out.push((name, why)),
         }
     }
     Ok(YearFigures {

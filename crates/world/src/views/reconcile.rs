@@ -568,7 +568,7 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
     Ok(ReconcileView {
         year,
         method: format!(
-            "Weighted least squares (lodestone-reconcile): flows in t REO with priors by basis and confidence (reported fixed; derived ±10 %; estimates ±10/25/50 % for high/medium/low confidence), exact balances at every facility (input + production = output + losses), each country's published mine production ±5 % and the IEA's magnet rare earths by stage ±10 % (observed), company figures (references.csv) by calendar year with their stated uncertainty, quarters summed and fiscal years spread by days; element baskets through each flow's composition; figures with a normalized residual above {CRITICAL} are conflicts, set aside and shown with both values."
+            "Weighted least squares (lodestone-reconcile): flows in t REO with priors by basis and confidence (reported fixed; derived ±10 %; estimates ±10/25/50 % for high/medium/low confidence), exact balances at every facility (input + production = output + losses), each country's published mine production ±5 % and the IEA's magnet rare earths by stage ±10 % (observed), company and customs figures (references.csv) by calendar year with their recorded uncertainty (the project's convention where the source states none), quarters summed and fiscal years spread by days; element baskets through each flow's composition; figures with a normalized residual above {CRITICAL} are conflicts, set aside and shown with both values."
         ),
         references,
         left_out,
@@ -751,13 +751,14 @@ impl ModelSides<'_> {
             .unwrap_or(node)
     }
 
-    /// Whether a flow to `to` goes where an export figure counts: out of the subject's country
-    /// (`WLD`), or into one destination country.
-    fn goes_to(&self, to: &str, subject: &Subject, destination: &str) -> bool {
+    /// Whether a flow from `from` to `to` goes where an export figure counts: out of the
+    /// subject's country (`WLD`; a company's home is the country it ships from), or into one
+    /// destination country.
+    fn goes_to(&self, from: &str, to: &str, subject: &Subject, destination: &str) -> bool {
         let country = self.country_of(to);
         let home = match subject {
             Subject::Country(c) => c.as_str(),
-            Subject::Company(_) => "",
+            Subject::Company(_) => self.country_of(from),
         };
         country != home && (destination == "WLD" || country == destination)
     }
@@ -795,7 +796,8 @@ impl ModelSides<'_> {
     fn terms(&self, figure: &Figure) -> (Terms, f64) {
         let mut terms = Terms::new();
         let mut unresolved = 0.0;
-        if figure.stage == Stage::Mining {
+        if figure.stage == Stage::Mining && figure.destination.is_none() {
+            let mut has_mine = false;
             for (mine, var) in self.mines {
                 if !self.is_subjects(mine, &figure.subject) {
                     continue;
@@ -819,10 +821,12 @@ impl ModelSides<'_> {
                 };
                 terms.push((*var, share));
                 unresolved += unknown * self.values[*var];
+                has_mine = true;
             }
             // A country node shipping ore or concentrate (Nigeria's monazite to China) is that
-            // country's mining, where the dataset records no mine facility.
-            if let Subject::Country(c) = &figure.subject {
+            // country's mining, where the dataset records no mine facility (where it does, the
+            // node's shipments are re-exports of the mines' output, not more mining).
+            if let (Subject::Country(c), false) = (&figure.subject, has_mine) {
                 let facilities = self.ds.table("facilities");
                 for (i, f) in self.flows.iter().enumerate() {
                     let raw = matches!(
@@ -841,9 +845,14 @@ impl ModelSides<'_> {
             }
         } else {
             for (i, f) in self.flows.iter().enumerate() {
-                let exported = |d: &str| self.goes_to(&f.to, &figure.subject, d);
+                let exported = |d: &str| self.goes_to(&f.from, &f.to, &figure.subject, d);
+                // Exports count what the country's market ships too (customs count re-exports);
+                // output counts its facilities' only.
+                let from_subject = self.is_subjects(&f.from, &figure.subject)
+                    || (figure.destination.is_some()
+                        && figure.subject == Subject::Country(f.from.clone()));
                 if self.stage(&f.material) != Some(figure.stage)
-                    || !self.is_subjects(&f.from, &figure.subject)
+                    || !from_subject
                     || figure.destination.as_deref().is_some_and(|d| !exported(d))
                 {
                     continue;

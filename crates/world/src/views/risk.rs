@@ -176,7 +176,7 @@ impl PublishedCheck {
                 q(f)
             ),
             ("reconciled", Some(f)) => format!(
-                "agrees with {}: {published}; the flows give {}",
+                "within 3 σ of {}: {published}; the flows give {}",
                 self.figure,
                 q(f)
             ),
@@ -342,7 +342,8 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
             published: Vec::new(),
         })
         .collect::<Vec<_>>();
-    if basis == Basis::Production && rows.is_empty() && q.country.is_none() {
+    let whole_stage = q.material.as_deref().is_none_or(|m| m == "all");
+    if basis == Basis::Production && rows.is_empty() && q.country.is_none() && whole_stage {
         let mut years: Vec<String> = all
             .iter()
             .filter(|r| r.basis == basis && q.stage.is_none_or(|s| s == r.stage))
@@ -364,7 +365,25 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
     let mut rows = rows;
     let mut basis_note = basis_note(basis, q.year);
     if basis == Basis::Flow && matches!(view, View::Location | View::Company) {
-        let checks = a.reconciliation(q.year)?;
+        // A dataset the reconciliation cannot fit still has its shares; they say so.
+        let checks = match a.reconciliation(q.year) {
+            Ok(checks) => checks,
+            Err(e) => {
+                basis_note.push_str(&format!(
+                    " Not checked against the published figures: the reconciliation failed ({e})."
+                ));
+                return Ok(ConcentrationView {
+                    year: q.year,
+                    basis,
+                    scope,
+                    view,
+                    stage: q.stage,
+                    material,
+                    basis_note,
+                    rows,
+                });
+            }
+        };
         for row in rows.iter_mut().filter(|r| r.material == "all") {
             let subject = match view {
                 View::Company => Subject::Company(row.supplier.clone()),
@@ -380,9 +399,14 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
             .filter(|r| r.status == "conflict")
             .map(|r| r.figure.clone())
             .collect();
-        let checked = checks.references.iter().filter(in_stage).count();
+        let checked = checks
+            .references
+            .iter()
+            .filter(in_stage)
+            .filter(|r| r.status != "not_represented")
+            .count();
         basis_note.push_str(&format!(
-            " Checked against {checked} published figures for {} (lodestone reconcile): {}.",
+            " Checked against the {checked} published figures for {} that the flows measure (lodestone reconcile): {}.",
             q.year,
             if conflicts.is_empty() {
                 "none conflicts with the flows".to_string()
@@ -428,7 +452,7 @@ fn published_checks(
             all_content: r.content == lodestone_model::Content::Reo,
         })
         .collect();
-    // The figure of all the stage's content first: it is what the share is a share of.
+    // Figures of all the stage's content first, element baskets after.
     out.sort_by_key(|c| !c.all_content);
     out
 }
