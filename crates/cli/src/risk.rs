@@ -41,13 +41,8 @@ pub fn concentration_cmd(
     }
     // Conflicts with published figures too: a share the published statistics contradict.
     for r in &v.rows {
-        for check in r.published.iter().filter(|c| c.status == "conflict") {
-            warnings.push_str(&format!(
-                "{} ({}): {}.\n",
-                r.supplier_name,
-                r.stage,
-                check.text()
-            ));
+        for conflict in r.conflicts() {
+            warnings.push_str(&format!("{} ({}): {conflict}.\n", r.supplier_name, r.stage));
         }
     }
     if !warnings.is_empty() {

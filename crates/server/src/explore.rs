@@ -526,12 +526,7 @@ pub async fn risk_page(State(s): State<Arc<AppState>>, q: FormQuery<RiskForm>) -
                         ))
                     );
                     // Rows whose figure published statistics contradict say so under the chart.
-                    let conflicts: Vec<String> = rows
-                        .iter()
-                        .flat_map(|r| r.published.iter())
-                        .filter(|c| c.status == "conflict")
-                        .map(|c| c.text())
-                        .collect();
+                    let conflicts: Vec<String> = rows.iter().flat_map(|r| r.conflicts()).collect();
                     page.concentration.push(ConcentrationSection {
                         chart: if bars.is_empty() {
                             "<p>No rows for this stage and basis.</p>".into()
@@ -800,12 +795,7 @@ pub async fn index(State(s): State<Arc<AppState>>) -> Response {
                 )?;
                 cells.push(v.rows.first().map_or("–".to_string(), |r| {
                     // A headline the published statistics contradict says so.
-                    let conflicts: String = r
-                        .published
-                        .iter()
-                        .filter(|c| c.status == "conflict")
-                        .map(|c| format!("; {}", c.text()))
-                        .collect();
+                    let conflicts: String = r.conflicts().map(|c| format!("; {c}")).collect();
                     format!(
                         "{} {} (HHI {}){conflicts}",
                         r.supplier_name,

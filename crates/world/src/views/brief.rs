@@ -319,13 +319,7 @@ pub fn brief(a: &Analysis, q: &BriefQuery, today: Date) -> Result<BriefView, Vie
                 })
                 .collect(),
             sources,
-            conflicts: v
-                .rows
-                .iter()
-                .flat_map(|r| r.published.iter())
-                .filter(|c| c.status == "conflict")
-                .map(|c| c.text())
-                .collect(),
+            conflicts: v.rows.iter().flat_map(|r| r.conflicts()).collect(),
         });
     }
 

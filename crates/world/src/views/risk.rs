@@ -192,6 +192,14 @@ impl PublishedCheck {
 pub const COMPLETE_COVERAGE: f64 = 0.8;
 
 impl ConcentrationViewRow {
+    /// The published figures this row's flows conflict with, said for people.
+    pub fn conflicts(&self) -> impl Iterator<Item = String> + '_ {
+        self.published
+            .iter()
+            .filter(|c| c.status == "conflict")
+            .map(PublishedCheck::text)
+    }
+
     /// The basis's coverage, said for people: `covers 12 % of the stage's output: incomplete`.
     pub fn coverage_text(&self) -> Option<String> {
         self.basis_coverage.map(|c| {
@@ -300,18 +308,22 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
         a.check_year(q.year)?;
     }
     let all = a.concentration_rows(q.year)?;
-    if basis == Basis::Production && !all.iter().any(|r| r.basis == basis && r.year == q.year) {
+    // The years with published production (of the stage asked, when `stage` is given).
+    let published_years = |stage: Option<Stage>| -> Vec<String> {
         let mut years: Vec<String> = all
             .iter()
-            .filter(|r| r.basis == basis)
+            .filter(|r| r.basis == basis && stage.is_none_or(|s| s == r.stage))
             .map(|r| r.year.to_string())
             .collect();
         years.sort();
         years.dedup();
+        years
+    };
+    if basis == Basis::Production && !all.iter().any(|r| r.basis == basis && r.year == q.year) {
         return Err(ViewError::Invalid(UnknownValue::new(
             "year with published production",
             &q.year.to_string(),
-            years,
+            published_years(None),
         )));
     }
     let rows = all
@@ -344,13 +356,7 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
         .collect::<Vec<_>>();
     let whole_stage = q.material.as_deref().is_none_or(|m| m == "all");
     if basis == Basis::Production && rows.is_empty() && q.country.is_none() && whole_stage {
-        let mut years: Vec<String> = all
-            .iter()
-            .filter(|r| r.basis == basis && q.stage.is_none_or(|s| s == r.stage))
-            .map(|r| r.year.to_string())
-            .collect();
-        years.sort();
-        years.dedup();
+        let years = published_years(q.stage);
         return Err(ViewError::NoData(format!(
             "no production {}published for {} with a world total to be a share of; years that have one: {}",
             q.stage.map_or(String::new(), |s| format!("of {s} ")),
@@ -365,58 +371,7 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
     let mut rows = rows;
     let mut basis_note = basis_note(basis, q.year);
     if basis == Basis::Flow && matches!(view, View::Location | View::Company) {
-        // A dataset the reconciliation cannot fit still has its shares; they say so.
-        let checks = match a.reconciliation(q.year) {
-            Ok(checks) => checks,
-            Err(e) => {
-                basis_note.push_str(&format!(
-                    " Not checked against the published figures: the reconciliation failed ({e})."
-                ));
-                return Ok(ConcentrationView {
-                    year: q.year,
-                    basis,
-                    scope,
-                    view,
-                    stage: q.stage,
-                    material,
-                    basis_note,
-                    rows,
-                });
-            }
-        };
-        for row in rows.iter_mut().filter(|r| r.material == "all") {
-            let subject = match view {
-                View::Company => Subject::Company(row.supplier.clone()),
-                _ => Subject::Country(row.supplier.clone()),
-            };
-            row.published = published_checks(&checks, &subject, row.stage);
-        }
-        let in_stage = |r: &&super::reconcile::ReferenceRow| q.stage.is_none_or(|s| s == r.stage);
-        let conflicts: Vec<String> = checks
-            .references
-            .iter()
-            .filter(in_stage)
-            .filter(|r| r.status == "conflict")
-            .map(|r| r.figure.clone())
-            .collect();
-        let checked = checks
-            .references
-            .iter()
-            .filter(in_stage)
-            .filter(|r| r.status != "not_represented")
-            .count();
-        basis_note.push_str(&format!(
-            " Checked against the {checked} published figures for {} that the flows measure (lodestone reconcile): {}.",
-            q.year,
-            if conflicts.is_empty() {
-                "none conflicts with the flows".to_string()
-            } else {
-                format!(
-                    "CONFLICTS, not reconciled, shown on their rows: {}",
-                    conflicts.join(", ")
-                )
-            }
-        ));
+        check_against_published(a, q, view, &mut rows, &mut basis_note);
     }
     Ok(ConcentrationView {
         year: q.year,
@@ -428,6 +383,60 @@ pub fn concentration(a: &Analysis, q: &ConcentrationQuery) -> Result<Concentrati
         basis_note,
         rows,
     })
+}
+
+/// Flow basis by location or company: each row of all a stage's materials gets the published
+/// figures for its country or company, and the note counts the figures checked and names the
+/// conflicts. A dataset the reconciliation cannot fit keeps its shares, saying they are unchecked.
+fn check_against_published(
+    a: &Analysis,
+    q: &ConcentrationQuery,
+    view: View,
+    rows: &mut [ConcentrationViewRow],
+    basis_note: &mut String,
+) {
+    let checks = match a.reconciliation(q.year) {
+        Ok(checks) => checks,
+        Err(e) => {
+            basis_note.push_str(&format!(
+                " Not checked against the published figures: the reconciliation failed ({e})."
+            ));
+            return;
+        }
+    };
+    for row in rows.iter_mut().filter(|r| r.material == "all") {
+        let subject = match view {
+            View::Company => Subject::Company(row.supplier.clone()),
+            _ => Subject::Country(row.supplier.clone()),
+        };
+        row.published = published_checks(&checks, &subject, row.stage);
+    }
+    let in_stage = |r: &&super::reconcile::ReferenceRow| q.stage.is_none_or(|s| s == r.stage);
+    let conflicts: Vec<String> = checks
+        .references
+        .iter()
+        .filter(in_stage)
+        .filter(|r| r.status == "conflict")
+        .map(|r| r.figure.clone())
+        .collect();
+    let checked = checks
+        .references
+        .iter()
+        .filter(in_stage)
+        .filter(|r| r.status != "not_represented")
+        .count();
+    basis_note.push_str(&format!(
+        " Checked against the {checked} published figures for {} that the flows measure (lodestone reconcile): {}.",
+        q.year,
+        if conflicts.is_empty() {
+            "none conflicts with the flows".to_string()
+        } else {
+            format!(
+                "CONFLICTS, not reconciled, shown on their rows: {}",
+                conflicts.join(", ")
+            )
+        }
+    ));
 }
 
 /// The published figures of a country's or a company's output at a stage, against the flows.
