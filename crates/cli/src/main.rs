@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use lodestone_model::{Basis, CustodyChoice, OutputFormat, Scope, Stage, View, Vocabulary};
+use lodestone_model::{
+    Basis, CustodyChoice, FigureStatus, OutputFormat, Scope, Stage, View, Vocabulary,
+};
 use lodestone_trace::generate::GenerateOptions;
 use lodestone_world::views::risk::{
     BenchmarkQuery, ConcentrationQuery, CriticalQuery, DependencyQuery,
@@ -634,9 +636,9 @@ fn reconcile_cmd(
     let conflicts: Vec<String> = v
         .references
         .iter()
-        .filter(|r| r.status != "reconciled")
-        .map(|r| match (r.status.as_str(), r.reconciled) {
-            ("conflict", Some(m)) => format!(
+        .filter(|r| r.status != FigureStatus::Reconciled)
+        .map(|r| match (r.status, r.reconciled) {
+            (FigureStatus::Conflict, Some(m)) => format!(
                 "  CONFLICT {}: published {:.0} ± {:.0} t REO ({}); the rest of the data gives {m:.0} ± {:.0}: look at both",
                 r.figure,
                 r.published,

@@ -403,6 +403,19 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// What became of a published figure when the flows were reconciled with it.
+    FigureStatus as "figure status" {
+        /// Met by the reconciled flows within what the uncertainties allow (normalized
+        /// residual at most 3).
+        Reconciled = "reconciled",
+        /// Cannot be reconciled with the rest of the data: set aside, shown with both values.
+        Conflict = "conflict",
+        /// Nothing in the flows measures it: shown, not used.
+        NotRepresented = "not_represented",
+    }
+}
+
 impl Content {
     /// The elements counted, or `None` for all rare-earth content.
     pub fn elements(self) -> Option<&'static [Element]> {

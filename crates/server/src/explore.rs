@@ -721,7 +721,7 @@ pub async fn reconcile_page(
         let conflicts = v
             .references
             .iter()
-            .filter(|r| r.status == "conflict")
+            .filter(|r| r.status == lodestone_model::FigureStatus::Conflict)
             .map(|r| {
                 format!(
                     "{}: published {} ± {} t REO ({}); the flows give {} ± {}",

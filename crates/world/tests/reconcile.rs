@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use lodestone_model::FigureStatus;
 use lodestone_world::views::reconcile::{FlowRow, ReconcileView, reconcile, write_reconciled};
 
 fn bundled() -> lodestone_world::World {
@@ -46,16 +47,17 @@ fn check_invariants(v: &ReconcileView) {
         assert!(fac.loss >= -1e-9);
     }
     for r in &v.references {
-        match r.status.as_str() {
-            "reconciled" => assert!(
+        match r.status {
+            FigureStatus::Reconciled => assert!(
                 r.normalized.unwrap_or(0.0).abs() <= 3.0,
                 "{}: {:?}",
                 r.figure,
                 r.normalized
             ),
-            "conflict" => assert!(r.reconciled.is_some() && r.normalized.unwrap().abs() > 3.0),
-            "not_represented" => assert!(r.reconciled.is_none()),
-            other => panic!("status {other}"),
+            FigureStatus::Conflict => {
+                assert!(r.reconciled.is_some() && r.normalized.unwrap().abs() > 3.0)
+            }
+            FigureStatus::NotRepresented => assert!(r.reconciled.is_none()),
         }
     }
 }
@@ -86,17 +88,17 @@ fn the_2024_figures_reconcile_or_conflict_by_name() {
     };
     for c in ["CHN", "USA", "MMR", "NGA", "THA"] {
         let r = row(c);
-        assert_eq!(r.status, "reconciled", "{c}");
+        assert_eq!(r.status, FigureStatus::Reconciled, "{c}");
         assert!(r.residual_sigmas.unwrap().abs() < 1.0, "{c}: {r:?}");
     }
     let mys = row("MYS");
-    assert_eq!(mys.status, "conflict");
+    assert_eq!(mys.status, FigureStatus::Conflict);
     assert_eq!(mys.published, 140.0);
     assert!((mys.reconciled.unwrap() - 2000.0).abs() < 1.0, "{mys:?}");
     let aus = row("AUS");
-    assert_eq!(aus.status, "conflict");
+    assert_eq!(aus.status, FigureStatus::Conflict);
     assert!((aus.before.unwrap() - 13_000.0).abs() < 1.0, "{aus:?}");
-    assert_eq!(row("RUS").status, "not_represented");
+    assert_eq!(row("RUS").status, FigureStatus::NotRepresented);
 }
 
 #[test]
@@ -220,16 +222,20 @@ fn every_published_figure_is_met_or_named() {
     ];
     for (year, conflicts, unrepresented) in expected {
         let v = reconcile(&world, year).unwrap();
-        let named = |status: &str| -> Vec<&str> {
+        let named = |status: FigureStatus| -> Vec<&str> {
             v.references
                 .iter()
                 .filter(|r| r.status == status)
                 .map(|r| r.figure.as_str())
                 .collect()
         };
-        assert_eq!(named("conflict"), conflicts, "{year}: conflicts");
         assert_eq!(
-            named("not_represented"),
+            named(FigureStatus::Conflict),
+            conflicts,
+            "{year}: conflicts"
+        );
+        assert_eq!(
+            named(FigureStatus::NotRepresented),
             unrepresented,
             "{year}: not represented"
         );
@@ -239,7 +245,11 @@ fn every_published_figure_is_met_or_named() {
                 "docs/data-notes.md does not name the {year} conflict `{c}`"
             );
         }
-        for r in v.references.iter().filter(|r| r.status == "reconciled") {
+        for r in v
+            .references
+            .iter()
+            .filter(|r| r.status == FigureStatus::Reconciled)
+        {
             assert!(r.normalized.unwrap().abs() <= 3.0, "{year} {}", r.figure);
         }
         let (_, changes) = write_reconciled(&flows_csv, &v, "2026-12-01").unwrap();
@@ -269,14 +279,14 @@ fn company_figures_by_fiscal_quarter_become_calendar_years() {
     assert_eq!(reo.published, 11_072.0);
     assert_eq!(reo.period, "sum of Q3 FY24 + Q4 FY24 + Q1 FY25 + Q2 FY25");
     assert_eq!(reo.table, "references");
-    assert_eq!(reo.status, "reconciled");
+    assert_eq!(reo.status, FigureStatus::Reconciled);
     assert!(reo.residual_sigmas.unwrap().abs() < 1.0, "{reo:?}");
     let ndpr = row("separation output (NdPr), lynas_rare_earths");
     assert_eq!(ndpr.published, 6_197.0);
     assert!(ndpr.residual_sigmas.unwrap().abs() < 1.0, "{ndpr:?}");
     let mp = row("mine production, mp_materials");
     assert_eq!(mp.published, 45_455.0);
-    assert_eq!(mp.status, "reconciled");
+    assert_eq!(mp.status, FigureStatus::Reconciled);
     let v2023 = reconcile(&world, 2023).unwrap();
     assert!(
         v2023
@@ -307,7 +317,7 @@ fn customs_exports_in_tonnes_of_magnet_are_compared_in_t_reo() {
             .find(|r| r.figure == figure)
             .unwrap_or_else(|| panic!("{year}: no {figure}"));
         assert!((r.published - tonnes * 0.362).abs() < 1e-6, "{r:?}");
-        assert_eq!(r.status, "reconciled", "{year} {figure}");
+        assert_eq!(r.status, FigureStatus::Reconciled, "{year} {figure}");
         assert!(r.residual_sigmas.unwrap().abs() < 1.0, "{r:?}");
     }
 }

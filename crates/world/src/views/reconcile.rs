@@ -29,7 +29,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use lodestone_format::{Compositions, Dataset, Value};
-use lodestone_model::{Content, Element, Stage};
+use lodestone_model::{Content, Element, FigureStatus, Stage, Vocabulary};
 
 use crate::references::{Figure, Subject};
 use lodestone_reconcile::{
@@ -75,8 +75,8 @@ pub struct ReferenceRow {
     pub residual_sigmas: Option<f64>,
     /// The normalized residual (about standard normal when the figure agrees with the rest).
     pub normalized: Option<f64>,
-    /// `reconciled`, `conflict` (set aside, both values shown) or `not_represented`.
-    pub status: String,
+    /// Met, a conflict (set aside, both values shown) or not represented.
+    pub status: FigureStatus,
     /// What the model's side leaves out: flows whose element composition is not resolved, so
     /// that their content counts as none of the figure's elements.
     pub note: Option<String>,
@@ -112,7 +112,7 @@ impl Tabular for ReferenceRow {
             num(self.reconciled),
             z(self.residual_sigmas),
             z(self.normalized),
-            Cell::word(&self.status),
+            Cell::word(self.status.name()),
         ]
     }
 }
@@ -529,11 +529,10 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
                 residual_sigmas: represented.then_some(s.in_sigmas),
                 normalized: s.normalized,
                 status: match s.status {
-                    Status::Reconciled => "reconciled",
-                    Status::Conflict => "conflict",
-                    Status::NotRepresented => "not_represented",
-                }
-                .to_string(),
+                    Status::Reconciled => FigureStatus::Reconciled,
+                    Status::Conflict => FigureStatus::Conflict,
+                    Status::NotRepresented => FigureStatus::NotRepresented,
+                },
                 note: (unresolved > 0.0).then(|| {
                     format!(
                         "{unresolved:.0} t REO of the flows counted has no known element composition (none recorded, or its 'other' remainder) and counts as none of the figure's elements"

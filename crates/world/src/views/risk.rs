@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use lodestone_model::{Basis, Custody, Scope, Stage, TagFamily, UnknownValue, View, Vocabulary};
+use lodestone_model::{
+    Basis, Custody, FigureStatus, Scope, Stage, TagFamily, UnknownValue, View, Vocabulary,
+};
 use lodestone_rules::RuleKind;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -152,8 +154,8 @@ pub struct PublishedCheck {
     /// What the dataset's flows give, reconciled, t REO (empty when nothing in them measures
     /// it).
     pub flows: Option<f64>,
-    /// `reconciled` (met within its uncertainty), `conflict` or `not_represented`.
-    pub status: String,
+    /// Met within its uncertainty, a conflict, or not represented.
+    pub status: FigureStatus,
     /// Whether the figure counts all the stage's rare-earth content (not an element basket).
     pub all_content: bool,
 }
@@ -169,13 +171,13 @@ impl PublishedCheck {
             q(self.sigma),
             self.source
         );
-        match (self.status.as_str(), self.flows) {
-            ("conflict", Some(f)) => format!(
+        match (self.status, self.flows) {
+            (FigureStatus::Conflict, Some(f)) => format!(
                 "CONFLICT with {}: {published}; the flows give {}, not reconciled",
                 self.figure,
                 q(f)
             ),
-            ("reconciled", Some(f)) => format!(
+            (FigureStatus::Reconciled, Some(f)) => format!(
                 "within 3 σ of {}: {published}; the flows give {}",
                 self.figure,
                 q(f)
@@ -196,7 +198,7 @@ impl ConcentrationViewRow {
     pub fn conflicts(&self) -> impl Iterator<Item = String> + '_ {
         self.published
             .iter()
-            .filter(|c| c.status == "conflict")
+            .filter(|c| c.status == FigureStatus::Conflict)
             .map(PublishedCheck::text)
     }
 
@@ -416,14 +418,14 @@ fn check_against_published(
         .references
         .iter()
         .filter(in_stage)
-        .filter(|r| r.status == "conflict")
+        .filter(|r| r.status == FigureStatus::Conflict)
         .map(|r| r.figure.clone())
         .collect();
     let checked = checks
         .references
         .iter()
         .filter(in_stage)
-        .filter(|r| r.status != "not_represented")
+        .filter(|r| r.status != FigureStatus::NotRepresented)
         .count();
     basis_note.push_str(&format!(
         " Checked against the {checked} published figures for {} that the flows measure (lodestone reconcile): {}.",
@@ -457,7 +459,7 @@ fn published_checks(
             sigma: r.sigma,
             // The bundled flows are the reconciled ones (a data test holds them so).
             flows: r.reconciled,
-            status: r.status.clone(),
+            status: r.status,
             all_content: r.content == lodestone_model::Content::Reo,
         })
         .collect();
