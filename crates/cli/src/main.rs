@@ -661,6 +661,17 @@ fn reconcile_cmd(
                 .iter()
                 .map(|(figure, why)| format!("  LEFT OUT {figure}: {why}")),
         )
+        .chain(
+            v.implausible_losses()
+                .map(|f| {
+                    let label = if f.ships_nothing() {
+                        "OUTPUT NOT RECORDED"
+                    } else {
+                        "IMPLAUSIBLE LOSS"
+                    };
+                    format!("  {label} {}", f.loss_text())
+                }),
+        )
         .collect();
     let mut after = format!(
         "\nχ² = {:.1} on {} degrees of freedom. {}\n",

@@ -35,6 +35,10 @@ pub const SCHEMA_FILES: &[(&str, &str)] = &[
         include_str!("../schema/observations.csv"),
     ),
     ("references.csv", include_str!("../schema/references.csv")),
+    (
+        "process_losses.csv",
+        include_str!("../schema/process_losses.csv"),
+    ),
 ];
 
 /// Directories of TOML records that later engines define (rules, scenarios, agreements). The

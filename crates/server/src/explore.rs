@@ -751,6 +751,7 @@ pub async fn reconcile_page(
                 years: years(a),
                 problem: problem_text,
                 conflicts,
+                losses: v.implausible_losses().map(|f| f.loss_text()).collect(),
                 table: HtmlTable::of(&v.references),
                 notes,
                 method: v.method.clone(),

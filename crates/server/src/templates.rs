@@ -199,6 +199,8 @@ pub struct ReconcilePage {
     pub problem: Option<String>,
     /// Each conflict, said for people.
     pub conflicts: Vec<String>,
+    /// Each facility that loses more than its stages plausibly can, said for people.
+    pub losses: Vec<String>,
     pub table: HtmlTable,
     /// Figures left out and what a figure's side leaves out.
     pub notes: Vec<String>,

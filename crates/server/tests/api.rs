@@ -998,6 +998,22 @@ fn the_published_figures_against_the_flows_are_served_and_shown() {
         "the page names the conflict with both values"
     );
     assert!(
+        page.body.contains("Losses no plant could have")
+            && page
+                .body
+                .contains("japan_magnet_aggregate (magnet) takes in 6,271 t REO, ships 4,058"),
+        "the page names the facilities that lose more than their stages can"
+    );
+    let json_2025 = json(&get("/api/reconcile?year=2025"));
+    let hre = json_2025["facilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["facility"] == "lynas_malaysia_hre_circuit")
+        .unwrap();
+    assert_eq!(hre["max_loss"], 0.1);
+    assert!(hre["loss"].as_f64().unwrap() > 0.9 * hre["intake"].as_f64().unwrap());
+    assert!(
         page.body
             .contains("sum of Q3 FY24 + Q4 FY24 + Q1 FY25 + Q2 FY25")
     );

@@ -377,3 +377,112 @@ fn a_fiscal_year_agrees_with_its_quarters() {
     }
     assert_eq!(checked, 2, "Lynas FY25's REO and NdPr");
 }
+
+/// Every facility whose reconciled losses exceed what its stages plausibly lose
+/// (`process_losses.csv`) is named, the list is exactly the one docs/data-notes.md explains, and
+/// what a magnet maker returns as swarf is not counted as lost.
+#[test]
+fn implausible_losses_are_named() {
+    let world = bundled();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let notes = std::fs::read_to_string(root.join("docs/data-notes.md")).unwrap();
+    let expected: [(i64, &[&str], &[&str]); 3] = [
+        (
+            2023,
+            &[],
+            &[
+                "china_separation_aggregate",
+                "creg_south_china",
+                "lynas_lamp_kuantan",
+            ],
+        ),
+        (
+            2024,
+            &[
+                "japan_magnet_aggregate",
+                "shinetsu_smmv_haiphong",
+                "usa_component_aggregate",
+            ],
+            &[],
+        ),
+        (
+            2025,
+            &[
+                "japan_magnet_aggregate",
+                "lynas_malaysia_hre_circuit",
+                "mp_independence",
+                "neo_narva",
+                "shinetsu_smmv_haiphong",
+                "shinetsu_takefu",
+                "src_saskatoon",
+            ],
+            &[],
+        ),
+    ];
+    for (year, implausible, silent) in expected {
+        let v = reconcile(&world, year).unwrap();
+        let named = |nothing: bool| -> Vec<&str> {
+            v.implausible_losses()
+                .filter(|f| f.ships_nothing() == nothing)
+                .map(|f| f.facility.as_str())
+                .collect()
+        };
+        assert_eq!(named(false), implausible, "{year}: implausible losses");
+        assert_eq!(named(true), silent, "{year}: output not recorded");
+        for f in implausible {
+            assert!(
+                notes.contains(&format!("`{f}` ({year})")),
+                "docs/data-notes.md does not explain the {year} loss at `{f}`"
+            );
+        }
+        for f in v.implausible_losses() {
+            let share = f.loss_share().unwrap();
+            assert!(share > f.max_loss.unwrap(), "{year} {}", f.facility);
+            assert!(f.loss_text().contains(&f.facility));
+        }
+        // The Chinese magnet makers return their swarf and are within the magnet bound.
+        for plant in [
+            "jl_mag",
+            "xiamen_tungsten_magnets",
+            "china_magnet_aggregate",
+        ] {
+            let f = v.facilities.iter().find(|f| f.facility == plant);
+            if let Some(f) = f.filter(|_| year > 2023) {
+                assert_eq!(f.max_loss, Some(0.15), "{plant}");
+                assert!(!f.implausible_loss(), "{year} {plant}: {}", f.loss_text());
+                let swarf: f64 = v
+                    .flows
+                    .iter()
+                    .filter(|x| x.from == plant && x.material == "ndfeb_swarf")
+                    .map(|x| x.reconciled)
+                    .sum();
+                let share = swarf / f.intake;
+                assert!(
+                    (0.17..=0.30).contains(&share),
+                    "{year} {plant}: swarf {share:.3} of intake"
+                );
+            }
+        }
+    }
+}
+
+/// The loss bounds of a facility's stages compound: what cracking leaves, separation may lose
+/// its share of again.
+#[test]
+fn stage_loss_bounds_compound() {
+    use lodestone_world::views::reconcile::compounded_max_loss;
+    let bounds: std::collections::HashMap<String, f64> = [
+        ("cracking".to_string(), 0.10),
+        ("separation".to_string(), 0.10),
+        ("magnet".to_string(), 0.15),
+    ]
+    .into_iter()
+    .collect();
+    let max = |stages: &[&str]| compounded_max_loss(stages, &bounds);
+    assert!((max(&["cracking", "separation"]).unwrap() - 0.19).abs() < 1e-12);
+    assert!((max(&["separation", "magnet"]).unwrap() - (1.0 - 0.9 * 0.85)).abs() < 1e-12);
+    assert_eq!(max(&["mine", "separation"]), Some(0.10));
+    assert_eq!(max(&["mine"]), None);
+    assert_eq!(max(&["separation", "stockpile"]), None);
+    assert_eq!(max(&[]), None);
+}

@@ -189,6 +189,92 @@ pub struct FacilityRow {
     pub loss_before: f64,
     /// Reconciled losses, t REO.
     pub loss: f64,
+    /// Reconciled intake (flows in, and production at a mine), t REO.
+    pub intake: f64,
+    /// The facility's stages that `process_losses.csv` bounds, `;`-separated.
+    pub bounded_stages: String,
+    /// The most of its intake the facility plausibly loses (its stages' bounds compounded),
+    /// as a fraction; empty when no stage of it is bounded (mines, stockpiles).
+    pub max_loss: Option<f64>,
+}
+
+impl FacilityRow {
+    /// Reconciled losses as a fraction of intake.
+    pub fn loss_share(&self) -> Option<f64> {
+        (self.intake > 0.0).then(|| self.loss / self.intake)
+    }
+
+    /// Whether the reconciled losses exceed what the facility's stages plausibly lose (by more
+    /// than 1 t REO, so that rounding in small plants is not named).
+    pub fn implausible_loss(&self) -> bool {
+        match self.max_loss {
+            Some(max) => self.loss > max * self.intake + 1.0,
+            None => false,
+        }
+    }
+
+    /// Whether it takes in and ships nothing in the year's flows (what it makes is not recorded
+    /// for the year, as downstream of mining in 2023).
+    pub fn ships_nothing(&self) -> bool {
+        self.intake - self.loss <= 1.0
+    }
+
+    /// Said for people: `lynas_malaysia_hre_circuit (separation) takes in 439 t REO, ships 25 and
+    /// loses 414 (94.3 %), where its stages lose at most 10.0 %`.
+    pub fn loss_text(&self) -> String {
+        let q = crate::views::table::format_quantity;
+        let share = |x: f64| crate::views::table::format_share(x);
+        if self.ships_nothing() {
+            return format!(
+                "{} ({}) takes in {} t REO and ships nothing in the year's flows: what it makes is not recorded for the year",
+                self.facility,
+                self.bounded_stages,
+                q(self.intake)
+            );
+        }
+        format!(
+            "{} ({}) takes in {} t REO, ships {} and loses {} ({}), where its stages lose at most {} (process_losses.csv): a product or a stock not recorded, or a flow wrong",
+            self.facility,
+            self.bounded_stages,
+            q(self.intake),
+            q(self.intake - self.loss),
+            q(self.loss),
+            share(self.loss_share().unwrap_or(0.0)),
+            share(self.max_loss.unwrap_or(1.0)),
+        )
+    }
+}
+
+/// The most a facility with `stages` plausibly loses, by `bounds` (stage → fraction): each
+/// bounded stage may lose its share of what reaches it, so 1 − Π(1 − bound). `None` when no
+/// stage is bounded, and when one is a stockpile (stocks accumulate).
+pub fn compounded_max_loss(stages: &[&str], bounds: &HashMap<String, f64>) -> Option<f64> {
+    if stages.contains(&"stockpile") {
+        return None;
+    }
+    // a + b − ab is 1 − (1 − a)(1 − b), exact for a single stage.
+    stages
+        .iter()
+        .filter_map(|s| bounds.get(*s))
+        .fold(None, |acc: Option<f64>, &b| {
+            Some(acc.map_or(b, |a| a + b - a * b))
+        })
+}
+
+/// The loss bounds of `process_losses.csv`: stage → fraction of intake.
+fn loss_bounds(ds: &Dataset) -> HashMap<String, f64> {
+    let Some(t) = ds.table("process_losses") else {
+        return HashMap::new();
+    };
+    t.rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                t.text(r, "stage")?.to_string(),
+                t.get(r, "max_loss").as_f64()? / 100.0,
+            ))
+        })
+        .collect()
 }
 
 /// The reconciliation of one year.
@@ -214,6 +300,13 @@ pub struct ReconcileView {
     pub chi2: f64,
     /// Degrees of freedom of `chi2`.
     pub dof: usize,
+}
+
+impl ReconcileView {
+    /// Facilities whose reconciled losses exceed what their stages plausibly lose.
+    pub fn implausible_losses(&self) -> impl Iterator<Item = &FacilityRow> {
+        self.facilities.iter().filter(|f| f.implausible_loss())
+    }
 }
 
 /// What a flow's prior uncertainty is, as a fraction of its value.
@@ -362,6 +455,7 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
         e.0.push((i, 1.0));
         e.1 += f.prior;
     }
+    let bounds = loss_bounds(ds);
     let mut facilities = Vec::new();
     let mut unbalanced = Vec::new();
     // (facility index in `facilities`, production variable, loss variable).
@@ -407,6 +501,7 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
             terms,
             rhs: 0.0,
         });
+        let stages = ft.get(row, "stages").items();
         facilities.push(FacilityRow {
             facility: node.to_string(),
             country,
@@ -414,6 +509,14 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
             production: None,
             loss_before: loss_prior,
             loss: 0.0,
+            intake: 0.0,
+            bounded_stages: stages
+                .iter()
+                .filter(|s| bounds.contains_key(**s))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(";"),
+            max_loss: compounded_max_loss(&stages, &bounds),
         });
         slots.push((production, loss));
     }
@@ -500,6 +603,13 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
     for (row, (production, loss)) in facilities.iter_mut().zip(&slots) {
         row.production = production.map(|v| solution.variables[v].value);
         row.loss = solution.variables[*loss].value;
+        let inflow: f64 = flows
+            .iter()
+            .zip(&solution.variables)
+            .filter(|(f, _)| f.to == row.facility && f.from != row.facility)
+            .map(|(_, v)| v.value)
+            .sum();
+        row.intake = inflow + row.production.unwrap_or(0.0);
     }
     let references = problem
         .references
