@@ -207,6 +207,7 @@ fn every_published_figure_is_met_or_named() {
                 "mine production (magnet rare earths), AUS",
                 "mine production, RUS",
                 "mine production, VNM",
+                "separation output, solvay",
             ],
         ),
         (
