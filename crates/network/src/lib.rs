@@ -17,6 +17,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
+mod mem;
+
 use lodestone_trace::{Addition, Flow, Line, Network};
 
 use lodestone_format::Diagnostic;
@@ -87,8 +89,14 @@ fn prefix_of(id: &[u8]) -> [u8; 16] {
 
 impl IdIndex {
     fn with_capacity(n: usize) -> IdIndex {
+        let len = (2 * n.max(4)).next_power_of_two();
+        let mut slots: Vec<Slot> = Vec::with_capacity(len);
+        // Look-ups land on random slots of a table of tens of MB: with 4 KB pages nearly each
+        // one also misses the TLB. Asked before the pages are touched.
+        mem::advise_huge_pages(&slots);
+        slots.resize(len, Slot::default());
         IdIndex {
-            slots: vec![Slot::default(); (2 * n.max(4)).next_power_of_two()],
+            slots,
             bytes: Vec::new(),
             ends: Vec::with_capacity(n),
         }
@@ -115,6 +123,13 @@ impl IdIndex {
             }
             s = (s + 1) & mask;
         }
+    }
+
+    /// Starts loading the slot where a look-up of `id` begins, so that its cache miss is under
+    /// way before the look-up needs it (`parse_rows_ahead`).
+    fn touch(&self, id: &[u8]) {
+        let s = fx_hash(id) as usize & (self.slots.len() - 1);
+        mem::prefetch(&self.slots, s);
     }
 
     fn get(&self, id: &[u8]) -> Option<u32> {
@@ -274,6 +289,25 @@ fn parse_rows<T: Send>(
     diags: &mut Diags,
     row: impl Fn(u64, &[&[u8]]) -> Result<T, (Option<String>, String)> + Sync,
 ) -> Option<Vec<T>> {
+    parse_rows_ahead(file, bytes, wanted, diags, |_| {}, row)
+}
+
+/// How many rows `parse_rows_ahead` reads before it turns them into values: enough for the
+/// memory reads of its look-ahead to overlap (a core keeps ten or more misses in flight).
+const LOOK_AHEAD: usize = 32;
+
+/// As `parse_rows`, reading `LOOK_AHEAD` rows at a time: `ahead` is called on each row's wanted
+/// fields in one tight loop, then `row` on each. The id look-ups of a large network's flows miss
+/// the cache; touching all their slots first lets the misses of many rows overlap instead of
+/// each row waiting for its own.
+fn parse_rows_ahead<T: Send>(
+    file: &str,
+    bytes: &[u8],
+    wanted: &[(&str, bool)],
+    diags: &mut Diags,
+    ahead: impl Fn(&[&[u8]]) + Sync,
+    row: impl Fn(u64, &[&[u8]]) -> Result<T, (Option<String>, String)> + Sync,
+) -> Option<Vec<T>> {
     let header_end = bytes
         .iter()
         .position(|&b| b == b'\n')
@@ -302,8 +336,8 @@ fn parse_rows<T: Send>(
         let handles: Vec<_> = pieces
             .iter()
             .map(|&(piece, first_line)| {
-                let (pos, row) = (&pos, &row);
-                scope.spawn(move || parse_piece(file, piece, first_line, width, pos, row))
+                let (pos, row, ahead) = (&pos, &row, &ahead);
+                scope.spawn(move || parse_piece(file, piece, first_line, width, pos, ahead, row))
             })
             .collect();
         handles
@@ -322,39 +356,54 @@ fn parse_rows<T: Send>(
 }
 
 /// Parses one piece of a file's body into rows, picking the wanted columns by position.
-fn parse_piece<T>(
+fn parse_piece<'p, T>(
     file: &str,
-    piece: &[u8],
+    piece: &'p [u8],
     first_line: u64,
     width: usize,
     pos: &[Option<usize>],
+    ahead: &(impl Fn(&[&[u8]]) + Sync),
     row: &(impl Fn(u64, &[&[u8]]) -> Result<T, (Option<String>, String)> + Sync),
 ) -> (Vec<T>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut errs = Vec::new();
+    // Rows read but not yet turned into values: (line, wanted fields).
+    let mut pending: Vec<(u64, [&'p [u8]; 4])> = Vec::with_capacity(LOOK_AHEAD);
     let error = |errs: &mut Vec<Diagnostic>, line: u64, col: Option<&str>, msg: String| {
         if errs.len() < MAX_DIAGNOSTICS {
             errs.push(Diagnostic::error(file, Some(line), col, msg));
         }
     };
-    let mut handle = |errs: &mut Vec<Diagnostic>, line: u64, fields: &[&[u8]]| {
+    // At most four wanted columns in any interchange file. `None`: a blank row, or a row of the
+    // wrong width (reported).
+    fn pick<'f>(
+        errs: &mut Vec<Diagnostic>,
+        error: &impl Fn(&mut Vec<Diagnostic>, u64, Option<&str>, String),
+        width: usize,
+        pos: &[Option<usize>],
+        line: u64,
+        fields: &[&'f [u8]],
+    ) -> Option<[&'f [u8]; 4]> {
         if fields.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            return;
+            return None;
         }
         if fields.len() != width {
             let msg = format!("row has {} fields but the header has {width}", fields.len());
             error(errs, line, None, msg);
-            return;
+            return None;
         }
-        // At most four wanted columns in any interchange file.
         let mut picked: [&[u8]; 4] = [b""; 4];
         for (c, p) in pos.iter().enumerate().take(4) {
             picked[c] = p.map_or(b"".as_slice(), |p| fields[p]);
         }
-        match row(line, &picked[..pos.len()]) {
-            Ok(v) => out.push(v),
-            Err((col, msg)) => error(errs, line, col.as_deref(), msg),
-        }
+        Some(picked)
+    }
+    let mut finish = |errs: &mut Vec<Diagnostic>, line: u64, picked: &[&[u8]; 4]| match row(
+        line,
+        &picked[..pos.len()],
+    ) {
+        Ok(v) => out.push(v),
+        Err((col, msg)) => error(errs, line, col.as_deref(), msg),
     };
     if !piece.contains(&b'"') {
         let mut fields: Vec<&[u8]> = Vec::with_capacity(width);
@@ -367,9 +416,31 @@ fn parse_piece<T>(
             }
             fields.clear();
             fields.extend(line.split(|&b| b == b','));
-            handle(&mut errs, first_line + k as u64, &fields);
+            let line = first_line + k as u64;
+            // A row of the wrong width is reported after the rows before it.
+            if fields.len() != width {
+                for (l, p) in pending.drain(..) {
+                    finish(&mut errs, l, &p);
+                }
+            }
+            let Some(picked) = pick(&mut errs, &error, width, pos, line, &fields) else {
+                continue;
+            };
+            pending.push((line, picked));
+            if pending.len() == LOOK_AHEAD {
+                for (_, p) in &pending {
+                    ahead(&p[..pos.len()]);
+                }
+                for (l, p) in pending.drain(..) {
+                    finish(&mut errs, l, &p);
+                }
+            }
+        }
+        for (l, p) in pending.drain(..) {
+            finish(&mut errs, l, &p);
         }
     } else {
+        // Quoted files are small (the generator writes none): no look-ahead.
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -387,7 +458,9 @@ fn parse_piece<T>(
             }
             let line = first_line + rec.position().map_or(1, |p| p.line()) - 1;
             let fields: Vec<&[u8]> = rec.iter().collect();
-            handle(&mut errs, line, &fields);
+            if let Some(picked) = pick(&mut errs, &error, width, pos, line, &fields) {
+                finish(&mut errs, line, &picked);
+            }
         }
     }
     (out, errs)
@@ -511,11 +584,15 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
             )
         })
     };
-    let flows = parse_rows(
+    let flows = parse_rows_ahead(
         "flows.csv",
         &fb,
         &[("from", true), ("to", true), ("quantity", true)],
         &mut d,
+        |f| {
+            index.touch(f[0]);
+            index.touch(f[1]);
+        },
         |_line, f| {
             Ok(Flow {
                 from: lookup(field(f, 0, "from")?, "from")?,
