@@ -1,6 +1,6 @@
-import sys, time, polars as pl
 # Load reference for issue 17: Polars reads the interchange files, then resolves ids by joins.
 # Usage: python bench/polars_load.py DIR  (pip install polars)
+import sys, time, polars as pl
 d = sys.argv[1]
 best = 1e9
 for _ in range(3):
