@@ -60,7 +60,11 @@ fn every_row_is_read_once_in_order_and_problems_are_located() {
         "{:?}",
         &errors[..errors.len().min(5)]
     );
-    assert!(errors[0].message.contains("'node-x"), "{}", errors[0].message);
+    assert!(
+        errors[0].message.contains("'node-x"),
+        "{}",
+        errors[0].message
+    );
 
     // Without the bad rows, the network holds every flow in file order.
     let good: String = text
