@@ -178,3 +178,25 @@ fn only_the_edges_read_the_clock() {
     }
     assert!(checked > 40, "only {checked} library files checked");
 }
+
+#[test]
+fn unsafe_code_lives_in_one_module() {
+    // Two memory hints of the network reader (a prefetch and madvise), each with its SAFETY note.
+    let mut found = 0;
+    for path in sources() {
+        let f = relative(&path);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let blocks = text.matches("unsafe {").count() + text.matches("unsafe fn").count();
+        if f == "network/src/mem.rs" {
+            assert_eq!(
+                blocks,
+                text.matches("// SAFETY:").count(),
+                "{f}: an unsafe block without its SAFETY note"
+            );
+            found += blocks;
+        } else {
+            assert_eq!(blocks, 0, "{f} has unsafe code: keep it in network/src/mem.rs");
+        }
+    }
+    assert_eq!(found, 2);
+}
