@@ -195,7 +195,10 @@ fn unsafe_code_lives_in_one_module() {
             );
             found += blocks;
         } else {
-            assert_eq!(blocks, 0, "{f} has unsafe code: keep it in network/src/mem.rs");
+            assert_eq!(
+                blocks, 0,
+                "{f} has unsafe code: keep it in network/src/mem.rs"
+            );
         }
     }
     assert_eq!(found, 2);
