@@ -286,6 +286,10 @@ enum Command {
         /// Write into --out even if it holds other files (never replacing them).
         #[arg(long)]
         force: bool,
+        /// Write the network's tables as Apache Parquet (nodes.parquet, …) instead of CSV
+        /// (elements.csv stays CSV).
+        #[arg(long)]
+        parquet: bool,
     },
 }
 
@@ -516,6 +520,9 @@ enum Export {
         /// Write into --out even if it holds other files (never replacing them).
         #[arg(long)]
         force: bool,
+        /// Write the tables as Apache Parquet (nodes.parquet, …) instead of CSV.
+        #[arg(long)]
+        parquet: bool,
     },
 }
 
@@ -624,6 +631,15 @@ pub(crate) fn emit_json<V: serde::Serialize>(view: &V) -> Result<ExitCode, Failu
 
 /// `lodestone reconcile`: the reference figures (or every flow) as reconciled, with the
 /// conflicts, facilities left unbalanced and χ² around the table.
+/// The network encoding a `--parquet` flag asks for.
+fn encoding(parquet: bool) -> lodestone_network::Encoding {
+    if parquet {
+        lodestone_network::Encoding::Parquet
+    } else {
+        lodestone_network::Encoding::Csv
+    }
+}
+
 fn reconcile_cmd(
     data: Option<PathBuf>,
     year: i64,
@@ -1037,8 +1053,9 @@ fn main() -> ExitCode {
                     year,
                     out,
                     force,
+                    parquet,
                 },
-        } => trace::run_export_network(data, year, &out, force),
+        } => trace::run_export_network(data, year, &out, force, encoding(parquet)),
         Command::Generate {
             nodes,
             flows,
@@ -1049,6 +1066,7 @@ fn main() -> ExitCode {
             elements,
             out,
             force,
+            parquet,
         } => trace::run_generate(
             GenerateOptions {
                 nodes,
@@ -1061,6 +1079,7 @@ fn main() -> ExitCode {
             elements,
             &out,
             force,
+            encoding(parquet),
         ),
     };
     match result {

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use lodestone_network::{NETWORK_FILES, read_network_dir, write_network_dir};
+use lodestone_network::{
+    Encoding, NETWORK_FILES, PARQUET_FILES, read_network_dir, write_network_dir_as,
+};
 use lodestone_trace::generate::{GenerateOptions, generate};
 use lodestone_trace::{CustodyModel, Network, Structure, Trace, explain, trace};
 use lodestone_world::lower::{Lowering, lower_dataset};
@@ -761,24 +763,42 @@ fn print_paths(
 }
 
 /// Writes a network into an output directory the command may write (see `output.rs`).
-fn write_network(net: &lodestone_trace::Network, out: &Path, force: bool) -> Result<(), Failure> {
-    let claim = crate::output::OutputDir::claim(out, &NETWORK_FILES, force)?;
-    finish_network(net, claim)
+fn write_network(
+    net: &lodestone_trace::Network,
+    out: &Path,
+    force: bool,
+    enc: Encoding,
+) -> Result<(), Failure> {
+    let claim = crate::output::OutputDir::claim(out, &network_names(), force)?;
+    finish_network(net, claim, enc)
 }
 
-/// Writes the network's files into a claimed directory; a `segregation.csv` of an earlier
-/// network that this one does not have is removed (the claim proved Lodestone wrote it).
+/// The files a network output may hold, in both encodings.
+fn network_names() -> Vec<&'static str> {
+    NETWORK_FILES
+        .iter()
+        .chain(&PARQUET_FILES)
+        .copied()
+        .collect()
+}
+
+/// Writes the network's files into a claimed directory. Files of an earlier network that this
+/// one does not have — a `segregation` table, or the tables in the other encoding, which would
+/// make the directory ambiguous — are removed (the claim proved Lodestone wrote them).
 fn finish_network(
     net: &lodestone_trace::Network,
     mut out: crate::output::OutputDir,
+    enc: Encoding,
 ) -> Result<(), Failure> {
-    let written = write_network_dir(net, out.path())
+    let written = write_network_dir_as(net, out.path(), enc)
         .map_err(|e| Failure::new(1, format!("cannot write {}: {e}", out.path().display())))?;
     for name in &written {
         out.record(name)?;
     }
-    if !written.contains(&"segregation.csv") {
-        out.remove_stale("segregation.csv")?;
+    for name in network_names() {
+        if !written.contains(&name) {
+            out.remove_stale(name)?;
+        }
     }
     Ok(())
 }
@@ -789,10 +809,11 @@ pub fn run_export_network(
     year: i64,
     out: &Path,
     force: bool,
+    enc: Encoding,
 ) -> Result<ExitCode, Failure> {
     let dir = crate::data_dir(data);
     let lowering = lower_from(&dir, year)?;
-    write_network(&lowering.network, out, force)?;
+    write_network(&lowering.network, out, force, enc)?;
     for n in &lowering.notes {
         eprintln!("note: {n}");
     }
@@ -863,6 +884,7 @@ pub fn run_generate(
     elements: usize,
     out: &Path,
     force: bool,
+    enc: Encoding,
 ) -> Result<ExitCode, Failure> {
     check_generate(&opts).map_err(|m| Failure::new(2, m))?;
     if elements > 64 {
@@ -872,7 +894,7 @@ pub fn run_generate(
         ));
     }
     // Claimed before the (possibly long) generation, so a refused directory fails at once.
-    let mut names: Vec<&str> = NETWORK_FILES.to_vec();
+    let mut names = network_names();
     names.push(lodestone_network::ELEMENTS_FILE);
     let mut claim = crate::output::OutputDir::claim(out, &names, force)?;
     let started = Instant::now();
@@ -890,7 +912,7 @@ pub fn run_generate(
     } else {
         claim.remove_stale(lodestone_network::ELEMENTS_FILE)?;
     }
-    finish_network(&net, claim)?;
+    finish_network(&net, claim, enc)?;
     eprintln!(
         "wrote {} nodes, {} flows, {} tags to {} in {:.1} s",
         net.len(),

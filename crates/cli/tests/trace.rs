@@ -259,3 +259,77 @@ fn custody_compare_reports_both_models_and_the_difference() {
     let chn = r.iter().find(|x| x["tag"] == "mined:CHN").unwrap();
     assert!(chn["segregated_per_unit"].as_f64().unwrap().abs() < 1e-12);
 }
+
+/// `generate --parquet` and `export network --parquet` write the same network in Parquet:
+/// `trace --network` gives the same summary and the same shares from either encoding, and a
+/// directory Lodestone wrote in one encoding is rewritten in the other without leaving both.
+#[test]
+fn parquet_networks_trace_exactly_as_csv_ones() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let (csv, pq) = (tmp.join("pq_csv"), tmp.join("pq_parquet"));
+    for (dir, extra) in [(&csv, None), (&pq, Some("--parquet"))] {
+        let _ = std::fs::remove_dir_all(dir);
+        let mut args = vec![
+            "generate", "--nodes", "3000", "--flows", "20000", "--tags", "4", "--cycles", "0.05",
+            "--values", "--out",
+        ];
+        args.push(dir.to_str().unwrap());
+        args.extend(extra);
+        run_ok(&repo_root(), &args);
+    }
+    assert!(pq.join("flows.parquet").exists() && !pq.join("flows.csv").exists());
+    let summary = |dir: &Path| -> serde_json::Value {
+        let out = run_ok(
+            &repo_root(),
+            &[
+                "trace",
+                "--network",
+                dir.to_str().unwrap(),
+                "--summary",
+                "--format",
+                "json",
+            ],
+        );
+        serde_json::from_str(&out).unwrap()
+    };
+    let (a, b) = (summary(&csv), summary(&pq));
+    assert_eq!(a["checksum"], b["checksum"]);
+    assert_eq!(a["by_tag"], b["by_tag"]);
+    assert_eq!(a["loops"], b["loops"]);
+    // The bundled world's network, both ways: the same shares at Japan.
+    let (wc, wp) = (tmp.join("pq_world_csv"), tmp.join("pq_world_parquet"));
+    for (dir, extra) in [(&wc, None), (&wp, Some("--parquet"))] {
+        let _ = std::fs::remove_dir_all(dir);
+        let mut args = vec!["export", "network", "--out", dir.to_str().unwrap()];
+        args.extend(extra);
+        run_ok(&repo_root(), &args);
+    }
+    let shares = |dir: &Path| {
+        run_ok(
+            &repo_root(),
+            &[
+                "trace",
+                "--network",
+                dir.to_str().unwrap(),
+                "--node",
+                "JPN",
+                "--format",
+                "json",
+            ],
+        )
+    };
+    assert_eq!(shares(&wc), shares(&wp));
+    // Rewriting the CSV directory as Parquet removes the CSV tables Lodestone wrote there.
+    run_ok(
+        &repo_root(),
+        &[
+            "export",
+            "network",
+            "--out",
+            wc.to_str().unwrap(),
+            "--parquet",
+        ],
+    );
+    assert!(wc.join("nodes.parquet").exists() && !wc.join("nodes.csv").exists());
+    assert_eq!(shares(&wc), shares(&wp));
+}

@@ -12,12 +12,16 @@
 //!
 //! Reading is built for networks of millions of nodes: large files are parsed on several threads,
 //! and errors are located by file and line like every other input of Lodestone.
+//!
+//! The same tables may be Apache Parquet files (`nodes.parquet`, … with the same columns; see
+//! [`Encoding`] and `parquet.rs`), read through the same row functions.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 mod mem;
+mod parquet;
 
 use lodestone_trace::{Addition, Flow, Line, Network};
 
@@ -200,7 +204,7 @@ fn read(dir: &Path, file: &str, required: bool, diags: &mut Diags) -> Option<Vec
     }
     match lodestone_format::read_bounded(&path, network_max_bytes()) {
         Ok(mut bytes) => {
-            if bytes.starts_with(b"\xEF\xBB\xBF") {
+            if file.ends_with(".csv") && bytes.starts_with(b"\xEF\xBB\xBF") {
                 bytes.drain(..3);
             }
             Some(bytes)
@@ -490,7 +494,46 @@ fn number(text: &str, name: &str) -> Result<f64, (Option<String>, String)> {
     }
 }
 
-/// Reads a network directory. On failure, returns every located problem (at most 200 per file,
+/// How a network directory's tables are stored: CSV (`nodes.csv`, …) or Apache Parquet
+/// (`nodes.parquet`, …), with the same tables and columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Comma-separated text, a header line first.
+    Csv,
+    /// Apache Parquet: ids and tags as UTF-8, quantities as 64-bit floats (see `parquet.rs`).
+    Parquet,
+}
+
+impl Encoding {
+    /// The node, flow, content and segregation files, in that order.
+    pub fn files(self) -> [&'static str; 4] {
+        match self {
+            Encoding::Csv => NETWORK_FILES,
+            Encoding::Parquet => PARQUET_FILES,
+        }
+    }
+}
+
+/// A table's rows in either encoding, through the same row function (so both are validated by
+/// one piece of code). `ahead` is the CSV reader's look-ahead (`parse_rows_ahead`).
+fn table_rows<T: Send>(
+    enc: Encoding,
+    file: &str,
+    bytes: Vec<u8>,
+    wanted: &[(&str, bool)],
+    diags: &mut Diags,
+    ahead: impl Fn(&[&[u8]]) + Sync,
+    row: impl Fn(u64, &[&[u8]]) -> Result<T, (Option<String>, String)> + Sync,
+) -> Option<Vec<T>> {
+    match enc {
+        Encoding::Csv => parse_rows_ahead(file, &bytes, wanted, diags, ahead, row),
+        Encoding::Parquet => parquet::parse_rows(file, bytes, wanted, diags, row),
+    }
+}
+
+/// Reads a network directory: CSV files, or Parquet files when the directory has a
+/// `nodes.parquet` (a directory with both `nodes.csv` and `nodes.parquet` is refused). Problems
+/// in a Parquet file are located by its row number (1-based). On failure, returns every located problem (at most 200 per file,
 /// the rest counted in a final message).
 pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
     let mut d = Diags {
@@ -505,10 +548,26 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
             "is not a directory: pass a network directory with --network",
         )]);
     }
-    let nodes_bytes = read(dir, "nodes.csv", true, &mut d);
-    let flows_bytes = read(dir, "flows.csv", true, &mut d);
-    let content_bytes = read(dir, "content.csv", true, &mut d);
-    let seg_bytes = read(dir, "segregation.csv", false, &mut d);
+    let enc = match (
+        dir.join("nodes.csv").exists(),
+        dir.join("nodes.parquet").exists(),
+    ) {
+        (true, true) => {
+            return Err(vec![Diagnostic::error(
+                &dir.display().to_string(),
+                None,
+                None,
+                "holds both nodes.csv and nodes.parquet: keep the network in one encoding",
+            )]);
+        }
+        (false, true) => Encoding::Parquet,
+        _ => Encoding::Csv,
+    };
+    let [nodes_file, flows_file, content_file, seg_file] = enc.files();
+    let nodes_bytes = read(dir, nodes_file, true, &mut d);
+    let flows_bytes = read(dir, flows_file, true, &mut d);
+    let content_bytes = read(dir, content_file, true, &mut d);
+    let seg_bytes = read(dir, seg_file, false, &mut d);
     let (Some(nb), Some(fb), Some(cb)) = (nodes_bytes, flows_bytes, content_bytes) else {
         return Err(d.list);
     };
@@ -524,11 +583,13 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
             number(t, name).map(Some)
         }
     };
-    let nodes: Vec<NodeRow> = parse_rows(
-        "nodes.csv",
-        &nb,
+    let nodes: Vec<NodeRow> = table_rows(
+        enc,
+        nodes_file,
+        nb,
         &[("id", true), ("output", false), ("unit_value", false)],
         &mut d,
+        |_| {},
         |line, f| {
             let id = field(f, 0, "id")?;
             if id.is_empty() {
@@ -549,7 +610,7 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
     for (line, id, output, value) in nodes {
         if let Err(first) = index.insert(id.as_bytes()) {
             d.push(Diagnostic::error(
-                "nodes.csv",
+                nodes_file,
                 Some(line),
                 Some("id"),
                 format!(
@@ -562,7 +623,7 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
         let mut cell = |c: Cell| -> Option<f64> {
             c.unwrap_or_else(|(col, msg)| {
                 d.push(Diagnostic::error(
-                    "nodes.csv",
+                    nodes_file,
                     Some(line),
                     col.as_deref(),
                     msg,
@@ -580,13 +641,14 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
         index.get(id.as_bytes()).ok_or_else(|| {
             (
                 Some(name.into()),
-                format!("{name} '{id}' is not a node in nodes.csv"),
+                format!("{name} '{id}' is not a node in {nodes_file}"),
             )
         })
     };
-    let flows = parse_rows_ahead(
-        "flows.csv",
-        &fb,
+    let flows = table_rows(
+        enc,
+        flows_file,
+        fb,
         &[("from", true), ("to", true), ("quantity", true)],
         &mut d,
         |f| {
@@ -604,11 +666,13 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
     .unwrap_or_default();
     net.flows = flows;
     let mut tag_index: FxMap<String, u32> = FxMap::default();
-    let content = parse_rows(
-        "content.csv",
-        &cb,
+    let content = table_rows(
+        enc,
+        content_file,
+        cb,
         &[("node", true), ("tag", true), ("amount", true)],
         &mut d,
+        |_| {},
         |_line, f| {
             let node = lookup(field(f, 0, "node")?, "node")?;
             let tag = field(f, 1, "tag")?;
@@ -636,9 +700,10 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
         });
     }
     if let Some(sb) = seg_bytes {
-        let rows = parse_rows(
-            "segregation.csv",
-            &sb,
+        let rows = table_rows(
+            enc,
+            seg_file,
+            sb,
             &[
                 ("node", true),
                 ("line", true),
@@ -646,6 +711,7 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
                 ("peer", true),
             ],
             &mut d,
+            |_| {},
             |_line, f| {
                 let node = lookup(field(f, 0, "node")?, "node")?;
                 let line = field(f, 1, "line")?.to_string();
@@ -707,11 +773,11 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
         let x = net.output[j];
         if outflow[j] > x * (1.0 + 1e-9) + 1e-12 {
             d.push(Diagnostic::error(
-                "nodes.csv",
+                nodes_file,
                 Some(node_line[j]),
                 Some("output"),
                 format!(
-                    "node '{}' ships {} in flows.csv but its output is only {x}",
+                    "node '{}' ships {} in {flows_file} but its output is only {x}",
                     net.node_ids[j], outflow[j]
                 ),
             ));
@@ -735,16 +801,36 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
 /// The files of the interchange format, in the order they are written.
 pub const NETWORK_FILES: [&str; 4] = ["nodes.csv", "flows.csv", "content.csv", "segregation.csv"];
 
+/// The files of the interchange format in Parquet, in the order they are written.
+pub const PARQUET_FILES: [&str; 4] = [
+    "nodes.parquet",
+    "flows.parquet",
+    "content.parquet",
+    "segregation.parquet",
+];
+
 /// Writes `net` into `dir` in the interchange format and returns the names of the files written
 /// (`segregation.csv` only when the network has segregated lines). Each file is written to a
 /// temporary name first and all are renamed into place only once every one is complete, so a
 /// failed run leaves the previous files intact. Never deletes a file: a `segregation.csv` of an
 /// earlier network is the caller's to remove (see `lodestone export network`).
 pub fn write_network_dir(net: &Network, dir: &Path) -> std::io::Result<Vec<&'static str>> {
+    write_network_dir_as(net, dir, Encoding::Csv)
+}
+
+/// `write_network_dir` in either encoding.
+pub fn write_network_dir_as(
+    net: &Network,
+    dir: &Path,
+    enc: Encoding,
+) -> std::io::Result<Vec<&'static str>> {
     std::fs::create_dir_all(dir)?;
     let tmp = |name: &str| dir.join(format!("{name}.lodestone-tmp"));
     let mut written: Vec<&'static str> = Vec::new();
-    let result = write_temporaries(net, &tmp, &mut written);
+    let result = match enc {
+        Encoding::Csv => write_temporaries(net, &tmp, &mut written),
+        Encoding::Parquet => parquet::write_temporaries(net, &tmp, &mut written),
+    };
     if let Err(e) = result {
         for name in &written {
             let _ = std::fs::remove_file(tmp(name));
