@@ -527,7 +527,7 @@ fn table_rows<T: Send>(
 ) -> Option<Vec<T>> {
     match enc {
         Encoding::Csv => parse_rows_ahead(file, &bytes, wanted, diags, ahead, row),
-        Encoding::Parquet => parquet::parse_rows(file, bytes, wanted, diags, row),
+        Encoding::Parquet => parquet::parse_rows(file, bytes, wanted, diags, ahead, row),
     }
 }
 

@@ -28,6 +28,9 @@ use crate::Diags;
 /// Rows per record batch, read and written: bounded memory whatever the file's size.
 const BATCH_ROWS: usize = 1 << 16;
 
+/// Rows per row group written: the unit the reader spreads over its threads.
+const GROUP_ROWS: usize = 1 << 17;
+
 /// How one wanted column of a batch is turned into text.
 enum Column<'a> {
     Absent,
@@ -38,19 +41,21 @@ enum Column<'a> {
 /// Reads a Parquet file's rows (the columns of `wanted`, by name) and passes each row's cells, as
 /// text, to `row`, like the CSV reader. A missing required column, a column of a type that is
 /// neither text nor a number, and a file Parquet cannot read are errors of the whole file.
-pub(crate) fn parse_rows<T>(
+pub(crate) fn parse_rows<T: Send>(
     file: &str,
     bytes: Vec<u8>,
     wanted: &[(&str, bool)],
     diags: &mut Diags,
-    row: impl Fn(u64, &[&[u8]]) -> Result<T, (Option<String>, String)>,
+    ahead: impl Fn(&[&[u8]]) + Sync,
+    row: impl Fn(u64, &[&[u8]]) -> Result<T, (Option<String>, String)> + Sync,
 ) -> Option<Vec<T>> {
     let whole = |diags: &mut Diags, msg: String| {
         diags.push(Diagnostic::error(file, None, None, msg));
         None
     };
-    let builder = match ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)) {
-        Ok(b) => b.with_batch_size(BATCH_ROWS),
+    let bytes = bytes::Bytes::from(bytes);
+    let builder = match ParquetRecordBatchReaderBuilder::try_new(bytes.clone()) {
+        Ok(b) => b,
         Err(e) => return whole(diags, format!("is not a readable Parquet file: {e}")),
     };
     let schema = builder.schema().clone();
@@ -92,20 +97,86 @@ pub(crate) fn parse_rows<T>(
             Err(_) => positions.push(None),
         }
     }
-    let reader = match builder.build() {
-        Ok(r) => r,
-        Err(e) => return whole(diags, format!("is not a readable Parquet file: {e}")),
-    };
+    // Row groups are read on several threads, each a contiguous range of them; rows keep their
+    // order and their numbers (from the groups' row counts in the footer).
+    let groups: Vec<usize> = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows().max(0) as usize)
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let parts = threads.min(groups.len()).max(1);
+    let bounds: Vec<usize> = (0..=parts).map(|t| groups.len() * t / parts).collect();
+    let results: Vec<GroupsRead<T>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|b| {
+                let (lo, hi) = (b[0], b[1]);
+                let first_row = 1 + groups[..lo].iter().sum::<usize>() as u64;
+                let (bytes, positions, ahead, row) = (bytes.clone(), &positions, &ahead, &row);
+                scope.spawn(move || {
+                    read_groups(
+                        file,
+                        bytes,
+                        (lo..hi).collect(),
+                        first_row,
+                        positions,
+                        ahead,
+                        row,
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a reading thread failed".to_string()))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(groups.iter().sum());
+    for r in results {
+        match r {
+            Ok((rows, errs)) => {
+                out.extend(rows);
+                for e in errs {
+                    diags.push(e);
+                }
+            }
+            Err(msg) => return whole(diags, msg),
+        }
+    }
+    Some(out)
+}
+
+/// What one thread read: its rows and their problems, or why the file could not be read.
+type GroupsRead<T> = Result<(Vec<T>, Vec<Diagnostic>), String>;
+
+/// Reads the row groups `groups` (the first row numbered `first_row`), as `parse_rows` does.
+fn read_groups<T>(
+    file: &str,
+    bytes: bytes::Bytes,
+    groups: Vec<usize>,
+    mut first_row: u64,
+    positions: &[Option<usize>],
+    ahead: &impl Fn(&[&[u8]]),
+    row: &impl Fn(u64, &[&[u8]]) -> Result<T, (Option<String>, String)>,
+) -> GroupsRead<T> {
+    let unreadable = |e: &dyn std::fmt::Display| format!("is not a readable Parquet file: {e}");
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| unreadable(&e))?
+        .with_row_groups(groups)
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| unreadable(&e))?;
     let mut out = Vec::new();
-    let mut errors = 0usize;
-    let mut first_row = 1u64;
-    let mut texts: Vec<String> = vec![String::new(); wanted.len()];
+    let mut errs = Vec::new();
+    let mut texts: Vec<String> = vec![String::new(); positions.len()];
     let mut numbers = ryu::Buffer::new();
     for batch in reader {
-        let batch = match batch {
-            Ok(b) => b,
-            Err(e) => return whole(diags, format!("cannot be read past row {first_row}: {e}")),
-        };
+        let batch = batch.map_err(|e| format!("cannot be read past row {first_row}: {e}"))?;
         let columns: Vec<Column> = positions
             .iter()
             .map(|p| match p {
@@ -116,39 +187,52 @@ pub(crate) fn parse_rows<T>(
                 },
             })
             .collect();
+        let text_cells = |r: usize| -> [&[u8]; 4] {
+            let mut cells: [&[u8]; 4] = [b""; 4];
+            for (c, col) in columns.iter().enumerate().take(4) {
+                if let Column::Text(s) = col
+                    && s.is_valid(r)
+                {
+                    cells[c] = s.value(r).as_bytes();
+                }
+            }
+            cells
+        };
         for r in 0..batch.num_rows() {
+            // As the CSV reader does: start the id look-ups of the next rows early.
+            if r % crate::LOOK_AHEAD == 0 {
+                for k in r..(r + crate::LOOK_AHEAD).min(batch.num_rows()) {
+                    ahead(&text_cells(k)[..columns.len()]);
+                }
+            }
             let line = first_row + r as u64;
+            // Numbers are written as text first; text cells are borrowed from the batch.
             for (c, col) in columns.iter().enumerate() {
-                let text = &mut texts[c];
-                text.clear();
-                match col {
-                    Column::Absent => {}
-                    Column::Text(s) => {
-                        if s.is_valid(r) {
-                            text.push_str(s.value(r));
-                        }
-                    }
-                    Column::Number(a) => {
-                        if a.is_valid(r) {
-                            number_text(a, r, &mut numbers, text);
-                        }
+                if let Column::Number(a) = col {
+                    texts[c].clear();
+                    if a.is_valid(r) {
+                        number_text(a, r, &mut numbers, &mut texts[c]);
                     }
                 }
             }
-            let cells: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
-            match row(line, &cells) {
+            let mut cells = text_cells(r);
+            for (c, col) in columns.iter().enumerate().take(4) {
+                if let Column::Number(_) = col {
+                    cells[c] = texts[c].as_bytes();
+                }
+            }
+            match row(line, &cells[..columns.len()]) {
                 Ok(v) => out.push(v),
                 Err((col, msg)) => {
-                    errors += 1;
-                    if errors <= crate::MAX_DIAGNOSTICS {
-                        diags.push(Diagnostic::error(file, Some(line), col.as_deref(), msg));
+                    if errs.len() < crate::MAX_DIAGNOSTICS {
+                        errs.push(Diagnostic::error(file, Some(line), col.as_deref(), msg));
                     }
                 }
             }
         }
         first_row += batch.num_rows() as u64;
     }
-    Some(out)
+    Ok((out, errs))
 }
 
 /// The text of a numeric cell, as the CSV writer would have written it.
@@ -189,6 +273,7 @@ fn write_table(
     let schema = Arc::new(Schema::new(fields));
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(GROUP_ROWS))
         .build();
     let file = std::fs::File::create(path)?;
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(io)?;

@@ -17,8 +17,8 @@ fn fresh(name: &str) -> PathBuf {
     dir
 }
 
-/// A generated network with loops, unit values, many tags, more rows than one record batch,
-/// and segregated lines.
+/// A generated network with loops, unit values, many tags, more rows than one record batch and
+/// one row group (so the reader's threads share it), and segregated lines.
 fn network() -> lodestone_trace::Network {
     let mut net = generate(GenerateOptions {
         nodes: 30_000,
@@ -104,10 +104,19 @@ fn same(a: &lodestone_trace::Network, b: &lodestone_trace::Network, what: &str) 
     first(&a.lines, &b.lines, "lines", what);
 }
 
+/// Writes a table in row groups of two rows, so that the reader's threads share even a small
+/// file.
 fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
     let batch = RecordBatch::try_from_iter(columns).unwrap();
-    let mut w =
-        ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(2))
+        .build();
+    let mut w = ArrowWriter::try_new(
+        std::fs::File::create(path).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
 }
