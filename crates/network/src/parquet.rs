@@ -262,7 +262,8 @@ fn number_text(a: &ArrayRef, r: usize, buf: &mut ryu::Buffer, text: &mut String)
     }
 }
 
-/// Writes one table: `columns` are (name, nullable, the column's values for rows lo..hi).
+/// Writes one table of `rows` rows with the columns `fields`; `batch(lo, hi)` gives the columns'
+/// values for rows lo..hi.
 fn write_table(
     path: &Path,
     fields: Vec<Field>,
@@ -277,16 +278,12 @@ fn write_table(
         .build();
     let file = std::fs::File::create(path)?;
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(io)?;
-    let mut lo = 0;
-    while lo < rows || (rows == 0 && lo == 0) {
+    // An empty table is still one (empty) batch, so that its file has the schema.
+    for lo in (0..rows.max(1)).step_by(BATCH_ROWS) {
         let hi = (lo + BATCH_ROWS).min(rows);
         let b = RecordBatch::try_new(schema.clone(), batch(lo, hi))
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         writer.write(&b).map_err(io)?;
-        if rows == 0 {
-            break;
-        }
-        lo = hi;
     }
     writer.close().map_err(io)?;
     Ok(())
