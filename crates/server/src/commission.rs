@@ -278,14 +278,21 @@ pub struct OpenReview {
 }
 
 async fn open_review_as(
-    s: &AppState,
+    s: &Arc<AppState>,
     c: &Commission,
     who: &Actor,
     agreement: &str,
 ) -> Result<String, ApiError> {
     who.may(Action::OpenReview, None)?;
     let record = agreements::record(&c.registry, agreement).await?;
-    let (view, items) = impact_of_record(&s.analysis, &record.compiled, crate::today())?;
+    // Seconds of computation (traces, reconciliation, Monte Carlo): on the blocking pool, so the
+    // async workers keep answering everyone else meanwhile.
+    let state = s.clone();
+    let (view, items) = tokio::task::spawn_blocking(move || {
+        impact_of_record(&state.analysis, &record.compiled, crate::today())
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("the impact computation failed: {e}")))??;
     let evidence = serde_json::to_value(&view).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(cm::open_review(&c.registry, who, agreement, &evidence, &items).await?)
 }

@@ -400,7 +400,9 @@ fn a_commission_runs_a_review_end_to_end_in_the_browser() {
     );
     assert_eq!(
         review,
-        format!("{base}/commission/reviews/kedah_xiamen_tungsten_mou-r1")
+        format!("{base}/commission/reviews/kedah_xiamen_tungsten_mou-r1"),
+        "opening the review answered: {}",
+        b.text()
     );
     let page = b.text();
     assert!(
