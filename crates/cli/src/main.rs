@@ -115,6 +115,17 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
+        /// Trace on the timely dataflow engine with N worker threads (in each process, with
+        /// --hosts): the same numbers as the single-process engine (mass balance only).
+        #[arg(long, value_name = "N", conflicts_with_all = ["explain", "element"])]
+        workers: Option<usize>,
+        /// A hosts file for a cluster of processes: one host:port per line, in process order.
+        /// Start one `lodestone trace … --hosts FILE --process I` per line; process 0 prints.
+        #[arg(long, value_name = "FILE", requires = "workers")]
+        hosts: Option<PathBuf>,
+        /// This process's line in --hosts, from 0.
+        #[arg(long, value_name = "I", requires = "hosts")]
+        process: Option<usize>,
     },
     /// Trade-policy rules: list them, check a product against them, see when determinations change.
     Rules {
@@ -218,6 +229,18 @@ enum Command {
         /// Output format of the headline table.
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
+        /// Run the shards on the timely dataflow engine: N worker threads (in each process, with
+        /// --hosts), one contiguous shard of the runs each, merged exactly.
+        #[arg(long, value_name = "N")]
+        workers: Option<usize>,
+        /// A hosts file for a cluster of processes: one host:port per line, in process order.
+        /// Start one `lodestone simulate … --hosts FILE --process I` per line; process 0 prints
+        /// and writes --out.
+        #[arg(long, value_name = "FILE", requires = "workers")]
+        hosts: Option<PathBuf>,
+        /// This process's line in --hosts, from 0.
+        #[arg(long, value_name = "I", requires = "hosts")]
+        process: Option<usize>,
     },
     /// Supply risk: concentration, dependency, benchmarks, critical facilities.
     Risk {
@@ -845,6 +868,9 @@ fn main() -> ExitCode {
             summary,
             element,
             format,
+            workers,
+            hosts,
+            process,
         } => trace::run_trace(trace::TraceArgs {
             source: trace::Source {
                 data,
@@ -859,6 +885,11 @@ fn main() -> ExitCode {
             paths,
             summary,
             format,
+            dataflow: trace::DataflowArgs {
+                workers,
+                hosts,
+                process,
+            },
         }),
         Command::Rules { what } => match what {
             RulesCommand::List {
@@ -910,6 +941,18 @@ fn main() -> ExitCode {
             ),
         },
         Command::Simulate {
+            action: Some(_),
+            workers,
+            hosts,
+            process,
+            ..
+        } if workers.is_some() || hosts.is_some() || process.is_some() => {
+            Err(Failure::new(
+                2,
+                "--workers, --hosts and --process run `simulate SCENARIO.toml` on a cluster; compare, backtest and merge run in one process".into(),
+            ))
+        }
+        Command::Simulate {
             action,
             scenario,
             runs,
@@ -918,6 +961,9 @@ fn main() -> ExitCode {
             out,
             force,
             format,
+            workers,
+            hosts,
+            process,
         } => match (action, scenario) {
             (
                 Some(SimulateCommand::Compare {
@@ -940,9 +986,20 @@ fn main() -> ExitCode {
             (Some(SimulateCommand::Merge { dirs, out, force }), _) => {
                 simulate::merge_cmd(&dirs, &out, force)
             }
-            (None, Some(path)) => {
-                simulate::simulate_cmd(data, &path, runs, seed, out.as_deref(), force, format)
-            }
+            (None, Some(path)) => simulate::simulate_cmd(
+                data,
+                &path,
+                runs,
+                seed,
+                out.as_deref(),
+                force,
+                format,
+                &trace::DataflowArgs {
+                    workers,
+                    hosts,
+                    process,
+                },
+            ),
             (None, None) => Err(Failure::new(
                 2,
                 "simulate needs a scenario file (see `lodestone simulate --help`)".into(),

@@ -143,6 +143,7 @@ fn write_outputs(stats: &Stats, mut out: crate::output::OutputDir) -> Result<(),
 type Column = (String, Vec<Headline>, f64);
 
 /// `lodestone simulate SCENARIO.toml`.
+#[allow(clippy::too_many_arguments)] // one per flag of the command
 pub fn simulate_cmd(
     data: Option<PathBuf>,
     scenario: &Path,
@@ -151,13 +152,41 @@ pub fn simulate_cmd(
     out: Option<&Path>,
     force: bool,
     format: ShowFormat,
+    dataflow: &crate::trace::DataflowArgs,
 ) -> Result<ExitCode, Failure> {
-    let claim = out.map(|dir| claim_outputs(dir, force)).transpose()?;
+    let cluster = dataflow.cluster()?;
+    // In a cluster, process 0 alone writes --out (the others may run on other machines).
+    let writes = cluster.as_ref().is_none_or(|c| c.process == 0);
+    let claim = out
+        .filter(|_| writes)
+        .map(|dir| claim_outputs(dir, force))
+        .transpose()?;
     let (world, net, mut sf) = prepare(data, scenario)?;
     if let Some(s) = seed {
         sf.scenario.seed = s;
     }
-    let stats = simulate(&net, &sf, runs.0, runs.1)?;
+    let stats = match &cluster {
+        None => simulate(&net, &sf, runs.0, runs.1)?,
+        Some(c) => {
+            let merged = lodestone_dataflow::simulate(
+                std::sync::Arc::new(net),
+                std::sync::Arc::new(sf.scenario.clone()),
+                sf.shortfall_level,
+                runs,
+                c,
+            )
+            .map_err(|e| Failure::new(1, e.to_string()))?;
+            let Some(stats) = merged else {
+                eprintln!(
+                    "process {} of {}: its workers' runs are done; process 0 prints the results",
+                    c.process,
+                    c.processes()
+                );
+                return Ok(ExitCode::SUCCESS);
+            };
+            stats
+        }
+    };
     if let Some(dir) = claim {
         write_outputs(&stats, dir)?;
     }

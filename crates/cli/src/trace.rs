@@ -92,12 +92,79 @@ pub struct TraceArgs {
     pub paths: usize,
     pub summary: bool,
     pub format: ShowFormat,
+    /// `--workers`, `--hosts`, `--process`: trace on the timely dataflow engine.
+    pub dataflow: DataflowArgs,
+}
+
+/// The dataflow flags of `lodestone trace`.
+pub struct DataflowArgs {
+    pub workers: Option<usize>,
+    pub hosts: Option<PathBuf>,
+    pub process: Option<usize>,
+}
+
+impl DataflowArgs {
+    /// The cluster the flags describe, if any.
+    pub fn cluster(&self) -> Result<Option<lodestone_dataflow::Cluster>, Failure> {
+        let Some(threads) = self.workers else {
+            return Ok(None);
+        };
+        let hosts = match &self.hosts {
+            Some(file) => {
+                let text = std::fs::read_to_string(file).map_err(|e| {
+                    Failure::new(
+                        2,
+                        format!("cannot read the hosts file {}: {e}", file.display()),
+                    )
+                })?;
+                lodestone_dataflow::Cluster::parse_hosts(&text)
+                    .map_err(|e| Failure::new(2, format!("{}: {e}", file.display())))?
+            }
+            None => Vec::new(),
+        };
+        if hosts.len() > 1 && self.process.is_none() {
+            return Err(Failure::new(
+                2,
+                format!(
+                    "--hosts lists {} processes: say which one this is with --process I (0 to {})",
+                    hosts.len(),
+                    hosts.len() - 1
+                ),
+            ));
+        }
+        let cluster = lodestone_dataflow::Cluster {
+            threads,
+            process: self.process.unwrap_or(0),
+            hosts,
+        };
+        if threads == 0 {
+            return Err(Failure::new(2, "--workers must be at least 1".into()));
+        }
+        if cluster.process >= cluster.processes() {
+            return Err(Failure::new(
+                2,
+                format!(
+                    "--process {} is not a line of the hosts file (0 to {})",
+                    cluster.process,
+                    cluster.processes() - 1
+                ),
+            ));
+        }
+        Ok(Some(cluster))
+    }
 }
 
 /// Runs `lodestone trace`.
 pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
     if args.element.is_some() {
         return run_element_trace(args);
+    }
+    let cluster = args.dataflow.cluster()?;
+    if cluster.is_some() && args.custody != Custody::MassBalance {
+        return Err(Failure::new(
+            2,
+            "--workers traces under mass balance only: drop --custody".into(),
+        ));
     }
     let started = Instant::now();
     let (net, notes) = load(&args.source)?;
@@ -164,11 +231,28 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
     // keep it (it used to be built a second time after the timers stopped).
     let mut structure = None;
     let (primary, other) = match args.custody {
+        Custody::MassBalance if cluster.is_some() => {
+            let cluster = cluster.as_ref().expect("checked");
+            net.validate().map_err(|e| e.to_string())?;
+            let s = std::sync::Arc::new(Structure::build(&net).map_err(|e| e.to_string())?);
+            let traced =
+                lodestone_dataflow::trace(&net, s.clone(), cluster).map_err(|e| e.to_string())?;
+            let Some(t) = traced else {
+                eprintln!(
+                    "process {} of {}: its workers' part is done; process 0 prints the results",
+                    cluster.process,
+                    cluster.processes()
+                );
+                return Ok(ExitCode::SUCCESS);
+            };
+            structure = Some(s);
+            (t, None)
+        }
         Custody::MassBalance if args.summary => {
             net.validate().map_err(|e| e.to_string())?;
             let s = Structure::build(&net).map_err(|e| e.to_string())?;
             let t = lodestone_trace::trace_prepared(&net, &s).map_err(|e| e.to_string())?;
-            structure = Some(s);
+            structure = Some(std::sync::Arc::new(s));
             (t, None)
         }
         Custody::MassBalance => (solve(CustodyModel::MassBalance)?, None),
@@ -183,10 +267,20 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
         return print_summary(
             &net,
             &primary,
-            structure,
+            structure.as_deref(),
             &tags,
-            loaded.as_secs_f64(),
-            traced.as_secs_f64(),
+            &HowTraced {
+                loaded: loaded.as_secs_f64(),
+                traced: traced.as_secs_f64(),
+                engine: match &cluster {
+                    Some(c) => format!(
+                        "timely dataflow, {} worker(s) in {} process(es)",
+                        c.workers(),
+                        c.processes()
+                    ),
+                    None => "single process".to_string(),
+                },
+            },
             args.format,
         )
         .map_err(Failure::from);
@@ -616,25 +710,41 @@ fn write_rows(
     Ok(ExitCode::SUCCESS)
 }
 
+/// How a summary's trace was run: seconds to load and to trace, and on which engine.
+struct HowTraced {
+    loaded: f64,
+    traced: f64,
+    engine: String,
+}
+
 fn print_summary(
     net: &Network,
     t: &Trace,
-    structure: Option<Structure>,
+    structure: Option<&Structure>,
     tags: &[usize],
-    loaded: f64,
-    traced: f64,
+    how: &HowTraced,
     format: ShowFormat,
 ) -> Result<ExitCode, String> {
+    let HowTraced {
+        loaded,
+        traced,
+        engine,
+    } = how;
     let leaving = t.content_leaving(net);
     let mut added = vec![0.0; net.tags.len()];
     for a in &net.additions {
         added[a.tag as usize] += a.amount;
     }
+    let built;
     let structure = match structure {
         Some(s) => s,
-        None => Structure::build(net).map_err(|e| e.to_string())?,
+        None => {
+            built = Structure::build(net).map_err(|e| e.to_string())?;
+            &built
+        }
     };
     let summary = serde_json::json!({
+        "engine": engine,
         "nodes": net.len(),
         "flows": net.flows.len(),
         "tags": net.tags.len(),
@@ -649,7 +759,7 @@ fn print_summary(
         ShowFormat::Json => serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n",
         _ => {
             let mut s = format!(
-                "{} nodes, {} flows, {} tags, {} loops ({} nodes on loops); loaded in {:.3} s, traced in {:.3} s\n\n",
+                "{} nodes, {} flows, {} tags, {} loops ({} nodes on loops); loaded in {:.3} s, traced in {:.3} s ({engine})\n\n",
                 net.len(),
                 net.flows.len(),
                 net.tags.len(),

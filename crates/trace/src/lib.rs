@@ -33,7 +33,10 @@ mod solve;
 
 pub use explain::{Path, PathStep, explain};
 pub use network::{Addition, Flow, Line, Network, NetworkError, tag_matches};
-pub use solve::{Structure, Trace, ValueTrace, trace, trace_element, trace_prepared, trace_with};
+pub use solve::{
+    RightHandSides, Structure, Trace, Unit, UnitSolver, ValueTrace, assemble_trace,
+    right_hand_sides, trace, trace_element, trace_prepared, trace_with,
+};
 
 /// The chain-of-custody model: how a node's inputs are attributed to its outputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -346,9 +346,18 @@ impl Structure {
                 }
             }
         });
+        let blocks = results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Ok(vec![0.0; n * CHUNK])))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.node_major(&blocks, k))
+    }
+
+    /// Blocks of CHUNK tags by position, as one row-major `n × k` matrix by node.
+    fn node_major(&self, blocks: &[Vec<f64>], k: usize) -> Vec<f64> {
+        let n = self.n;
         let mut m = vec![0.0; n * k];
-        for (c, r) in results.into_iter().enumerate() {
-            let chunk = r.unwrap_or_else(|| Ok(vec![0.0; n * CHUNK]))?;
+        for (c, chunk) in blocks.iter().enumerate() {
             let t0 = c * CHUNK;
             let width = CHUNK.min(k - t0.min(k));
             for p in 0..n {
@@ -357,43 +366,59 @@ impl Structure {
                     .copy_from_slice(&chunk[p * CHUNK..p * CHUNK + width]);
             }
         }
-        Ok(m)
+        m
     }
 
     /// One chunk of up to CHUNK tags, in position order.
     fn propagate_chunk(&self, b: &[f64], k: usize, chunk: usize) -> Result<Vec<f64>, NetworkError> {
-        let n = self.n;
-        let t0 = chunk * CHUNK;
-        let width = CHUNK.min(k.saturating_sub(t0));
-        let mut m = vec![0.0f64; n * CHUNK];
-        let rhs = |p: usize| -> [f64; CHUNK] {
-            let mut r = [0.0; CHUNK];
-            let v = self.order[p] as usize;
-            r[..width].copy_from_slice(&b[v * k + t0..v * k + t0 + width]);
-            r
-        };
+        let mut m = vec![0.0f64; self.n * CHUNK];
+        let rhs = |p: usize| self.chunk_rhs(b, k, chunk, p);
         let mut p = 0;
-        while p < n {
-            let l = self.loop_at[p];
-            if l == u32::MAX {
-                let mut acc = rhs(p);
-                for e in self.in_ptr[p]..self.in_ptr[p + 1] {
-                    let i = self.in_src[e] as usize;
-                    let a = self.in_w[e];
-                    let row = &m[i * CHUNK..i * CHUNK + CHUNK];
-                    for t in 0..CHUNK {
-                        acc[t] += a * row[t];
-                    }
-                }
-                m[p * CHUNK..p * CHUNK + CHUNK].copy_from_slice(&acc);
-                p += 1;
-            } else {
-                let lp = &self.loops[l as usize];
-                self.solve_loop(lp, &mut m, &rhs)?;
-                p = lp.start + lp.len;
-            }
+        while p < self.n {
+            p = self.solve_unit_chunk(p, &mut m, &rhs)?;
         }
         Ok(m)
+    }
+
+    /// Tags `chunk·CHUNK..` of the right-hand side of the node at position `p`, padded with 0.
+    #[inline]
+    fn chunk_rhs(&self, b: &[f64], k: usize, chunk: usize, p: usize) -> [f64; CHUNK] {
+        let t0 = chunk * CHUNK;
+        let width = CHUNK.min(k.saturating_sub(t0));
+        let mut r = [0.0; CHUNK];
+        let v = self.order[p] as usize;
+        r[..width].copy_from_slice(&b[v * k + t0..v * k + t0 + width]);
+        r
+    }
+
+    /// Solves the unit (a node outside loops, or a whole loop) that starts at position `p`, for
+    /// one chunk of tags, from its suppliers' rows of `m` (positions × CHUNK); returns the
+    /// position after it.
+    #[inline]
+    fn solve_unit_chunk<R: Fn(usize) -> [f64; CHUNK]>(
+        &self,
+        p: usize,
+        m: &mut [f64],
+        rhs: &R,
+    ) -> Result<usize, NetworkError> {
+        let l = self.loop_at[p];
+        if l == u32::MAX {
+            let mut acc = rhs(p);
+            for e in self.in_ptr[p]..self.in_ptr[p + 1] {
+                let i = self.in_src[e] as usize;
+                let a = self.in_w[e];
+                let row = &m[i * CHUNK..i * CHUNK + CHUNK];
+                for t in 0..CHUNK {
+                    acc[t] += a * row[t];
+                }
+            }
+            m[p * CHUNK..p * CHUNK + CHUNK].copy_from_slice(&acc);
+            Ok(p + 1)
+        } else {
+            let lp = &self.loops[l as usize];
+            self.solve_loop(lp, m, rhs)?;
+            Ok(lp.start + lp.len)
+        }
     }
 
     fn solve_loop(
@@ -482,6 +507,123 @@ impl Structure {
             }
         }
         Ok(())
+    }
+}
+
+/// A unit of propagation: one node outside loops, or a whole loop, as a range of positions.
+/// Every unit's suppliers outside it sit in earlier units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unit {
+    /// First position.
+    pub start: usize,
+    /// Number of positions (nodes).
+    pub len: usize,
+}
+
+impl Unit {
+    /// The unit's positions.
+    pub fn positions(self) -> std::ops::Range<usize> {
+        self.start..self.start + self.len
+    }
+}
+
+/// The structure seen unit by unit, for engines that spread the units over workers
+/// (`lodestone-dataflow`): each solves its own units once its suppliers' contents are in.
+impl Structure {
+    /// The units, upstream-first.
+    pub fn units(&self) -> Vec<Unit> {
+        let mut units = Vec::new();
+        let mut p = 0;
+        while p < self.n {
+            let len = match self.loop_at[p] {
+                u32::MAX => 1,
+                l => self.loops[l as usize].len,
+            };
+            units.push(Unit { start: p, len });
+            p += len;
+        }
+        units
+    }
+
+    /// The node at position `p`.
+    pub fn node_at(&self, p: usize) -> usize {
+        self.order[p] as usize
+    }
+
+    /// The positions outside `unit` that supply it, once per flow.
+    pub fn suppliers(&self, unit: Unit) -> impl Iterator<Item = usize> + '_ {
+        unit.positions()
+            .flat_map(move |p| self.edges(p).map(|(i, _)| i))
+            .filter(move |i| !unit.positions().contains(i))
+    }
+
+    /// The level of each unit of [`Structure::units`]: 0 without suppliers outside it, else one
+    /// more than its highest supplier's. Units of one level depend only on lower levels.
+    pub fn unit_levels(&self, units: &[Unit]) -> Vec<u32> {
+        let mut level_at = vec![0u32; self.n];
+        let mut levels = Vec::with_capacity(units.len());
+        for &u in units {
+            let level = self
+                .suppliers(u)
+                .map(|i| level_at[i] + 1)
+                .max()
+                .unwrap_or(0);
+            for p in u.positions() {
+                level_at[p] = level;
+            }
+            levels.push(level);
+        }
+        levels
+    }
+}
+
+/// Contents by position for `k` right-hand sides, filled one unit at a time: by solving units
+/// (whose suppliers must be in) or by setting the rows another worker solved. The arithmetic of
+/// each unit is that of [`Structure::propagate`], in the same order, so the results are the same
+/// to the last bit whatever the units' distribution.
+#[derive(Debug, Clone)]
+pub struct UnitSolver {
+    k: usize,
+    /// Per chunk of CHUNK tags: positions × CHUNK.
+    blocks: Vec<Vec<f64>>,
+}
+
+impl UnitSolver {
+    /// An empty solver for `s` and `k` right-hand sides.
+    pub fn new(s: &Structure, k: usize) -> UnitSolver {
+        UnitSolver {
+            k,
+            blocks: vec![vec![0.0; s.n * CHUNK]; k.div_ceil(CHUNK).max(1)],
+        }
+    }
+
+    /// Solves `unit` with the right-hand sides `b` (row-major `n × k` by node).
+    pub fn solve(&mut self, s: &Structure, b: &[f64], unit: Unit) -> Result<(), NetworkError> {
+        let k = self.k;
+        for (c, block) in self.blocks.iter_mut().enumerate() {
+            let rhs = |p: usize| s.chunk_rhs(b, k, c, p);
+            s.solve_unit_chunk(unit.start, block, &rhs)?;
+        }
+        Ok(())
+    }
+
+    /// The `k` contents of the node at position `p`.
+    pub fn content(&self, p: usize) -> Vec<f64> {
+        (0..self.k)
+            .map(|t| self.blocks[t / CHUNK][p * CHUNK + t % CHUNK])
+            .collect()
+    }
+
+    /// Sets the contents of the node at position `p` (solved elsewhere).
+    pub fn set_content(&mut self, p: usize, values: &[f64]) {
+        for (t, &v) in values.iter().enumerate().take(self.k) {
+            self.blocks[t / CHUNK][p * CHUNK + t % CHUNK] = v;
+        }
+    }
+
+    /// The contents as a row-major `n × k` matrix by node, as [`Structure::propagate`] returns.
+    pub fn to_node_major(&self, s: &Structure) -> Vec<f64> {
+        s.node_major(&self.blocks, self.k)
     }
 }
 
@@ -724,8 +866,19 @@ pub fn trace_element(
     trace_prepared(&view, &s)
 }
 
-/// Traces with a prepared [`Structure`] (built from the same network).
-pub fn trace_prepared(net: &Network, s: &Structure) -> Result<Trace, NetworkError> {
+/// What a trace propagates: content added per unit of each node's output (`n × k` by node),
+/// and, when any node has a unit value, that content valued at its origin (priced) and the part
+/// of it without a unit value (unpriced).
+#[derive(Debug, Clone)]
+pub struct RightHandSides {
+    /// Tagged content added per unit of output.
+    pub content: Vec<f64>,
+    /// (Priced value, unpriced content) per unit of output, when any node is priced.
+    pub value: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+/// The right-hand sides of `net`'s trace.
+pub fn right_hand_sides(net: &Network) -> RightHandSides {
     let n = net.len();
     let k = net.tags.len();
     // Divide rather than multiply by a reciprocal, so that a node adding all of its output gets
@@ -742,9 +895,7 @@ pub fn trace_prepared(net: &Network, s: &Structure) -> Result<Trace, NetworkErro
         let j = a.node as usize;
         b[j * k + a.tag as usize] += per_out(j, a.amount);
     }
-    let per_unit = s.propagate(&b, k)?;
-    let priced = net.unit_value.iter().any(Option::is_some);
-    let value = if priced {
+    let value = net.unit_value.iter().any(Option::is_some).then(|| {
         let mut bv = vec![0.0; n * k];
         let mut bu = vec![0.0; n * k];
         for a in &net.additions {
@@ -754,14 +905,20 @@ pub fn trace_prepared(net: &Network, s: &Structure) -> Result<Trace, NetworkErro
                 None => bu[j * k + a.tag as usize] += per_out(j, a.amount),
             }
         }
-        Some(ValueTrace {
-            per_unit: s.propagate(&bv, k)?,
-            unpriced_per_unit: s.propagate(&bu, k)?,
-        })
-    } else {
-        None
-    };
-    Ok(Trace {
+        (bv, bu)
+    });
+    RightHandSides { content: b, value }
+}
+
+/// A trace of `net` from its solved right-hand sides (see [`right_hand_sides`]): `per_unit`
+/// solves the content, `value` the priced and unpriced parts.
+pub fn assemble_trace(
+    net: &Network,
+    per_unit: Vec<f64>,
+    value: Option<(Vec<f64>, Vec<f64>)>,
+) -> Trace {
+    let n = net.len();
+    Trace {
         tags: net.tags.clone(),
         output: net.output.clone(),
         unit_value: if net.unit_value.len() == n {
@@ -770,8 +927,23 @@ pub fn trace_prepared(net: &Network, s: &Structure) -> Result<Trace, NetworkErro
             vec![None; n]
         },
         per_unit,
-        value,
-    })
+        value: value.map(|(per_unit, unpriced_per_unit)| ValueTrace {
+            per_unit,
+            unpriced_per_unit,
+        }),
+    }
+}
+
+/// Traces with a prepared [`Structure`] (built from the same network).
+pub fn trace_prepared(net: &Network, s: &Structure) -> Result<Trace, NetworkError> {
+    let k = net.tags.len();
+    let rhs = right_hand_sides(net);
+    let per_unit = s.propagate(&rhs.content, k)?;
+    let value = match &rhs.value {
+        Some((bv, bu)) => Some((s.propagate(bv, k)?, s.propagate(bu, k)?)),
+        None => None,
+    };
+    Ok(assemble_trace(net, per_unit, value))
 }
 
 #[cfg(test)]
