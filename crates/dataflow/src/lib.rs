@@ -26,7 +26,6 @@ mod net;
 
 use std::cell::RefCell;
 use std::fmt;
-use std::hash::{DefaultHasher, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +34,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use lodestone_sim::{Scenario, SimNetwork, Stats, run_batch};
 use lodestone_trace::{
-    Network, NetworkError, Structure, Trace, Unit, UnitSolver, assemble_trace, right_hand_sides,
+    CHUNK, Network, NetworkError, Structure, Trace, Unit, UnitSolver, assemble_trace,
+    right_hand_sides,
 };
 use timely::WorkerConfig;
 use timely::communication::Hooks;
@@ -181,21 +181,18 @@ where
     })
 }
 
-/// A fingerprint of some work, the same in every process given the same work.
+/// A fingerprint of some work, the same in every process given the same work (FxHash's mixing:
+/// fast, and enough to tell different inputs apart; no adversary is assumed between processes
+/// that trust each other's numbers).
 fn fingerprint(words: impl IntoIterator<Item = u64>) -> u64 {
-    let mut h = DefaultHasher::new();
-    for w in words {
-        h.write_u64(w);
-    }
-    h.finish()
+    words.into_iter().fold(0u64, |h, w| {
+        (h.rotate_left(5) ^ w).wrapping_mul(0x517C_C1B7_2722_0A95)
+    })
 }
 
 /// The longest a waiting worker sleeps before looking again (it is woken sooner when messages
 /// arrive): waiting workers leave the cores to the working ones.
 const PARK: Duration = Duration::from_millis(10);
-
-/// Tags per block of the single-process engine (`lodestone_trace`'s `CHUNK`).
-const CHUNK: usize = 8;
 
 /// Why a distributed trace failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -253,48 +250,59 @@ struct Shared {
 
 /// One worker's share of the work.
 struct Plan {
+    me: usize,
     /// Its units, by level.
     by_level: Vec<Vec<Unit>>,
-    /// (position, worker): the other workers that need the content of each of its positions,
-    /// sorted by position.
-    sends: Vec<(u32, u32)>,
+    /// Per other worker, one bit per position: whether that worker needs the position's content
+    /// (it owns a customer of it). Bits rather than a sorted list of pairs: no sort, and a
+    /// fixed 1/8 byte per position and worker.
+    needed_by: Vec<Vec<u64>>,
 }
 
 impl Plan {
     fn new(sh: &Shared, me: usize, peers: usize) -> Plan {
+        let n = sh.unit_at.len();
         let mut by_level = vec![Vec::new(); sh.max_level as usize + 1];
-        let mut sends = Vec::new();
+        let mut needed_by = vec![Vec::new(); peers];
+        for (w, bits) in needed_by.iter_mut().enumerate() {
+            if w != me {
+                *bits = vec![0u64; n.div_ceil(64)];
+            }
+        }
         for (i, &u) in sh.units.iter().enumerate() {
             let w = owner(i, peers);
             if w == me {
                 by_level[sh.levels[i] as usize].push(u);
             } else {
+                let bits = &mut needed_by[w];
                 for q in sh.structure.suppliers(u) {
                     if owner(sh.unit_at[q] as usize, peers) == me {
-                        sends.push((q as u32, w as u32));
+                        bits[q / 64] |= 1 << (q % 64);
                     }
                 }
             }
         }
-        sends.sort_unstable();
-        sends.dedup();
-        Plan { by_level, sends }
+        Plan {
+            me,
+            by_level,
+            needed_by,
+        }
     }
 
     /// The workers that need the content of position `p`.
     fn receivers(&self, p: usize) -> impl Iterator<Item = u32> + '_ {
-        let from = self.sends.partition_point(|&(q, _)| (q as usize) < p);
-        self.sends[from..]
-            .iter()
-            .take_while(move |&&(q, _)| q as usize == p)
-            .map(|&(_, w)| w)
+        (0..self.needed_by.len())
+            .filter(move |&w| w != self.me && self.needed_by[w][p / 64] & (1 << (p % 64)) != 0)
+            .map(|w| w as u32)
     }
 }
 
-/// A solved node's content on its way to a worker that needs it: (worker, position, content).
-type Content = (u32, u32, Vec<f64>);
-/// What a worker hands to worker 0 at the end: a position's content, or its error.
-type Gathered = Result<(u32, Vec<f64>), String>;
+/// One block of a solved node's content on its way to a worker that needs it: (worker, position,
+/// block, the block's CHUNK values). Fixed-size, so no message allocates.
+type Content = (u32, u32, u32, [f64; CHUNK]);
+/// What a worker hands to worker 0 at the end: one block of a position's content (position,
+/// block, values), or its error.
+type Gathered = Result<(u32, u32, [f64; CHUNK]), String>;
 
 /// Traces `net` (mass balance) on `cluster`'s workers; `structure` is `net`'s. Returns the trace
 /// in the process that hosts worker 0 and `None` in the others. Every process must be given the
@@ -334,20 +342,23 @@ pub fn trace(
             unit_at[p] = i as u32;
         }
     }
-    let print = fingerprint(
-        [
-            1, // the trace
-            n as u64,
-            net.flows.len() as u64,
-            width as u64,
-            cluster.threads as u64,
-            units.len() as u64,
-        ]
-        .into_iter()
-        .chain(levels.iter().map(|&l| u64::from(l)))
-        .chain((0..n).map(|p| structure.node_at(p) as u64))
-        .chain(stacked.iter().map(|x| x.to_bits())),
-    );
+    // Only processes that connect compare fingerprints.
+    let print = (cluster.hosts.len() > 1).then(|| {
+        fingerprint(
+            [
+                1, // the trace
+                n as u64,
+                net.flows.len() as u64,
+                width as u64,
+                cluster.threads as u64,
+                units.len() as u64,
+            ]
+            .into_iter()
+            .chain(levels.iter().map(|&l| u64::from(l)))
+            .chain((0..n).map(|p| structure.node_at(p) as u64))
+            .chain(stacked.iter().map(|x| x.to_bits())),
+        )
+    });
     let shared = Arc::new(Shared {
         max_level: levels.iter().copied().max().unwrap_or(0),
         structure,
@@ -358,7 +369,9 @@ pub fn trace(
         width,
     });
     let mut solved = None;
-    for r in execute(cluster, print, move |worker| run_worker(worker, &shared))? {
+    for r in execute(cluster, print.unwrap_or(0), move |worker| {
+        run_worker(worker, &shared)
+    })? {
         if let Some(m) = r? {
             solved = Some(m);
         }
@@ -401,8 +414,8 @@ fn run_worker(
                 move |(input, frontier), output| {
                     input.for_each(|_time, data| {
                         let mut s = solver.borrow_mut();
-                        for (_, p, content) in data.drain(..) {
-                            s.set_content(p as usize, &content);
+                        for (_, p, b, values) in data.drain(..) {
+                            s.set_block(p as usize, b as usize, &values);
                         }
                     });
                     while let Some(c) = cap.as_mut() {
@@ -420,7 +433,9 @@ fn run_worker(
                                 }
                                 for p in u.positions() {
                                     for w in plan.receivers(p) {
-                                        session.give((w, p as u32, s.content(p)));
+                                        for b in 0..s.blocks() {
+                                            session.give((w, p as u32, b as u32, s.block(p, b)));
+                                        }
                                     }
                                 }
                             }
@@ -450,7 +465,8 @@ fn run_worker(
             let s = solver.borrow();
             mine.iter()
                 .flat_map(|u| u.positions())
-                .map(|p| Ok((p as u32, s.content(p))))
+                .flat_map(|p| (0..s.blocks()).map(move |b| (p, b)))
+                .map(|(p, b)| Ok((p as u32, b as u32, s.block(p, b))))
                 .collect()
         }
     };
@@ -464,7 +480,7 @@ fn run_worker(
     let mut s = solver.borrow_mut();
     for (from, h) in received {
         match h {
-            Ok((p, content)) => s.set_content(p as usize, &content),
+            Ok((p, b, values)) => s.set_block(p as usize, b as usize, &values),
             Err(message) => {
                 return Err(DataflowError::Remote {
                     worker: from,

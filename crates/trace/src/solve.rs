@@ -4,7 +4,7 @@ use crate::network::{Network, NetworkError};
 
 /// Tags are propagated in chunks of this many, one chunk per thread; rows are padded to it so the
 /// inner loop has a fixed width the compiler can vectorise.
-const CHUNK: usize = 8;
+pub const CHUNK: usize = 8;
 
 /// Loops up to this many nodes are solved by dense LU; larger ones by Gauss–Seidel iteration.
 const LU_MAX: usize = 400;
@@ -605,6 +605,23 @@ impl UnitSolver {
             s.solve_unit_chunk(unit.start, block, &rhs)?;
         }
         Ok(())
+    }
+
+    /// Number of blocks of [`CHUNK`] right-hand sides.
+    pub fn blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Block `b` (right-hand sides `b·CHUNK..`, padded with 0) of the node at position `p`.
+    pub fn block(&self, p: usize, b: usize) -> [f64; CHUNK] {
+        let mut out = [0.0; CHUNK];
+        out.copy_from_slice(&self.blocks[b][p * CHUNK..(p + 1) * CHUNK]);
+        out
+    }
+
+    /// Sets block `b` of the node at position `p` (solved elsewhere).
+    pub fn set_block(&mut self, p: usize, b: usize, values: &[f64; CHUNK]) {
+        self.blocks[b][p * CHUNK..(p + 1) * CHUNK].copy_from_slice(values);
     }
 
     /// The `k` contents of the node at position `p`.
