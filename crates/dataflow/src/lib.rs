@@ -27,7 +27,7 @@ mod net;
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use std::sync::atomic::{AtomicBool, AtomicU64};
@@ -167,18 +167,37 @@ where
             .map(|r| r.map_err(|e| DataflowError::Cluster(format!("a worker stopped: {e}"))))
             .collect()
     };
-    // Timely reports a broken connection by panicking in its threads (and again when their
-    // guards are dropped): one error, instead of a crash.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|payload| {
-        let why = payload
+    // Timely reports a broken connection by panicking in its threads, and again in each thread
+    // that then touches a poisoned queue, and once more when the guards are dropped. The first
+    // panic's message is the cause: keep it (instead of printing every panic with its
+    // backtrace) and return one error.
+    static FIRST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
             .downcast_ref::<String>()
             .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_default();
-        Err(DataflowError::Cluster(format!(
+        if let Ok(mut first) = FIRST_PANIC.lock() {
+            first.get_or_insert(message);
+        }
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+    std::panic::set_hook(previous);
+    let first = FIRST_PANIC.lock().ok().and_then(|mut f| f.take());
+    let failed = |why: &str| {
+        DataflowError::Cluster(format!(
             "a worker or the connection to another process failed ({why}): check that every process is still running"
-        )))
-    })
+        ))
+    };
+    match (result, first) {
+        (Ok(Ok(results)), None) => Ok(results),
+        (Ok(Err(e)), None) => Err(e),
+        (_, Some(why)) => Err(failed(&why)),
+        (Err(_), None) => Err(failed("a worker panicked")),
+    }
 }
 
 /// A fingerprint of some work, the same in every process given the same work (FxHash's mixing:
