@@ -15,6 +15,7 @@ pub use date::Date;
 pub use ids::{is_iso3, is_slug, iso3_name};
 pub use units::{Quantity, Unit, UnitError};
 pub use vocab::{
-    Basis, Content, Custody, CustodyChoice, Determination, Element, FigureStatus, OutputFormat,
-    RuleState, Scope, Stage, TagFamily, UnknownValue, View, Vocabulary, closest,
+    Basis, Confidence, Content, Custody, CustodyChoice, Determination, Element, FigureStatus,
+    FlowBasis, OutputFormat, RuleState, Scope, Stage, TagFamily, UnknownValue, View, Vocabulary,
+    closest,
 };

@@ -404,6 +404,30 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// How a flow's quantity was obtained (`flows.basis`).
+    FlowBasis as "flow basis" {
+        /// As published.
+        Reported = "reported",
+        /// Computed from reported figures.
+        Derived = "derived",
+        /// Estimated; the row's `method` says how.
+        Estimate = "estimate",
+    }
+}
+
+vocabulary! {
+    /// How sure an estimate is (`confidence` columns).
+    Confidence as "confidence" {
+        /// Close to a published figure, or several sources agree.
+        High = "high",
+        /// One source, or a derivation with a stated assumption.
+        Medium = "medium",
+        /// A rough estimate.
+        Low = "low",
+    }
+}
+
+vocabulary! {
     /// What became of a published figure when the flows were reconciled with it.
     FigureStatus as "figure status" {
         /// Met by the reconciled flows within what the uncertainties allow (normalized

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use lodestone_model::FigureStatus;
+use lodestone_model::FlowBasis;
 use lodestone_world::views::reconcile::{FlowRow, ReconcileView, reconcile, write_reconciled};
 
 fn bundled() -> lodestone_world::World {
@@ -30,7 +31,7 @@ fn check_invariants(v: &ReconcileView) {
             f.id,
             f.reconciled
         );
-        if f.basis == "reported" {
+        if f.basis == FlowBasis::Reported {
             assert!((f.reconciled - f.recorded).abs() < 1e-9, "{} moved", f.id);
         }
     }
@@ -110,13 +111,13 @@ fn a_year_without_flows_is_an_error_naming_the_years_there_are() {
     );
 }
 
-fn flow(id: &str, basis: &str, recorded: f64, reconciled: f64) -> FlowRow {
+fn flow(id: &str, basis: FlowBasis, recorded: f64, reconciled: f64) -> FlowRow {
     FlowRow {
         id: id.into(),
         from: "a".into(),
         to: "b".into(),
         material: "m".into(),
-        basis: basis.into(),
+        basis,
         recorded,
         sigma: 0.0,
         reconciled,
@@ -142,9 +143,9 @@ fn write_replaces_estimates_only_and_keeps_every_other_byte() {
         references: vec![],
         left_out: vec![],
         flows: vec![
-            flow("est", "estimate", 1000.0, 1100.0),
-            flow("rep", "reported", 500.0, 900.0),
-            flow("tiny", "estimate", 1000.0, 1000.4),
+            flow("est", FlowBasis::Estimate, 1000.0, 1100.0),
+            flow("rep", FlowBasis::Reported, 500.0, 900.0),
+            flow("tiny", FlowBasis::Estimate, 1000.0, 1000.4),
         ],
         facilities: vec![],
         unbalanced: vec![],
@@ -486,4 +487,30 @@ fn stage_loss_bounds_compound() {
     assert_eq!(max(&["mine"]), None);
     assert_eq!(max(&["separation", "stockpile"]), None);
     assert_eq!(max(&[]), None);
+}
+
+/// The words of `flows.basis` and of every `confidence` column in the schema are the words of the
+/// model's `FlowBasis` and `Confidence`: the schema (data) and the code's enums cannot drift.
+#[test]
+fn flow_basis_and_confidence_words_are_the_schemas() {
+    use lodestone_model::{Confidence, Vocabulary};
+    let schema = lodestone_format::schema::Schema::embedded().unwrap();
+    let words = |table: &str, column: &str| -> Vec<String> {
+        let t = schema.table(table).unwrap();
+        t.columns[t.column_index(column).unwrap()].values.clone()
+    };
+    let names = |all: &[&str]| -> Vec<String> { all.iter().map(|s| s.to_string()).collect() };
+    assert_eq!(
+        words("flows", "basis"),
+        names(&FlowBasis::ALL.iter().map(|b| b.name()).collect::<Vec<_>>())
+    );
+    let confidence = names(&Confidence::ALL.iter().map(|c| c.name()).collect::<Vec<_>>());
+    let mut checked = 0;
+    for t in &schema.tables {
+        if let Some(i) = t.column_index("confidence") {
+            assert_eq!(t.columns[i].values, confidence, "{}.confidence", t.name);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "{checked} confidence columns");
 }

@@ -29,7 +29,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use lodestone_format::{Compositions, Dataset, Value};
-use lodestone_model::{Content, Element, FigureStatus, Stage, Vocabulary};
+use lodestone_model::{Confidence, Content, Element, FigureStatus, FlowBasis, Stage, Vocabulary};
 
 use crate::references::{Figure, Subject};
 use lodestone_reconcile::{
@@ -128,8 +128,8 @@ pub struct FlowRow {
     pub to: String,
     /// Material.
     pub material: String,
-    /// `reported`, `derived` or `estimate`.
-    pub basis: String,
+    /// How the recorded quantity was obtained.
+    pub basis: FlowBasis,
     /// Recorded, t REO.
     pub recorded: f64,
     /// Prior uncertainty, t REO (0: fixed).
@@ -163,7 +163,7 @@ impl Tabular for FlowRow {
         vec![
             Cell::Text(self.id.clone()),
             Cell::Text(self.material.clone()),
-            Cell::word(&self.basis),
+            Cell::word(self.basis.name()),
             Cell::Quantity(self.recorded),
             Cell::Quantity(self.sigma),
             Cell::Quantity(self.reconciled),
@@ -310,13 +310,13 @@ impl ReconcileView {
 }
 
 /// What a flow's prior uncertainty is, as a fraction of its value.
-fn relative_sigma(basis: &str, confidence: Option<&str>) -> f64 {
+fn relative_sigma(basis: FlowBasis, confidence: Option<Confidence>) -> f64 {
     match (basis, confidence) {
-        ("reported", _) => 0.0,
-        ("derived", _) => 0.10,
-        (_, Some("high")) => 0.10,
-        (_, Some("medium")) => 0.25,
-        _ => 0.50,
+        (FlowBasis::Reported, _) => 0.0,
+        (FlowBasis::Derived, _) => 0.10,
+        (FlowBasis::Estimate, Some(Confidence::High)) => 0.10,
+        (FlowBasis::Estimate, Some(Confidence::Medium)) => 0.25,
+        (FlowBasis::Estimate, Some(Confidence::Low) | None) => 0.50,
     }
 }
 
@@ -325,7 +325,7 @@ struct FlowRecord {
     from: String,
     to: String,
     material: String,
-    basis: String,
+    basis: FlowBasis,
     /// Recorded now, t REO.
     reo: f64,
     /// The estimate the fit starts from, t REO: the recorded value, or, for a flow an earlier
@@ -413,7 +413,13 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
             ));
             continue;
         };
-        let basis = fl.text(r, "basis").unwrap_or("reported").to_string();
+        // The validator has checked both words against the schema's vocabularies (which a test
+        // holds equal to these enums); an absent basis is the schema's default, `reported`.
+        let basis = fl
+            .text(r, "basis")
+            .and_then(|b| b.parse().ok())
+            .unwrap_or(FlowBasis::Reported);
+        let confidence = fl.text(r, "confidence").and_then(|c| c.parse().ok());
         let value = q * content;
         let prior = fl
             .text(r, "method")
@@ -424,7 +430,7 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
             from: from.to_string(),
             to: to.to_string(),
             material: material.to_string(),
-            sigma: prior * relative_sigma(&basis, fl.text(r, "confidence")),
+            sigma: prior * relative_sigma(basis, confidence),
             basis,
             reo: value,
             prior,
@@ -659,7 +665,7 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
             from: f.from.clone(),
             to: f.to.clone(),
             material: f.material.clone(),
-            basis: f.basis.clone(),
+            basis: f.basis,
             recorded: f.reo,
             sigma: f.sigma,
             reconciled: s.value,
@@ -721,7 +727,7 @@ pub fn write_reconciled(
     let wanted: HashMap<&str, (f64, f64)> = view
         .flows
         .iter()
-        .filter(|f| f.basis == "estimate" && worth_writing(f.recorded, f.reconciled))
+        .filter(|f| f.basis == FlowBasis::Estimate && worth_writing(f.recorded, f.reconciled))
         .map(|f| (f.id.as_str(), (f.recorded, f.reconciled)))
         .collect();
     let mut reader = csv::ReaderBuilder::new()
