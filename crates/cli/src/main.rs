@@ -299,8 +299,8 @@ enum Command {
         /// Also give nodes unit values.
         #[arg(long)]
         values: bool,
-        /// Also write elements.csv: random compositions of this many elements (e1, e2, …) per
-        /// node, for `trace --element`.
+        /// Also write elements.csv (elements.parquet with --parquet): random compositions of
+        /// this many elements (e1, e2, …) per node, for `trace --element`.
         #[arg(long, default_value_t = 0)]
         elements: usize,
         /// Output directory (a new or empty directory, or one Lodestone wrote).
@@ -309,8 +309,8 @@ enum Command {
         /// Write into --out even if it holds other files (never replacing them).
         #[arg(long)]
         force: bool,
-        /// Write the network's tables as Apache Parquet (nodes.parquet, …) instead of CSV
-        /// (elements.csv stays CSV).
+        /// Write the network's tables as Apache Parquet (nodes.parquet, …, elements.parquet)
+        /// instead of CSV.
         #[arg(long)]
         parquet: bool,
     },

@@ -366,9 +366,10 @@ fn run_element_trace(args: TraceArgs) -> Result<ExitCode, Failure> {
                 Failure::new(
                     2,
                     format!(
-                        "{} records no element shares: add {} (node,element,share) to trace by element",
+                        "{} records no element shares: add {} or {} (node,element,share) to trace by element",
                         dir.display(),
-                        lodestone_network::ELEMENTS_FILE
+                        lodestone_network::ELEMENTS_FILE,
+                        lodestone_network::ELEMENTS_PARQUET
                     ),
                 )
             })?;
@@ -988,6 +989,12 @@ fn check_generate(o: &GenerateOptions) -> Result<(), String> {
     Ok(())
 }
 
+/// The element file in both encodings.
+const ELEMENT_FILES: [&str; 2] = [
+    lodestone_network::ELEMENTS_FILE,
+    lodestone_network::ELEMENTS_PARQUET,
+];
+
 /// Runs `lodestone generate`.
 pub fn run_generate(
     opts: GenerateOptions,
@@ -1005,7 +1012,7 @@ pub fn run_generate(
     }
     // Claimed before the (possibly long) generation, so a refused directory fails at once.
     let mut names = network_names();
-    names.push(lodestone_network::ELEMENTS_FILE);
+    names.extend(ELEMENT_FILES);
     let mut claim = crate::output::OutputDir::claim(out, &names, force)?;
     let started = Instant::now();
     let seed = opts.seed;
@@ -1015,12 +1022,18 @@ pub fn run_generate(
             names: (1..=elements).map(|e| format!("e{e}")).collect(),
             shares: lodestone_trace::generate::element_shares(net.len(), elements, seed),
         };
-        lodestone_network::write_element_shares(&net, &shares, claim.path()).map_err(|e| {
-            Failure::new(1, format!("cannot write {}: {e}", claim.path().display()))
-        })?;
-        claim.record(lodestone_network::ELEMENTS_FILE)?;
-    } else {
-        claim.remove_stale(lodestone_network::ELEMENTS_FILE)?;
+        let written = lodestone_network::write_element_shares(&net, &shares, claim.path(), enc)
+            .map_err(|e| {
+                Failure::new(1, format!("cannot write {}: {e}", claim.path().display()))
+            })?;
+        claim.record(written)?;
+    }
+    // An element file of an earlier network, or in the other encoding, would be read with
+    // this one (the claim proved Lodestone wrote it).
+    for name in ELEMENT_FILES {
+        if elements == 0 || name != enc.elements_file() {
+            claim.remove_stale(name)?;
+        }
     }
     finish_network(&net, claim, enc)?;
     eprintln!(

@@ -283,25 +283,15 @@ fn split_body(body: &[u8], first_line: u64, parts: usize) -> Vec<(&[u8], u64)> {
     out
 }
 
-/// Parses CSV rows of `bytes` (header first) on several threads; `row` turns one record (its
-/// line and fields) into a value or an error message with its column. Pieces without quotes are
-/// split by hand, which is several times faster than a general CSV reader on large files.
-fn parse_rows<T: Send>(
-    file: &str,
-    bytes: &[u8],
-    wanted: &[(&str, bool)],
-    diags: &mut Diags,
-    row: impl Fn(u64, &[&[u8]]) -> Result<T, (Option<String>, String)> + Sync,
-) -> Option<Vec<T>> {
-    parse_rows_ahead(file, bytes, wanted, diags, |_| {}, row)
-}
-
 /// How many rows `parse_rows_ahead` reads before it turns them into values: enough for the
 /// memory reads of its look-ahead to overlap (a core keeps ten or more misses in flight).
 const LOOK_AHEAD: usize = 32;
 
-/// As `parse_rows`, reading `LOOK_AHEAD` rows at a time: `ahead` is called on each row's wanted
-/// fields in one tight loop, then `row` on each. The id look-ups of a large network's flows miss
+/// Parses CSV rows of `bytes` (header first) on several threads; `row` turns one record (its
+/// line and fields) into a value or an error message with its column. Pieces without quotes are
+/// split by hand, which is several times faster than a general CSV reader on large files. Rows
+/// are read `LOOK_AHEAD` at a time: `ahead` is called on each row's wanted fields in one tight
+/// loop, then `row` on each. The id look-ups of a large network's flows miss
 /// the cache; touching all their slots first lets the misses of many rows overlap instead of
 /// each row waiting for its own.
 fn parse_rows_ahead<T: Send>(
@@ -941,9 +931,23 @@ pub struct ElementShares {
 /// The optional element file of the interchange format.
 pub const ELEMENTS_FILE: &str = "elements.csv";
 
-/// Reads `elements.csv` (`node,element,share`, share a fraction 0..=1 of the node's output) of a
-/// network directory: `None` when the network records no elements. Nodes must be nodes of `net`;
-/// a node's shares may not add up to more than 1.
+/// The element file in Parquet (`node`, `element` as UTF-8, `share` as a 64-bit float).
+pub const ELEMENTS_PARQUET: &str = "elements.parquet";
+
+impl Encoding {
+    /// The element file's name in this encoding.
+    pub fn elements_file(self) -> &'static str {
+        match self {
+            Encoding::Csv => ELEMENTS_FILE,
+            Encoding::Parquet => ELEMENTS_PARQUET,
+        }
+    }
+}
+
+/// Reads `elements.csv` or `elements.parquet` (`node,element,share`, share a fraction 0..=1 of
+/// the node's output) of a network directory: `None` when the network records no elements. Nodes
+/// must be nodes of `net`; a node's shares may not add up to more than 1. A directory with both
+/// files is refused.
 pub fn read_element_shares(
     dir: &Path,
     net: &Network,
@@ -952,7 +956,23 @@ pub fn read_element_shares(
         list: Vec::new(),
         dropped: 0,
     };
-    let Some(bytes) = read(dir, ELEMENTS_FILE, false, &mut d) else {
+    let enc = match (
+        dir.join(ELEMENTS_FILE).exists(),
+        dir.join(ELEMENTS_PARQUET).exists(),
+    ) {
+        (true, true) => {
+            return Err(vec![Diagnostic::error(
+                &dir.display().to_string(),
+                None,
+                None,
+                "holds both elements.csv and elements.parquet: keep the element shares in one encoding",
+            )]);
+        }
+        (false, true) => Encoding::Parquet,
+        _ => Encoding::Csv,
+    };
+    let file = enc.elements_file();
+    let Some(bytes) = read(dir, file, false, &mut d) else {
         return if d.list.is_empty() {
             Ok(None)
         } else {
@@ -965,11 +985,13 @@ pub fn read_element_shares(
         .enumerate()
         .map(|(i, id)| (id.as_str(), i as u32))
         .collect();
-    let rows = parse_rows(
-        ELEMENTS_FILE,
-        &bytes,
+    let rows = table_rows(
+        enc,
+        file,
+        bytes,
         &[("node", true), ("element", true), ("share", true)],
         &mut d,
+        |_| {},
         |line, f| {
             let id = field(f, 0, "node")?;
             let node = index.get(id).copied().ok_or_else(|| {
@@ -1011,7 +1033,7 @@ pub fn read_element_shares(
         total[node as usize] += share;
         if total[node as usize] > 1.0 + 1e-9 {
             d.push(Diagnostic::error(
-                ELEMENTS_FILE,
+                file,
                 Some(line),
                 Some("share"),
                 format!(
@@ -1028,14 +1050,40 @@ pub fn read_element_shares(
     }
 }
 
-/// Writes `elements.csv` into `dir` (atomically: a temporary file renamed into place); rows
-/// only for non-zero shares.
+/// The rows of an element file: (node, element, share) for every non-zero share, by node.
+fn element_rows<'a>(
+    net: &'a Network,
+    shares: &'a ElementShares,
+) -> impl Iterator<Item = (usize, &'a str, f64)> + 'a {
+    (0..net.len()).flat_map(move |j| {
+        shares
+            .names
+            .iter()
+            .enumerate()
+            .map(move |(e, name)| (j, name.as_str(), shares.shares[e][j]))
+            .filter(|&(_, _, s)| s > 0.0)
+    })
+}
+
+/// Writes the element file of encoding `enc` into `dir` (atomically: a temporary file renamed
+/// into place); rows only for non-zero shares. Returns the file's name.
 pub fn write_element_shares(
     net: &Network,
     shares: &ElementShares,
     dir: &Path,
-) -> std::io::Result<()> {
-    let tmp = dir.join(format!("{ELEMENTS_FILE}.lodestone-tmp"));
+    enc: Encoding,
+) -> std::io::Result<&'static str> {
+    let file = enc.elements_file();
+    let tmp = dir.join(format!("{file}.lodestone-tmp"));
+    if enc == Encoding::Parquet {
+        let rows: Vec<(usize, &str, f64)> = element_rows(net, shares).collect();
+        if let Err(e) = parquet::write_elements(net, &rows, &tmp) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        std::fs::rename(&tmp, dir.join(file))?;
+        return Ok(file);
+    }
     let io = |e: csv::Error| std::io::Error::other(e.to_string());
     {
         let f = std::fs::File::create(&tmp)?;
@@ -1043,18 +1091,14 @@ pub fn write_element_shares(
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(std::io::BufWriter::with_capacity(1 << 20, f));
         w.write_record(["node", "element", "share"]).map_err(io)?;
-        for j in 0..net.len() {
-            for (e, name) in shares.names.iter().enumerate() {
-                let s = shares.shares[e][j];
-                if s > 0.0 {
-                    w.write_record([net.node_name(j).as_str(), name, format!("{s}").as_str()])
-                        .map_err(io)?;
-                }
-            }
+        for (j, name, s) in element_rows(net, shares) {
+            w.write_record([net.node_name(j).as_str(), name, format!("{s}").as_str()])
+                .map_err(io)?;
         }
         w.flush()?;
     }
-    std::fs::rename(&tmp, dir.join(ELEMENTS_FILE))
+    std::fs::rename(&tmp, dir.join(file))?;
+    Ok(file)
 }
 
 #[cfg(test)]

@@ -384,3 +384,22 @@ pub(crate) fn write_temporaries(
     }
     Ok(())
 }
+
+/// Writes an element file (`node`, `element`, `share`) of `rows` (node index, element, share).
+pub(crate) fn write_elements(
+    net: &Network,
+    rows: &[(usize, &str, f64)],
+    path: &Path,
+) -> std::io::Result<()> {
+    let fields = vec![text("node"), text("element"), float("share", false)];
+    write_table(path, fields, rows.len(), &|lo, hi| {
+        let r = &rows[lo..hi];
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                r.iter().map(|r| net.node_name(r.0)),
+            )),
+            Arc::new(StringArray::from_iter_values(r.iter().map(|r| r.1))),
+            Arc::new(Float64Array::from_iter_values(r.iter().map(|r| r.2))),
+        ]
+    })
+}
