@@ -504,6 +504,24 @@ impl Encoding {
     }
 }
 
+/// The encoding of table `table` in `dir`: Parquet when only `TABLE.parquet` is there, CSV
+/// otherwise (present or not); both at once is an error naming `what` they hold.
+fn encoding_of(dir: &Path, table: &str, what: &str) -> Result<Encoding, Vec<Diagnostic>> {
+    match (
+        dir.join(format!("{table}.csv")).exists(),
+        dir.join(format!("{table}.parquet")).exists(),
+    ) {
+        (true, true) => Err(vec![Diagnostic::error(
+            &dir.display().to_string(),
+            None,
+            None,
+            format!("holds both {table}.csv and {table}.parquet: keep {what} in one encoding"),
+        )]),
+        (false, true) => Ok(Encoding::Parquet),
+        _ => Ok(Encoding::Csv),
+    }
+}
+
 /// A table's rows in either encoding, through the same row function (so both are validated by
 /// one piece of code). `ahead` is the CSV reader's look-ahead (`parse_rows_ahead`).
 fn table_rows<T: Send>(
@@ -538,21 +556,7 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
             "is not a directory: pass a network directory with --network",
         )]);
     }
-    let enc = match (
-        dir.join("nodes.csv").exists(),
-        dir.join("nodes.parquet").exists(),
-    ) {
-        (true, true) => {
-            return Err(vec![Diagnostic::error(
-                &dir.display().to_string(),
-                None,
-                None,
-                "holds both nodes.csv and nodes.parquet: keep the network in one encoding",
-            )]);
-        }
-        (false, true) => Encoding::Parquet,
-        _ => Encoding::Csv,
-    };
+    let enc = encoding_of(dir, "nodes", "the network")?;
     let [nodes_file, flows_file, content_file, seg_file] = enc.files();
     let nodes_bytes = read(dir, nodes_file, true, &mut d);
     let flows_bytes = read(dir, flows_file, true, &mut d);
@@ -956,21 +960,7 @@ pub fn read_element_shares(
         list: Vec::new(),
         dropped: 0,
     };
-    let enc = match (
-        dir.join(ELEMENTS_FILE).exists(),
-        dir.join(ELEMENTS_PARQUET).exists(),
-    ) {
-        (true, true) => {
-            return Err(vec![Diagnostic::error(
-                &dir.display().to_string(),
-                None,
-                None,
-                "holds both elements.csv and elements.parquet: keep the element shares in one encoding",
-            )]);
-        }
-        (false, true) => Encoding::Parquet,
-        _ => Encoding::Csv,
-    };
+    let enc = encoding_of(dir, "elements", "the element shares")?;
     let file = enc.elements_file();
     let Some(bytes) = read(dir, file, false, &mut d) else {
         return if d.list.is_empty() {
