@@ -349,20 +349,39 @@ fn simulation_shards_on_a_cluster_merge_like_one_process() {
     );
 }
 
-/// A process given other work than the rest (another --workers here) is refused on both sides of
-/// the connection, with an error that says what to do, instead of computing wrong numbers.
+/// A process given other work than the rest is refused on both sides of the connection, with an
+/// error that says what to do, instead of computing wrong numbers: another --workers, or a
+/// network that differs from the others' in one flow's quantity.
 #[test]
 fn a_process_given_other_work_is_refused() {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let net = tmp.join("dataflow_net_mismatch");
     generated(&net);
-    let printed = run_cluster_with(
+    let net_arg = net.to_str().unwrap().to_string();
+    let workers = run_cluster_with(
         "dataflow_mismatch",
-        &["trace", "--network", net.to_str().unwrap(), "--summary"],
+        &["trace", "--network", &net_arg, "--summary"],
         2,
         |i| vec!["--workers".into(), (i + 1).to_string()],
     );
-    for (i, o) in printed.iter().enumerate() {
+    // The same network but for the quantity of its first flow.
+    let other = tmp.join("dataflow_net_mismatch_other");
+    let _ = std::fs::remove_dir_all(&other);
+    common::copy_dir(&net, &other);
+    let flows = std::fs::read_to_string(other.join("flows.csv")).unwrap();
+    let mut lines: Vec<String> = flows.lines().map(str::to_string).collect();
+    let (head, quantity) = lines[1].rsplit_once(',').unwrap();
+    let changed = quantity.parse::<f64>().unwrap() * 0.5;
+    lines[1] = format!("{head},{changed}");
+    std::fs::write(other.join("flows.csv"), lines.join("\n") + "\n").unwrap();
+    let other_arg = other.to_str().unwrap().to_string();
+    let quantities = run_cluster_with(
+        "dataflow_mismatch_flow",
+        &["trace", "--summary", "--workers", "1"],
+        2,
+        |i| vec!["--network".into(), [&net_arg, &other_arg][i].clone()],
+    );
+    for (i, o) in workers.iter().chain(&quantities).enumerate() {
         assert_eq!(o.code, Some(1), "process {i}: {}", o.stderr);
         assert!(
             o.stderr.contains("was given other work") && o.stderr.contains("same arguments"),

@@ -375,7 +375,14 @@ pub fn trace(
             .into_iter()
             .chain(levels.iter().map(|&l| u64::from(l)))
             .chain((0..n).map(|p| structure.node_at(p) as u64))
-            .chain(stacked.iter().map(|x| x.to_bits())),
+            .chain(stacked.iter().map(|x| x.to_bits()))
+            // The weights: every flow and every output.
+            .chain(
+                net.flows
+                    .iter()
+                    .flat_map(|f| [u64::from(f.from), u64::from(f.to), f.quantity.to_bits()]),
+            )
+            .chain(net.output.iter().map(|x| x.to_bits())),
         )
     });
     let shared = Arc::new(Shared {
