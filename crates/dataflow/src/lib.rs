@@ -123,7 +123,8 @@ impl Cluster {
     }
 }
 
-/// Runs `work` on every worker of this process of `cluster` and returns the workers' results.
+/// Runs `work` on every worker of this process of `cluster` (checked by the caller, before its
+/// preparation) and returns the workers' results.
 /// The processes connect through [`net::connect`], which checks that each was given the work of
 /// the same `fingerprint`. A worker that fails or a connection that breaks becomes an error.
 fn execute<T, F>(cluster: &Cluster, fingerprint: u64, work: F) -> Result<Vec<T>, DataflowError>
@@ -131,7 +132,6 @@ where
     T: Send + 'static,
     F: Fn(&mut timely::worker::Worker) -> T + Send + Sync + 'static,
 {
-    cluster.check()?;
     let run = || -> Result<Vec<T>, DataflowError> {
         let guards = if cluster.hosts.len() > 1 {
             let sockets = net::connect(

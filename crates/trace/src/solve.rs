@@ -624,20 +624,6 @@ impl UnitSolver {
         self.blocks[b][p * CHUNK..(p + 1) * CHUNK].copy_from_slice(values);
     }
 
-    /// The `k` contents of the node at position `p`.
-    pub fn content(&self, p: usize) -> Vec<f64> {
-        (0..self.k)
-            .map(|t| self.blocks[t / CHUNK][p * CHUNK + t % CHUNK])
-            .collect()
-    }
-
-    /// Sets the contents of the node at position `p` (solved elsewhere).
-    pub fn set_content(&mut self, p: usize, values: &[f64]) {
-        for (t, &v) in values.iter().enumerate().take(self.k) {
-            self.blocks[t / CHUNK][p * CHUNK + t % CHUNK] = v;
-        }
-    }
-
     /// The contents as a row-major `n × k` matrix by node, as [`Structure::propagate`] returns.
     pub fn to_node_major(&self, s: &Structure) -> Vec<f64> {
         s.node_major(&self.blocks, self.k)
