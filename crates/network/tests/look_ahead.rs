@@ -82,3 +82,49 @@ fn every_row_is_read_once_in_order_and_problems_are_located() {
         .collect();
     assert_eq!(got, expected);
 }
+
+/// The reader's row shapes: ids padded with ASCII or other Unicode spaces resolve (the second
+/// through the UTF-8 path), blank rows of any width are skipped, and a row that is too wide
+/// reports how many fields it really has, not how many the reader keeps.
+#[test]
+fn padded_ids_blank_rows_and_wide_rows() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("row_shapes");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    write(&dir, "nodes.csv", "id,output\na,10\nb,10\nc,10\n");
+    write(&dir, "content.csv", "node,tag,amount\n a ,x,1\n");
+    let flows = "from,to,quantity\n  a,b , 2\n,,,,,,\n\u{a0}b\u{a0},c,1.5\n \n";
+    write(&dir, "flows.csv", flows);
+    let net = read_network_dir(&dir).unwrap();
+    let got: Vec<(u32, u32, f64)> = net
+        .flows
+        .iter()
+        .map(|f| (f.from, f.to, f.quantity))
+        .collect();
+    assert_eq!(got, [(0, 1, 2.0), (1, 2, 1.5)]);
+    assert_eq!(net.additions.len(), 1);
+
+    write(&dir, "flows.csv", "from,to,quantity\na,b,1,2,3,4,5\nb,c\n");
+    let errors = read_network_dir(&dir).unwrap_err();
+    let messages: Vec<(Option<u64>, &str)> = errors
+        .iter()
+        .map(|e| (e.line, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            (Some(2), "row has 7 fields but the header has 3"),
+            (Some(3), "row has 2 fields but the header has 3"),
+        ]
+    );
+
+    std::fs::write(dir.join("flows.csv"), b"from,to,quantity\na,\xff\xfe,1\n").unwrap();
+    let errors = read_network_dir(&dir).unwrap_err();
+    assert_eq!(errors[0].line, Some(2));
+    assert_eq!(errors[0].column.as_deref(), Some("to"));
+    assert!(
+        errors[0].message.contains("not valid UTF-8"),
+        "{}",
+        errors[0].message
+    );
+}
