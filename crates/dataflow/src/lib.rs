@@ -140,6 +140,13 @@ where
                 fingerprint,
                 net::CONNECT_WAIT,
             )?;
+            // The operator's sign that the cluster formed and the work began (and the moment a
+            // test of a process dying mid-run waits for).
+            eprintln!(
+                "process {} of {}: connected to every other process; working",
+                cluster.process,
+                cluster.hosts.len()
+            );
             let hooks = Hooks::default();
             let local =
                 ProcessBuilder::new_typed_vector(cluster.threads, hooks.refill.clone(), None);
