@@ -21,7 +21,8 @@ if [ "${QUICK:-0}" = 1 ]; then
 else
   NODES=1000000 FLOWS=10000000 NAME=n1m_df
 fi
-NET="$OUT/$NAME"
+# NET=DIR: another network of the same shape (bench/run.sh passes its own 1M-node network).
+NET="${NET:-$OUT/$NAME}"
 [ -f "$NET/flows.csv" ] || "$BIN" generate --nodes "$NODES" --flows "$FLOWS" --tags 16 --cycles 0.03 --seed 1 --out "$NET" > /dev/null
 
 field() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
@@ -45,7 +46,8 @@ run() {
       pids+=($!)
     done
     /usr/bin/time -f "%M" -o "$OUT/df_mem0.txt" "$BIN" "${args[@]}" --workers "$workers" \
-      --hosts "$hosts" --process 0 > "$OUT/df_summary.json"
+      --hosts "$hosts" --process 0 > "$OUT/df_summary.json" 2> "$OUT/df_err0.txt" \
+      || { cat "$OUT/df_err0.txt" >&2; exit 1; }
     for p in "${pids[@]}"; do wait "$p"; done
   fi
   end=$(date +%s.%N)
@@ -61,7 +63,7 @@ run() {
     "$label" "$trace" "$(python3 -c "print($end-$start)")" $((peak / 1024)) "$same"
 }
 
-echo "network: $NODES nodes, $FLOWS flows, 16 tags; $(nproc) cores; $(date -u +%F)"
+echo "network: $NET ($NODES nodes, $FLOWS flows, 16 tags unless NET says otherwise); $(nproc) cores; $(date -u +%F)"
 run "single-process engine" 0 0
 run "dataflow, 1 process x 1 worker" 1 1
 run "dataflow, 1 process x 2 workers" 1 2

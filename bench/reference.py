@@ -7,6 +7,7 @@
   reference.py klu DIR       SuiteSparse KLU (PyKLU): block-triangular form, then LU per block --
                              what Lodestone does; the strongest reference a numerics user picks
   reference.py pardiso DIR   Intel MKL PARDISO (pypardiso, Brightway's default solver)
+  reference.py klu,klu,gauss DIR   several modes after one load, one JSON line each
   reference.py gauss DIR     vectorised level-order Gauss-Seidel in NumPy/SciPy: components by
                              scipy.sparse.csgraph, levels of their DAG, then each level's rows
                              solved at once (sparse product), sweeping a level that holds a loop
@@ -89,8 +90,15 @@ def level_order_gauss_seidel(n, fi, ti, w, b, tol=1e-13, max_sweeps=10_000):
 
 
 def main():
-    mode, d = sys.argv[1], sys.argv[2]
+    # Several modes, comma-separated (e.g. klu,klu,klu,gauss), share one load of the files.
+    modes, d = sys.argv[1].split(","), sys.argv[2]
     x, fi, ti, q, b, load_s = load(d)
+    for mode in modes:
+        solve(mode, x, fi, ti, q, b, load_s)
+        sys.stdout.flush()
+
+
+def solve(mode, x, fi, ti, q, b, load_s):
     n = len(x)
     extra = {}
     t0 = time.perf_counter()

@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# Trace-engine benchmark: Lodestone against the references a user would otherwise use, in one run.
+# Trace-engine benchmark: Lodestone against the references a specialist would pick, in one run.
 #
-#   bash bench/run.sh            # full run: 1M nodes / 10M flows, scaling series, references
-#   QUICK=1 bash bench/run.sh    # small sizes, no historical references (a minute), to check it
+#   bash bench/run.sh            # full run (about 20 minutes on the project's 2-core machine)
+#   QUICK=1 bash bench/run.sh    # small sizes, to check the script (about two minutes)
 #
-# Needs: a Rust toolchain; python3 with numpy, scipy, pandas, PyKLU and pypardiso for the
-# references (pip install numpy scipy pandas PyKLU pypardiso). The strongest reference is
-# SuiteSparse KLU (block-triangular form, then LU per block: what Lodestone does); PARDISO is
-# Brightway's solver; spsolve and the dense inverse are kept as history. Writes networks under tmp/bench/ (about 400 MB at full size).
-# Timings are wall-clock seconds, best of REPS runs; memory is peak resident set size.
+# What one run prints, in order:
+#   1. the solvers at 10k, 100k and 1M nodes (10 flows per node, 16 tags, 3 % of nodes on loops):
+#      Lodestone's trace against SuiteSparse KLU (PyKLU: block-triangular form, then LU per block,
+#      what Lodestone does), PARDISO (pypardiso, Brightway's solver; given PARDISO_TIMEOUT seconds
+#      and not tried again at a larger size once it has not finished) and a vectorised
+#      level-order Gauss-Seidel in NumPy/SciPy, with the ratios and the checksums' agreement;
+#   2. the growth of the trace from 250k to 4M nodes against n log n;
+#   3. other shapes at 1M nodes (flows per node, tags);
+#   4. the loader against Polars on the 1M network (pip install polars; skipped without it);
+#   5. the timely dataflow engine in 1-4 processes on loopback (bench/distributed.sh);
+#   6. history (full run only): SciPy's spsolve at 10k nodes and a dense NumPy Leontief inverse
+#      at 8k, the baselines of the first benchmark.
+#
+# Needs: a Rust toolchain; python3 with numpy, scipy, pandas, PyKLU and pypardiso (pip install
+# numpy scipy pandas PyKLU pypardiso polars). Networks are written under tmp/bench/ (about 3 GB at
+# full size). Timings are wall-clock seconds, best of REPS runs; memory is peak resident set size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -20,109 +31,124 @@ BIN="$CARGO_TARGET_DIR/release/lodestone"
 # The machine sets OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds; they slow a current
 # NumPy, so the references run without them (as a user's own machine would).
 py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 "$@"; }
+calc() { python3 -c "print($1)"; }
+r3() { calc "f'{$1:.3g}'"; }  # seconds to three significant digits
 
 gen() { # nodes flows tags name
-  [ -f "$OUT/$4/flows.csv" ] || "$BIN" generate --nodes "$1" --flows "$2" --tags "$3" --cycles 0.03 --seed 1 --out "$OUT/$4" 2>/dev/null
+  [ -f "$OUT/$4/flows.csv" ] || "$BIN" generate --nodes "$1" --flows "$2" --tags "$3" --cycles 0.03 --seed 1 --out "$OUT/$4" > /dev/null 2>&1
 }
 
 # Best-of-REPS lodestone timings: prints "load trace total peak_MiB checksum".
 lodestone_time() {
-  local best_load=1e9 best_trace=1e9 best_total=1e9 peak=0 sum=0
-  for _ in $(seq "$REPS"); do
-    local start end json mem
+  local best_load=1e9 best_trace=1e9 best_total=1e9 peak=0 sum=0 reps=${2:-$REPS}
+  for _ in $(seq "$reps"); do
+    local start end mem load trace
     start=$(date +%s.%N)
     /usr/bin/time -f "%M" -o "$OUT/mem.txt" "$BIN" trace --network "$OUT/$1" --summary --format json > "$OUT/summary.json"
     end=$(date +%s.%N)
     mem=$(cat "$OUT/mem.txt")
     read -r load trace sum < <(python3 -c "import json;d=json.load(open('$OUT/summary.json'));print(d['load_seconds'],d['trace_seconds'],d['checksum'])")
-    best_load=$(python3 -c "print(min($best_load,$load))")
-    best_trace=$(python3 -c "print(min($best_trace,$trace))")
-    best_total=$(python3 -c "print(min($best_total,$end-$start))")
+    best_load=$(calc "min($best_load,$load)")
+    best_trace=$(calc "min($best_trace,$trace)")
+    best_total=$(calc "min($best_total,$end-$start)")
     peak=$(( mem > peak ? mem : peak ))
   done
   echo "$best_load $best_trace $best_total $(( peak / 1024 )) $sum"
 }
 
-ref_time() { # mode name → "load solve checksum"
-  py bench/reference.py "$1" "$OUT/$2" | python3 -c "import json,sys;d=json.load(sys.stdin);print(d['load_seconds'],d['solve_seconds'],d['checksum'])"
-}
+# agree A B: relative difference of two checksums.
+agree() { calc "f'{abs($1-$2)/abs($2):.1e}'"; }
 
-if [ -n "${QUICK:-}" ]; then BIG=(100000 1000000); else BIG=(1000000 10000000); fi
-
-echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(date -u +%Y-%m-%dT%H:%MZ); $(git rev-parse --short HEAD)"
-
-echo "== 1. target size: ${BIG[0]} nodes, ${BIG[1]} flows, 16 tags, 3 % of nodes on loops"
-gen "${BIG[0]}" "${BIG[1]}" 16 big
-read -r l t tot mem sum < <(lodestone_time big)
-echo "lodestone: load $l s, trace $t s, whole command $tot s, peak $mem MiB (checksum $sum)"
-# The historical references (spsolve, the dense inverse) are skipped in quick mode: they are not the
-# comparison that matters, and they alone take longer than the quick mode's minute.
-if [ -z "${QUICK:-}" ]; then
-# SciPy's spsolve (SuperLU) suffers heavy fill-in on these matrices: it is given SPSOLVE_TIMEOUT
-# seconds at the target size; the ratio is then a lower bound.
-SPSOLVE_TIMEOUT="${SPSOLVE_TIMEOUT:-900}"
-if ref=$(timeout "$SPSOLVE_TIMEOUT" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/reference.py spsolve "$OUT/big"); then
-  read -r rl rs rsum < <(echo "$ref" | python3 -c "import json,sys;d=json.load(sys.stdin);print(d['load_seconds'],d['solve_seconds'],d['checksum'])")
-  echo "scipy spsolve: load $rl s, solve $rs s (checksum $rsum)"
-  python3 -c "print(f'ratio spsolve solve / lodestone trace: {$rs/$t:.1f}x; checksums differ by {abs($rsum-$sum)/abs($sum):.1e} (relative)')"
+if [ -n "${QUICK:-}" ]; then
+  SOLVER_SIZES=(10000 100000); GROWTH=(25000 50000 100000); BIG=100000
+  PARDISO_TIMEOUT="${PARDISO_TIMEOUT:-5}"
 else
-  echo "scipy spsolve: did not finish within $SPSOLVE_TIMEOUT s"
-  python3 -c "print(f'ratio spsolve solve / lodestone trace: more than {$SPSOLVE_TIMEOUT/$t:.0f}x (lower bound)')"
-fi
+  PARDISO_TIMEOUT="${PARDISO_TIMEOUT:-120}"
+  SOLVER_SIZES=(10000 100000 1000000); GROWTH=(250000 500000 1000000 2000000 4000000); BIG=1000000
 fi
 
-echo "== 1a. the strongest reference, KLU (PyKLU), at the target size, same files"
-best_klu=1e9; best_fs=1e9
-for _ in $(seq "$REPS"); do
-  read -r ks kfs ksum < <(py bench/reference.py klu "$OUT/big" | python3 -c "import json,sys;d=json.load(sys.stdin);print(d['solve_seconds'],d['factor_solve_seconds'],d['checksum'])")
-  best_klu=$(python3 -c "print(min($best_klu,$ks))"); best_fs=$(python3 -c "print(min($best_fs,$kfs))")
+echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD)"
+
+echo "== 1. solvers: Lodestone trace (best of $REPS) against KLU, PARDISO and level-order Gauss-Seidel"
+pardiso_done=yes
+for n in "${SOLVER_SIZES[@]}"; do
+  gen "$n" $(( n * 10 )) 16 "g$n"
+  read -r l t tot mem sum < <(lodestone_time "g$n")
+  echo "-- $n nodes, $(( n * 10 )) flows, 16 tags"
+  echo "lodestone: trace $(r3 "$t") s (load $(r3 "$l") s, whole command $(r3 "$tot") s, peak $mem MiB); checksum $sum"
+  # One load of the files (pandas) for the KLU runs and Gauss-Seidel.
+  modes=$(python3 -c "print(','.join(['klu']*$REPS+['gauss']))")
+  py bench/reference.py "$modes" "$OUT/g$n" > "$OUT/ref.jsonl"
+  read -r ks kfs ksum gs gsum < <(python3 - "$OUT/ref.jsonl" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+klu = [r for r in rows if r["mode"] == "klu"]
+gauss = [r for r in rows if r["mode"] == "gauss"][0]
+print(min(r["solve_seconds"] for r in klu), min(r["factor_solve_seconds"] for r in klu),
+      klu[0]["checksum"], gauss["solve_seconds"], gauss["checksum"])
+EOF
+)
+  echo "klu: assemble + factor + solve $(r3 "$ks") s, factor + solve $(r3 "$kfs") s; ratio to lodestone $(calc "f'{$ks/$t:.2f}'")x ($(calc "f'{$kfs/$t:.2f}'")x without SciPy's assembly); checksums differ by $(agree "$ksum" "$sum")"
+  echo "gauss-seidel: solve $(r3 "$gs") s; ratio $(calc "f'{$gs/$t:.1f}'")x; checksums differ by $(agree "$gsum" "$sum")"
+  if [ "$pardiso_done" = yes ]; then
+    if ref=$(timeout "$PARDISO_TIMEOUT" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/reference.py pardiso "$OUT/g$n"); then
+      read -r ps psum < <(echo "$ref" | python3 -c "import json,sys;d=json.load(sys.stdin);print(d['solve_seconds'],d['checksum'])")
+      echo "pardiso: solve $(r3 "$ps") s; ratio $(calc "f'{$ps/$t:.1f}'")x; checksums differ by $(agree "$psum" "$sum")"
+    else
+      echo "pardiso: did not finish within $PARDISO_TIMEOUT s, load included (fill-in); ratio more than $(calc "f'{$PARDISO_TIMEOUT/$t:.0f}'")x"
+      pardiso_done=no
+    fi
+  else
+    echo "pardiso: not run (it did not finish at a smaller size)"
+  fi
 done
-echo "klu: assemble + factor + solve $best_klu s, factor + solve $best_fs s (checksum $ksum)"
-python3 -c "print(f'ratio klu / lodestone trace: {$best_klu/$t:.2f}x (factor + solve alone {$best_fs/$t:.2f}x); checksums differ by {abs($ksum-$sum)/abs($sum):.1e} (relative)')"
 
-echo "== 1a'. vectorised level-order Gauss-Seidel (NumPy/SciPy) at the target size"
-read -r gl gs gsum < <(ref_time gauss big)
-python3 -c "print(f'gauss-seidel: solve {$gs:.2f} s; ratio / lodestone trace {$gs/$t:.1f}x; checksums differ by {abs($gsum-$sum)/abs($sum):.1e} (relative)')"
-
-echo "== 1b. KLU and PARDISO at 10000 nodes, 100000 flows, 16 tags"
-gen 10000 100000 16 n10k
-read -r l t tot mem sum < <(lodestone_time n10k)
-for mode in klu pardiso; do
-  read -r rl rs rsum < <(ref_time "$mode" n10k)
-  python3 -c "print(f'$mode: solve {$rs:.4f} s; ratio / lodestone trace {$rs/$t:.1f}x; checksums differ by {abs($rsum-$sum)/abs($sum):.1e} (relative)')"
+echo "== 2. growth (trace seconds, best of $REPS; 2 runs from 2M nodes), against n log n from the first size"
+n0=${GROWTH[0]}; t0=
+for n in "${GROWTH[@]}"; do
+  gen "$n" $(( n * 10 )) 16 "g$n"
+  reps=$REPS; [ "$n" -ge 2000000 ] && reps=2
+  read -r l t tot mem sum < <(lodestone_time "g$n" "$reps")
+  [ -z "$t0" ] && t0=$t
+  bytes=$(du -cb "$OUT/g$n"/nodes.csv "$OUT/g$n"/flows.csv "$OUT/g$n"/content.csv | tail -1 | cut -f1)
+  echo "nodes $n, flows $(( n * 10 )): trace $(r3 "$t") s ($(calc "f'{$t/($n*10)*1e9:.0f}'") ns per flow; n log n predicts $(calc "f'{$t0*$n/$n0*__import__(\"math\").log($n)/__import__(\"math\").log($n0):.2f}'") s), load $(r3 "$l") s ($(calc "f'{$bytes/$l/1e6:.0f}'") MB/s), whole command $(r3 "$tot") s, peak $mem MiB"
 done
 
 if [ -z "${QUICK:-}" ]; then
-echo "== 1c. spsolve where it finishes: 10000 nodes, 100000 flows, 16 tags"
-gen 10000 100000 16 n10k
-read -r l t tot mem sum < <(lodestone_time n10k)
-read -r rl rs rsum < <(ref_time spsolve n10k)
-echo "lodestone: trace $t s; scipy spsolve: solve $rs s"
-python3 -c "print(f'ratio spsolve / lodestone trace: {$rs/$t:.0f}x; checksums differ by {abs($rsum-$sum)/abs($sum):.1e} (relative)')"
-
-echo "== 2. dense reference: 8000 nodes, 80000 flows, 16 tags"
-gen 8000 80000 16 n8k
-read -r l t tot mem sum < <(lodestone_time n8k)
-read -r rl rs rsum < <(ref_time dense n8k)
-echo "lodestone: trace $t s; numpy dense Leontief inverse: $rs s"
-python3 -c "print(f'ratio dense / lodestone trace: {$rs/$t:.0f}x; checksums differ by {abs($rsum-$sum)/abs($sum):.1e} (relative)')"
-fi
-
-echo "== 3. scaling (trace seconds, best of $REPS)"
-if [ -n "${QUICK:-}" ]; then SIZES=(25000 50000 100000); else SIZES=(250000 500000 1000000); fi
-for n in "${SIZES[@]}"; do
-  gen "$n" $(( n * 10 )) 16 "n$n"
-  read -r l t tot mem sum < <(lodestone_time "n$n")
-  echo "nodes $n, flows $(( n * 10 )), tags 16: load $l s, trace $t s, peak $mem MiB"
-done
-n=${SIZES[2]}
+echo "== 3. other shapes at $BIG nodes (best of $REPS)"
 for f in 5 20; do
-  gen "$n" $(( n * f )) 16 "n${n}f$f"
-  read -r l t tot mem sum < <(lodestone_time "n${n}f$f")
-  echo "nodes $n, flows $(( n * f )), tags 16: load $l s, trace $t s, peak $mem MiB"
+  gen "$BIG" $(( BIG * f )) 16 "g${BIG}f$f"
+  read -r l t tot mem sum < <(lodestone_time "g${BIG}f$f")
+  echo "nodes $BIG, flows $(( BIG * f )), tags 16: load $(r3 "$l") s, trace $(r3 "$t") s, peak $mem MiB"
 done
 for k in 4 8 32; do
-  gen "$n" $(( n * 10 )) "$k" "n${n}k$k"
-  read -r l t tot mem sum < <(lodestone_time "n${n}k$k")
-  echo "nodes $n, flows $(( n * 10 )), tags $k: load $l s, trace $t s, peak $mem MiB"
+  gen "$BIG" $(( BIG * 10 )) "$k" "g${BIG}k$k"
+  read -r l t tot mem sum < <(lodestone_time "g${BIG}k$k")
+  echo "nodes $BIG, flows $(( BIG * 10 )), tags $k: load $(r3 "$l") s, trace $(r3 "$t") s, peak $mem MiB"
 done
+fi
+
+echo "== 4. loading $BIG nodes: Lodestone against Polars (best of 3 each)"
+read -r l t tot mem sum < <(lodestone_time "g$BIG" 3)
+bytes=$(du -cb "$OUT/g$BIG"/nodes.csv "$OUT/g$BIG"/flows.csv "$OUT/g$BIG"/content.csv | tail -1 | cut -f1)
+echo "lodestone: load $(r3 "$l") s ($(calc "f'{$bytes/$l/1e6:.0f}'") MB/s of CSV: parse, validate, resolve ids); whole command $(r3 "$tot") s"
+if py -c "import polars" 2> /dev/null; then
+  py bench/polars_load.py "$OUT/g$BIG"
+else
+  echo "polars: not installed (pip install polars); skipped"
+fi
+
+echo "== 5. the timely dataflow engine"
+NET="$OUT/g$BIG" bash bench/distributed.sh
+
+if [ -z "${QUICK:-}" ]; then
+echo "== 6. history: the first benchmark's baselines"
+gen 10000 100000 16 g10000
+read -r l t tot mem sum < <(lodestone_time g10000)
+read -r rs rsum < <(py bench/reference.py spsolve "$OUT/g10000" | python3 -c "import json,sys;d=json.load(sys.stdin);print(d['solve_seconds'],d['checksum'])")
+echo "scipy spsolve at 10000 nodes: solve $(r3 "$rs") s; ratio $(calc "f'{$rs/$t:.0f}'")x; checksums differ by $(agree "$rsum" "$sum")"
+gen 8000 80000 16 g8000
+read -r l t tot mem sum < <(lodestone_time g8000)
+read -r rs rsum < <(py bench/reference.py dense "$OUT/g8000" | python3 -c "import json,sys;d=json.load(sys.stdin);print(d['solve_seconds'],d['checksum'])")
+echo "numpy dense Leontief inverse at 8000 nodes: $(r3 "$rs") s; ratio $(calc "f'{$rs/$t:.0f}'")x; checksums differ by $(agree "$rsum" "$sum")"
+fi
