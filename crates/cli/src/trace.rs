@@ -154,6 +154,14 @@ impl DataflowArgs {
     }
 }
 
+/// Hands a traced network and its results to the process's exit instead of dropping them: the
+/// command ends right after, and freeing a large network piece by piece (a million node ids,
+/// the content arrays) took 0.15–0.2 s of the 1M-node command's wall time, where the OS
+/// reclaims the memory at once on exit. Only for what `run_trace` has finished with.
+fn leave_to_exit<T>(finished: T) {
+    std::mem::forget(finished);
+}
+
 /// Runs `lodestone trace`.
 pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
     if args.element.is_some() {
@@ -264,7 +272,7 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
     };
     let traced = t0.elapsed();
     if args.summary {
-        return print_summary(
+        let printed = print_summary(
             &net,
             &primary,
             structure.as_deref(),
@@ -282,13 +290,14 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
                 },
             },
             args.format,
-        )
-        .map_err(Failure::from);
+        );
+        leave_to_exit((net, primary, structure));
+        return printed.map_err(Failure::from);
     }
     for n in &notes {
         eprintln!("note: {n}");
     }
-    print_rows(
+    let printed = print_rows(
         &net,
         &primary,
         other.as_ref(),
@@ -296,8 +305,9 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
         &tags,
         args.node.is_some(),
         args.format,
-    )
-    .map_err(Failure::from)
+    );
+    leave_to_exit((net, primary, other));
+    printed.map_err(Failure::from)
 }
 
 /// One element's network and trace.

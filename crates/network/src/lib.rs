@@ -608,7 +608,7 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
             number(t, name).map(Some)
         }
     };
-    let nodes: Vec<NodeRow> = table_rows(
+    let mut nodes: Vec<NodeRow> = table_rows(
         enc,
         nodes_file,
         nb,
@@ -632,7 +632,14 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
     let mut index = IdIndex::with_capacity(nodes.len());
     let mut node_line = Vec::with_capacity(nodes.len());
     let mut net = Network::default();
-    for (line, id, output, value) in nodes {
+    for k in 0..nodes.len() {
+        // As for the flows: the slot of a node LOOK_AHEAD rows on is loaded while this one is
+        // inserted, so the table's cache misses overlap.
+        if let Some(next) = nodes.get(k + LOOK_AHEAD) {
+            index.touch(next.1.as_bytes());
+        }
+        let (line, id, output, value) =
+            std::mem::replace(&mut nodes[k], (0, String::new(), Ok(None), Ok(None)));
         if let Err(first) = index.insert(id.as_bytes()) {
             d.push(Diagnostic::error(
                 nodes_file,
