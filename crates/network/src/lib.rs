@@ -669,6 +669,8 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
         net.unit_value.push(value);
         node_line.push(line);
     }
+    // The parsed rows (over 100 bytes each) are done with: freed before the flows are read.
+    drop(nodes);
     let lookup = |id: &str, name: &str| -> Result<u32, (Option<String>, String)> {
         index.get(id.as_bytes()).ok_or_else(|| {
             (
