@@ -636,45 +636,48 @@ impl UnitSolver {
 /// order is upstream-first.
 fn tarjan(n: usize, in_ptr: &[usize], src: &[u32]) -> (Vec<u32>, Vec<usize>) {
     const UNSEEN: u32 = u32::MAX;
-    let mut index = vec![UNSEEN; n];
-    let mut low = vec![0u32; n];
-    let mut on_stack = vec![false; n];
+    // A node's component has been emitted: it can no longer lower anyone's low link. Marking
+    // this in the index itself (instead of a separate on-stack array) makes each edge one
+    // memory read, and keeping index and low link side by side makes each visit one cache
+    // line: the walk's reads are random, and on large networks each one is a cache miss.
+    const DONE: u32 = u32::MAX - 1;
+    assert!(n < DONE as usize, "more nodes than 32-bit indices can number");
+    // (index, low link) of each node.
+    let mut link = vec![(UNSEEN, 0u32); n];
     let mut stack: Vec<u32> = Vec::new();
     let mut calls: Vec<(u32, usize)> = Vec::new();
     let mut order = Vec::with_capacity(n);
     let mut starts = vec![0usize];
     let mut counter = 0u32;
     for root in 0..n {
-        if index[root] != UNSEEN {
+        if link[root].0 != UNSEEN {
             continue;
         }
-        index[root] = counter;
-        low[root] = counter;
+        link[root] = (counter, counter);
         counter += 1;
         stack.push(root as u32);
-        on_stack[root] = true;
         calls.push((root as u32, in_ptr[root]));
         while let Some(&mut (v, ref mut e)) = calls.last_mut() {
             let v = v as usize;
             if *e < in_ptr[v + 1] {
                 let w = src[*e] as usize;
                 *e += 1;
-                if index[w] == UNSEEN {
-                    index[w] = counter;
-                    low[w] = counter;
+                let seen = link[w].0;
+                if seen == UNSEEN {
+                    link[w] = (counter, counter);
                     counter += 1;
                     stack.push(w as u32);
-                    on_stack[w] = true;
                     calls.push((w as u32, in_ptr[w]));
-                } else if on_stack[w] {
-                    low[v] = low[v].min(index[w]);
+                } else if seen != DONE {
+                    link[v].1 = link[v].1.min(seen);
                 }
             } else {
                 calls.pop();
-                if low[v] == index[v] {
+                let (index, low) = link[v];
+                if low == index {
                     loop {
                         let w = stack.pop().unwrap_or(v as u32);
-                        on_stack[w as usize] = false;
+                        link[w as usize].0 = DONE;
                         order.push(w);
                         if w as usize == v {
                             break;
@@ -683,7 +686,8 @@ fn tarjan(n: usize, in_ptr: &[usize], src: &[u32]) -> (Vec<u32>, Vec<usize>) {
                     starts.push(order.len());
                 }
                 if let Some(&(u, _)) = calls.last() {
-                    low[u as usize] = low[u as usize].min(low[v]);
+                    let u = u as usize;
+                    link[u].1 = link[u].1.min(low);
                 }
             }
         }
