@@ -629,6 +629,20 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
         },
     )
     .unwrap_or_default();
+    // Nodes are numbered with 32-bit indices (flows, the structure), two values kept as marks.
+    if nodes.len() >= (u32::MAX - 1) as usize {
+        d.push(Diagnostic::error(
+            nodes_file,
+            None,
+            None,
+            format!(
+                "{} nodes: at most {} are supported (32-bit node indices); split the network",
+                nodes.len(),
+                u32::MAX - 2
+            ),
+        ));
+        return Err(d.list);
+    }
     let mut index = IdIndex::with_capacity(nodes.len());
     let mut node_line = Vec::with_capacity(nodes.len());
     let mut net = Network::default();

@@ -641,7 +641,9 @@ fn tarjan(n: usize, in_ptr: &[usize], src: &[u32]) -> (Vec<u32>, Vec<usize>) {
     // memory read, and keeping index and low link side by side makes each visit one cache
     // line: the walk's reads are random, and on large networks each one is a cache miss.
     const DONE: u32 = u32::MAX - 1;
-    assert!(n < DONE as usize, "more nodes than 32-bit indices can number");
+    // Node indices are 32-bit throughout (flows, positions); the network reader refuses a
+    // network with more nodes than that leaves room for.
+    debug_assert!(n < DONE as usize);
     // (index, low link) of each node.
     let mut link = vec![(UNSEEN, 0u32); n];
     let mut stack: Vec<u32> = Vec::new();
