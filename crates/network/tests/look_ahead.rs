@@ -10,6 +10,14 @@ fn write(dir: &std::path::Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }
 
+/// (from, to, quantity) of each flow, in order.
+fn flows_of(net: &lodestone_trace::Network) -> Vec<(u32, u32, f64)> {
+    net.flows
+        .iter()
+        .map(|f| (f.from, f.to, f.quantity))
+        .collect()
+}
+
 /// 60,000 flows (over 1 MiB, so the file is split between threads; not a multiple of the batch),
 /// with an unknown id, a row of the wrong width and a bad quantity at known lines.
 #[test]
@@ -75,11 +83,7 @@ fn every_row_is_read_once_in_order_and_problems_are_located() {
         .collect();
     write(&dir, "flows.csv", &good);
     let net = read_network_dir(&dir).unwrap();
-    let got: Vec<(u32, u32, f64)> = net
-        .flows
-        .iter()
-        .map(|f| (f.from, f.to, f.quantity))
-        .collect();
+    let got = flows_of(&net);
     assert_eq!(got, expected);
 }
 
@@ -96,11 +100,7 @@ fn padded_ids_blank_rows_and_wide_rows() {
     let flows = "from,to,quantity\n  a,b , 2\n,,,,,,\n\u{a0}b\u{a0},c,1.5\n \n";
     write(&dir, "flows.csv", flows);
     let net = read_network_dir(&dir).unwrap();
-    let got: Vec<(u32, u32, f64)> = net
-        .flows
-        .iter()
-        .map(|f| (f.from, f.to, f.quantity))
-        .collect();
+    let got = flows_of(&net);
     assert_eq!(got, [(0, 1, 2.0), (1, 2, 1.5)]);
     assert_eq!(net.additions.len(), 1);
 
