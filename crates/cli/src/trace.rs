@@ -137,19 +137,7 @@ impl DataflowArgs {
             process: self.process.unwrap_or(0),
             hosts,
         };
-        if threads == 0 {
-            return Err(Failure::new(2, "--workers must be at least 1".into()));
-        }
-        if cluster.process >= cluster.processes() {
-            return Err(Failure::new(
-                2,
-                format!(
-                    "--process {} is not a line of the hosts file (0 to {})",
-                    cluster.process,
-                    cluster.processes() - 1
-                ),
-            ));
-        }
+        cluster.check().map_err(|why| Failure::new(2, why))?;
         Ok(Some(cluster))
     }
 }

@@ -274,7 +274,7 @@ fn cluster_flags_are_checked() {
         ),
         (
             vec!["trace", "--workers", "2", "--hosts", h, "--process", "2"],
-            "--process 2 is not a line of the hosts file (0 to 1)",
+            "--process 2 is not one of the 2 processes of the hosts file (0 to 1)",
         ),
         (
             vec!["trace", "--workers", "0"],

@@ -105,19 +105,19 @@ impl Cluster {
         Ok(hosts)
     }
 
-    fn check(&self) -> Result<(), DataflowError> {
+    /// Whether the cluster can run: at least one worker, and this process one of the hosts
+    /// file's. The message names the flag to change (`--workers`, `--process`).
+    pub fn check(&self) -> Result<(), String> {
         if self.threads == 0 {
-            return Err(DataflowError::Cluster(
-                "--workers must be at least 1".into(),
-            ));
+            return Err("--workers must be at least 1".into());
         }
         if self.process >= self.processes() {
-            return Err(DataflowError::Cluster(format!(
+            return Err(format!(
                 "--process {} is not one of the {} processes of the hosts file (0 to {})",
                 self.process,
                 self.processes(),
                 self.processes() - 1
-            )));
+            ));
         }
         Ok(())
     }
@@ -338,7 +338,7 @@ pub fn trace(
     structure: Arc<Structure>,
     cluster: &Cluster,
 ) -> Result<Option<Trace>, DataflowError> {
-    cluster.check()?;
+    cluster.check().map_err(DataflowError::Cluster)?;
     let k = net.tags.len();
     let rhs = right_hand_sides(net);
     // Content, then priced and unpriced value, each padded to whole chunks of the single-process
@@ -563,7 +563,7 @@ pub fn simulate(
     runs: (u64, u64),
     cluster: &Cluster,
 ) -> Result<Option<Stats>, DataflowError> {
-    cluster.check()?;
+    cluster.check().map_err(DataflowError::Cluster)?;
     let (a, b) = runs;
     if a >= b {
         return Err(DataflowError::Cluster(format!(
