@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Trace-engine benchmark: Lodestone against the references a specialist would pick, in one run.
 #
-#   bash bench/run.sh            # full run (about 20 minutes on the project's 2-core machine)
-#   QUICK=1 bash bench/run.sh    # small sizes, to check the script (about two minutes)
+#   bash bench/run.sh            # full run (about 13 minutes on the project's 2-core machine)
+#   QUICK=1 bash bench/run.sh    # small sizes, to check the script
 #
 # What one run prints, in order:
+#   0. what the machine's memory allows: the costs of the trace's kinds of access measured on
+#      their own, and the floors they put under each phase (crates/trace/examples/memory_model.rs);
 #   1. the solvers at 10k, 100k and 1M nodes (10 flows per node, 16 tags, 3 % of nodes on loops):
 #      Lodestone's trace against SuiteSparse KLU (PyKLU: block-triangular form, then LU per block,
 #      what Lodestone does), PARDISO (pypardiso, Brightway's solver; given PARDISO_TIMEOUT seconds
 #      and not tried again at a larger size once it has not finished) and a vectorised
 #      level-order Gauss-Seidel in NumPy/SciPy, with the ratios and the checksums' agreement;
 #   2. the growth of the trace from 250k to 4M nodes against n log n;
+#      parts 1 and 2 print the phases of each size's last trace (the summary's phase_seconds),
+#      to set beside part 0's floors;
 #   3. other shapes at 1M nodes (flows per node, tags);
 #   4. the loader against Polars on the 1M network (pip install polars; skipped without it);
 #   5. the timely dataflow engine in 1-4 processes on loopback (bench/distributed.sh);
@@ -56,6 +60,11 @@ lodestone_time() {
   echo "$best_load $best_trace $best_total $(( peak / 1024 )) $sum"
 }
 
+# The phases of the last timed trace, from its summary.
+phases() {
+  python3 -c "import json;p=json.load(open('$OUT/summary.json'))['phase_seconds'];print('  phases of the last run (s): '+', '.join(f'{k} {v:.3f}' for k,v in p.items()))"
+}
+
 # agree A B: relative difference of two checksums.
 agree() { calc "f'{abs($1-$2)/abs($2):.1e}'"; }
 
@@ -69,6 +78,9 @@ fi
 
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD)"
 
+echo "== 0. what the machine's memory allows (best of 3 per figure)"
+cargo run --release -q -p lodestone-trace --example memory_model -- "${GROWTH[0]}" "$BIG" "${GROWTH[-1]}"
+
 echo "== 1. solvers: Lodestone trace (best of $REPS) against KLU, PARDISO and level-order Gauss-Seidel"
 pardiso_done=yes
 for n in "${SOLVER_SIZES[@]}"; do
@@ -76,6 +88,7 @@ for n in "${SOLVER_SIZES[@]}"; do
   read -r l t tot mem sum < <(lodestone_time "g$n")
   echo "-- $n nodes, $(( n * 10 )) flows, 16 tags"
   echo "lodestone: trace $(r3 "$t") s (load $(r3 "$l") s, whole command $(r3 "$tot") s, peak $mem MiB); checksum $sum"
+  phases
   # One load of the files (pandas) for the KLU runs and Gauss-Seidel.
   modes=$(python3 -c "print(','.join(['klu']*$REPS+['gauss']))")
   py bench/reference.py "$modes" "$OUT/g$n" > "$OUT/ref.jsonl"
@@ -112,6 +125,7 @@ for n in "${GROWTH[@]}"; do
   [ -z "$t0" ] && t0=$t
   bytes=$(du -cb "$OUT/g$n"/nodes.csv "$OUT/g$n"/flows.csv "$OUT/g$n"/content.csv | tail -1 | cut -f1)
   echo "nodes $n, flows $(( n * 10 )): trace $(r3 "$t") s ($(calc "f'{$t/($n*10)*1e9:.0f}'") ns per flow; n log n predicts $(calc "f'{$t0*$n/$n0*__import__(\"math\").log($n)/__import__(\"math\").log($n0):.2f}'") s), load $(r3 "$l") s ($(calc "f'{$bytes/$l/1e6:.0f}'") MB/s), whole command $(r3 "$tot") s, peak $mem MiB"
+  phases
 done
 
 if [ -z "${QUICK:-}" ]; then

@@ -226,6 +226,8 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
     // The summary reports the structure's loops: build it once, inside the timed trace, and
     // keep it (it used to be built a second time after the timers stopped).
     let mut structure = None;
+    // Seconds of propagation alone, where the summary's trace is timed phase by phase.
+    let mut propagation = None;
     let (primary, other) = match args.custody {
         Custody::MassBalance if cluster.is_some() => {
             let cluster = cluster.as_ref().expect("checked");
@@ -247,7 +249,9 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
         Custody::MassBalance if args.summary => {
             net.validate().map_err(|e| e.to_string())?;
             let s = Structure::build(&net).map_err(|e| e.to_string())?;
+            let propagating = Instant::now();
             let t = lodestone_trace::trace_prepared(&net, &s).map_err(|e| e.to_string())?;
+            propagation = Some(propagating.elapsed().as_secs_f64());
             structure = Some(std::sync::Arc::new(s));
             (t, None)
         }
@@ -268,6 +272,7 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
             &HowTraced {
                 loaded: loaded.as_secs_f64(),
                 traced: traced.as_secs_f64(),
+                propagation,
                 engine: match &cluster {
                     Some(c) => format!(
                         "timely dataflow, {} worker(s) in {} process(es)",
@@ -713,6 +718,8 @@ fn write_rows(
 struct HowTraced {
     loaded: f64,
     traced: f64,
+    /// Seconds of propagation, when the structure was built and timed apart from it.
+    propagation: Option<f64>,
     engine: String,
 }
 
@@ -727,6 +734,7 @@ fn print_summary(
     let HowTraced {
         loaded,
         traced,
+        propagation,
         engine,
     } = how;
     let leaving = t.content_leaving(net);
@@ -734,6 +742,19 @@ fn print_summary(
     for a in &net.additions {
         added[a.tag as usize] += a.amount;
     }
+    // The phases of the trace, where its structure was built inside the timed trace (the
+    // benchmarks' account of where the time goes; BENCHMARKS.md).
+    let phases = structure.map(|s| {
+        let b = s.timings();
+        serde_json::json!({
+            "count": b.count,
+            "layout": b.layout,
+            "tarjan": b.tarjan,
+            "reindex": b.reindex,
+            "loops": b.loops,
+            "propagation": propagation,
+        })
+    });
     let built;
     let structure = match structure {
         Some(s) => s,
@@ -742,7 +763,7 @@ fn print_summary(
             &built
         }
     };
-    let summary = serde_json::json!({
+    let mut summary = serde_json::json!({
         "engine": engine,
         "nodes": net.len(),
         "flows": net.flows.len(),
@@ -754,6 +775,9 @@ fn print_summary(
         "checksum": t.per_unit.iter().sum::<f64>(),
         "by_tag": tags.iter().map(|&g| serde_json::json!({"tag": net.tags[g], "added": added[g], "leaving": leaving[g]})).collect::<Vec<_>>(),
     });
+    if let Some(phases) = phases {
+        summary["phase_seconds"] = phases;
+    }
     let out = match format {
         ShowFormat::Json => serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n",
         _ => {

@@ -230,6 +230,28 @@ fn generate_is_deterministic_and_traceable() {
             "mass is conserved: {t}"
         );
     }
+    // The phases are timed inside the trace: each is a duration, and together they do not
+    // exceed the trace they are part of.
+    let phases = v["phase_seconds"].as_object().expect("phase_seconds");
+    let names: Vec<&str> = phases.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "count",
+            "layout",
+            "tarjan",
+            "reindex",
+            "loops",
+            "propagation"
+        ]
+    );
+    let sum: f64 = phases.values().map(|s| s.as_f64().unwrap()).sum();
+    assert!(phases.values().all(|s| s.as_f64().unwrap() >= 0.0));
+    assert!(
+        sum <= v["trace_seconds"].as_f64().unwrap(),
+        "phases {sum} s within the trace's {}",
+        v["trace_seconds"]
+    );
 }
 
 #[test]

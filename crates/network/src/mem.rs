@@ -4,20 +4,9 @@
 //! Measured on the 1 M-node network (10 M flows; BENCHMARKS.md): parsing and resolving
 //! flows.csv took 3.2 s without them, 2.6–2.8 s with the prefetch alone and 2.2–2.5 s with both.
 
-/// Starts loading `slice[i]` into the cache without waiting for it.
-#[inline]
-pub(crate) fn prefetch<T>(slice: &[T], i: usize) {
-    if i >= slice.len() {
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `_mm_prefetch` only hints; it never faults, whatever the address. The pointer is
-    // in bounds in any case (checked above). SSE is part of the x86_64 baseline.
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>(slice.as_ptr().add(i).cast());
-    }
-}
+/// Starts loading `slice[i]` into the cache without waiting for it (one function for the
+/// whole workspace, in the trace crate).
+pub(crate) use lodestone_trace::hint::prefetch;
 
 /// Asks the kernel to back the whole 2 MB pages inside `v`'s allocation with huge pages
 /// (transparent huge pages in `madvise` mode, the default of many distributions). Call it before

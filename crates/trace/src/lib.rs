@@ -27,6 +27,7 @@
 
 pub mod explain;
 pub mod generate;
+pub mod hint;
 mod network;
 pub mod segregate;
 mod solve;
@@ -34,8 +35,8 @@ mod solve;
 pub use explain::{Path, PathStep, explain};
 pub use network::{Addition, Flow, Line, Network, NetworkError, tag_matches};
 pub use solve::{
-    CHUNK, RightHandSides, Structure, Trace, Unit, UnitSolver, ValueTrace, assemble_trace,
-    right_hand_sides, trace, trace_element, trace_prepared, trace_with,
+    BuildTimings, CHUNK, RightHandSides, Structure, Trace, Unit, UnitSolver, ValueTrace,
+    assemble_trace, right_hand_sides, trace, trace_element, trace_prepared, trace_with,
 };
 
 /// The chain-of-custody model: how a node's inputs are attributed to its outputs.

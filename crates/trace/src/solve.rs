@@ -6,6 +6,9 @@ use crate::network::{Network, NetworkError};
 /// inner loop has a fixed width the compiler can vectorise.
 pub const CHUNK: usize = 8;
 
+/// How many positions ahead re-indexing starts loading a position's edges (see `build_in`).
+const REINDEX_AHEAD: usize = 16;
+
 /// Loops up to this many nodes are solved by dense LU; larger ones by Gauss–Seidel iteration.
 const LU_MAX: usize = 400;
 
@@ -38,6 +41,24 @@ pub struct Structure {
     /// Loop index of each position, or `u32::MAX` for a node outside loops.
     loop_at: Vec<u32>,
     loops: Vec<Loop>,
+    /// How long each phase of `build` took.
+    timings: BuildTimings,
+}
+
+/// Wall-clock seconds of each phase of [`Structure::build`], for the benchmarks' account of
+/// where a trace's time goes (BENCHMARKS.md, "What the machine allows").
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BuildTimings {
+    /// Counting each node's incoming flows.
+    pub count: f64,
+    /// Laying out the incoming edges by node (random writes).
+    pub layout: f64,
+    /// Tarjan's strongly connected components, upstream first.
+    pub tarjan: f64,
+    /// Re-indexing the edges by position.
+    pub reindex: f64,
+    /// Finding the loops, checking them for leaks and factorising the small ones.
+    pub loops: f64,
 }
 
 /// `slice` cut at `bounds` (the first 0, the last `slice.len()`, non-decreasing) into
@@ -75,28 +96,21 @@ impl Structure {
         // Every thread reads all the flows, in file order, so each node's edges keep that order
         // and the sums of propagation do not depend on the number of threads.
         let node_bounds: Vec<usize> = (0..=parts).map(|t| n * t / parts).collect();
+        let mut timings = BuildTimings::default();
+        let mut clock = std::time::Instant::now();
+        let mut lap = || {
+            let now = std::time::Instant::now();
+            let seconds = (now - clock).as_secs_f64();
+            clock = now;
+            seconds
+        };
         // Incoming adjacency by node (several flows between a pair simply add up later).
-        let mut in_ptr = vec![0usize; n + 1];
-        std::thread::scope(|scope| {
-            for (t, counts) in split_at_bounds(&mut in_ptr[1..], &node_bounds)
-                .into_iter()
-                .enumerate()
-            {
-                let lo = node_bounds[t];
-                scope.spawn(move || {
-                    for f in net.flows.iter().filter(|f| f.quantity > 0.0) {
-                        let j = f.to as usize;
-                        if (lo..lo + counts.len()).contains(&j) {
-                            counts[j - lo] += 1;
-                        }
-                    }
-                });
-            }
-        });
+        let mut in_ptr = in_degrees(&net.flows, n, parts);
         for i in 0..n {
             in_ptr[i + 1] += in_ptr[i];
         }
         let m = in_ptr[n];
+        timings.count = lap();
         let edge_bounds: Vec<usize> = node_bounds.iter().map(|&b| in_ptr[b]).collect();
         let mut src = vec![0u32; m];
         let mut w = vec![0f64; m];
@@ -109,9 +123,9 @@ impl Structure {
                 scope.spawn(move || {
                     let base = in_ptr[lo];
                     let mut fill: Vec<usize> = in_ptr[lo..hi].iter().map(|e| e - base).collect();
-                    for f in net.flows.iter().filter(|f| f.quantity > 0.0) {
+                    for f in &net.flows {
                         let j = f.to as usize;
-                        if (lo..hi).contains(&j) {
+                        if f.quantity > 0.0 && (lo..hi).contains(&j) {
                             let e = fill[j - lo];
                             fill[j - lo] += 1;
                             src[e] = f.from;
@@ -121,7 +135,9 @@ impl Structure {
                 });
             }
         });
+        timings.layout = lap();
         let (order, comp_start) = tarjan(n, &in_ptr, &src);
+        timings.tarjan = lap();
         let mut pos = vec![0u32; n];
         for (p, &v) in order.iter().enumerate() {
             pos[v as usize] = p as u32;
@@ -144,6 +160,23 @@ impl Structure {
                 scope.spawn(move || {
                     let base0 = p_ptr[lo];
                     for p in lo..hi {
+                        // Each position's reads hang on the one before (its node, then where
+                        // its edges start, then the edges, then their suppliers' positions):
+                        // start them a few positions early so that their misses overlap.
+                        if let Some(&u) = order.get(p + 2 * REINDEX_AHEAD) {
+                            crate::hint::prefetch(in_ptr, u as usize);
+                        }
+                        if let Some(&u) = order.get(p + REINDEX_AHEAD) {
+                            let e = in_ptr[u as usize];
+                            crate::hint::prefetch(src, e);
+                            crate::hint::prefetch(w, e);
+                        }
+                        if let Some(&u) = order.get(p + REINDEX_AHEAD / 2) {
+                            let u = u as usize;
+                            for &i in &src[in_ptr[u]..in_ptr[u + 1]] {
+                                crate::hint::prefetch(pos, i as usize);
+                            }
+                        }
                         let v = order[p] as usize;
                         let base = p_ptr[p] - base0;
                         for (k, e) in (in_ptr[v]..in_ptr[v + 1]).enumerate() {
@@ -155,6 +188,7 @@ impl Structure {
             }
         });
         drop((in_ptr, src, w));
+        timings.reindex = lap();
         let mut s = Structure {
             n,
             order,
@@ -164,6 +198,7 @@ impl Structure {
             in_w: p_w,
             loop_at: vec![u32::MAX; n],
             loops: Vec::new(),
+            timings,
         };
         for c in 0..comp_start.len() - 1 {
             let (start, end) = (comp_start[c], comp_start[c + 1]);
@@ -189,7 +224,13 @@ impl Structure {
                 s.loops[l].lu = Some(lu);
             }
         }
+        s.timings.loops = lap();
         Ok(s)
+    }
+
+    /// How long each phase of building this structure took.
+    pub fn timings(&self) -> BuildTimings {
+        self.timings
     }
 
     /// Number of nodes.
@@ -634,6 +675,54 @@ impl UnitSolver {
 /// each component (plus a final sentinel). On the reversed graph Tarjan emits a component only
 /// after every component it reaches, i.e. after everything upstream in the flow network, so the
 /// order is upstream-first.
+/// `v[j + 1]` = the number of flows with a positive quantity into node `j` (`v[0]` = 0), counted
+/// by `parts` threads, each over its share of the flows into its own counts, then summed: every
+/// thread reads only its share, and none branches on which node a flow goes to.
+fn in_degrees(flows: &[crate::Flow], n: usize, parts: usize) -> Vec<usize> {
+    // 32-bit counts halve the counts' cache footprint; a node cannot have more incoming flows
+    // than the network has.
+    if u32::try_from(flows.len()).is_ok() {
+        sum_counts::<u32>(flows, n, parts)
+    } else {
+        sum_counts::<u64>(flows, n, parts)
+    }
+}
+
+fn sum_counts<C>(flows: &[crate::Flow], n: usize, parts: usize) -> Vec<usize>
+where
+    C: Copy + Default + Send + std::ops::AddAssign + From<u8> + Into<u64>,
+{
+    let bounds: Vec<usize> = (0..=parts).map(|t| flows.len() * t / parts).collect();
+    let counts: Vec<Vec<C>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|r| {
+                let share = &flows[r[0]..r[1]];
+                scope.spawn(move || {
+                    let mut c = vec![C::default(); n];
+                    for f in share {
+                        if f.quantity > 0.0 {
+                            c[f.to as usize] += C::from(1);
+                        }
+                    }
+                    c
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("in-degree counter panicked"))
+            .collect()
+    });
+    let mut v = vec![0usize; n + 1];
+    for c in &counts {
+        for (total, &k) in v[1..].iter_mut().zip(c) {
+            *total += k.into() as usize;
+        }
+    }
+    v
+}
+
 fn tarjan(n: usize, in_ptr: &[usize], src: &[u32]) -> (Vec<u32>, Vec<usize>) {
     const UNSEEN: u32 = u32::MAX;
     // A node's component has been emitted: it can no longer lower anyone's low link. Marking
@@ -964,7 +1053,7 @@ mod parallel_build_tests {
     /// propagation gives bit-identical results (on a network with loops).
     #[test]
     fn threads_change_nothing() {
-        let net = generate(GenerateOptions {
+        let mut net = generate(GenerateOptions {
             nodes: 20_000,
             flows: 120_000,
             tags: 3,
@@ -972,6 +1061,10 @@ mod parallel_build_tests {
             seed: 7,
             values: false,
         });
+        // Flows of no quantity are left out of the edges by every phase alike.
+        for f in net.flows.iter_mut().step_by(97) {
+            f.quantity = 0.0;
+        }
         let one = Structure::build_in(&net, 1).unwrap();
         let b: Vec<f64> = (0..net.len() * 3).map(|i| (i % 7) as f64).collect();
         let m1 = one.propagate(&b, 3).unwrap();
@@ -984,5 +1077,8 @@ mod parallel_build_tests {
             assert_eq!(s.in_w, one.in_w);
             assert_eq!(s.propagate(&b, 3).unwrap(), m1);
         }
+        let zero = net.flows.iter().filter(|f| f.quantity == 0.0).count();
+        assert!(zero > 1000);
+        assert_eq!(one.in_src.len(), net.flows.len() - zero);
     }
 }
