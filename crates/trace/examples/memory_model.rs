@@ -54,8 +54,15 @@ fn main() {
     for mib in [1usize, 4, 16, 64, 256, 1024] {
         print!(" {mib} MiB {:.0} ns;", chase_ns(mib << 20, &mut rng));
     }
-    let first_touch = first_touch_ns(256 << 20);
-    println!("\nfirst write to a fresh 4 KiB page: {first_touch:.0} ns");
+    let first_touch = first_touch_ns(256 << 20, 1, None);
+    println!("\nfirst write to a fresh 4 KiB page, ns per page:");
+    for threads in [1, 2] {
+        println!(
+            "  {threads} core(s), each its own 64 MiB: {:.0} in order, {:.0} in random order",
+            first_touch_ns(64 << 20, threads, None),
+            first_touch_ns(64 << 20, threads, Some(&mut rng))
+        );
+    }
     println!();
     println!(
         "ns per access at each size (gathers and scatters independent, indices read in order):"
@@ -165,8 +172,7 @@ impl Costs {
         let count = stream(8.0 * m).max(m / 2.0 * self.increment);
         // Each core reads every flow; for those into its half of the nodes, the edge's slot is
         // taken from its node's cursor, the node's output read, and the edge written.
-        let layout = stream(16.0 * m)
-            .max(m / 2.0 * (self.scatter_2 + self.increment + self.link))
+        let layout = stream(16.0 * m).max(m / 2.0 * (self.scatter_2 + self.increment + self.link))
             + fresh(12.0 * m) / 2.0;
         // Every edge reads its neighbour's link; each node is descended to once, reading where
         // its edges start and then the first of them, each depending on the one before.
@@ -337,16 +343,30 @@ fn increment_ns(n: usize, count: usize, rng: &mut Rng) -> f64 {
     secs / count as f64 * 1e9
 }
 
-/// The first write to each 4 KiB page of a fresh `bytes`-byte allocation, on one core.
-/// Nanoseconds per page.
-fn first_touch_ns(bytes: usize) -> f64 {
+/// The first write to each 4 KiB page of a fresh `bytes`-byte allocation, by each of `threads`
+/// cores at once (each its own allocation), in order or (given a generator) in a random order.
+/// Nanoseconds per page on one core.
+fn first_touch_ns(bytes: usize, threads: usize, shuffle: Option<&mut Rng>) -> f64 {
     let pages = bytes / 4096;
-    let secs = best_of_3(|| {
-        let mut fresh = vec![0u8; bytes];
-        for page in 0..pages {
-            fresh[page * 4096] = 1;
+    let mut order: Vec<usize> = (0..pages).collect();
+    if let Some(rng) = shuffle {
+        for i in (1..pages).rev() {
+            order.swap(i, rng.below(i + 1));
         }
-        black_box(&fresh);
+    }
+    let order = &order;
+    let secs = best_of_3(|| {
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(move || {
+                    let mut fresh = vec![0u8; bytes];
+                    for &page in order {
+                        fresh[page * 4096] = 1;
+                    }
+                    black_box(&fresh);
+                });
+            }
+        });
     });
     secs / pages as f64 * 1e9
 }

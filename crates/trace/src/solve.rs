@@ -6,11 +6,23 @@ use crate::network::{Network, NetworkError};
 /// inner loop has a fixed width the compiler can vectorise.
 pub const CHUNK: usize = 8;
 
+/// How many nodes ahead the node-major gather starts loading a node's rows.
+const NODE_MAJOR_AHEAD: usize = 16;
+
 /// How many positions ahead re-indexing starts loading a position's edges (see `build_in`).
 const REINDEX_AHEAD: usize = 16;
 
 /// Loops up to this many nodes are solved by dense LU; larger ones by Gauss–Seidel iteration.
 const LU_MAX: usize = 400;
+
+/// The right-hand sides a propagation starts from.
+#[derive(Debug, Clone, Copy)]
+enum Seed<'a> {
+    /// A row-major `n × k` matrix by node.
+    Rows(&'a [f64]),
+    /// The network's additions per unit of output (the content of [`right_hand_sides`]).
+    Additions(&'a Network),
+}
 
 /// A loop (non-trivial strongly connected component, or a node that ships to itself).
 #[derive(Debug, Clone)]
@@ -362,6 +374,17 @@ impl Structure {
     /// Solves `m = b + m·A` for `k` right-hand sides given as a row-major `n × k` matrix in node
     /// order, returning `m` in the same layout.
     pub fn propagate(&self, b: &[f64], k: usize) -> Result<Vec<f64>, NetworkError> {
+        self.propagate_seeded(Seed::Rows(b), k)
+    }
+
+    /// The content `net`'s additions put into the network: `propagate` of
+    /// [`right_hand_sides`]`(net).content`, to the last bit, without building that `n × k`
+    /// matrix (each chunk's rows start from the additions, placed by position).
+    pub fn propagate_additions(&self, net: &Network) -> Result<Vec<f64>, NetworkError> {
+        self.propagate_seeded(Seed::Additions(net), net.tags.len())
+    }
+
+    fn propagate_seeded(&self, seed: Seed<'_>, k: usize) -> Result<Vec<f64>, NetworkError> {
         let n = self.n;
         let chunks = k.div_ceil(CHUNK).max(1);
         let threads = std::thread::available_parallelism()
@@ -375,7 +398,7 @@ impl Structure {
                 handles.push(scope.spawn(move || {
                     let mut out = Vec::new();
                     for c in (t..chunks).step_by(threads) {
-                        out.push((c, self.propagate_chunk(b, k, c)));
+                        out.push((c, self.propagate_chunk(seed, k, c)));
                     }
                     out
                 }));
@@ -394,29 +417,87 @@ impl Structure {
         Ok(self.node_major(&blocks, k))
     }
 
-    /// Blocks of CHUNK tags by position, as one row-major `n × k` matrix by node.
+    /// Blocks of CHUNK tags by position, as one row-major `n × k` matrix by node: each thread
+    /// writes a range of nodes in order, gathering their rows from the blocks.
     fn node_major(&self, blocks: &[Vec<f64>], k: usize) -> Vec<f64> {
+        let threads = if self.n * k < 1 << 16 {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |t| t.get())
+        };
+        self.node_major_in(blocks, k, threads)
+    }
+
+    /// `node_major` on `threads` threads.
+    fn node_major_in(&self, blocks: &[Vec<f64>], k: usize, threads: usize) -> Vec<f64> {
         let n = self.n;
         let mut m = vec![0.0; n * k];
-        for (c, chunk) in blocks.iter().enumerate() {
-            let t0 = c * CHUNK;
-            let width = CHUNK.min(k - t0.min(k));
-            for p in 0..n {
-                let v = self.order[p] as usize;
-                m[v * k + t0..v * k + t0 + width]
-                    .copy_from_slice(&chunk[p * CHUNK..p * CHUNK + width]);
-            }
+        if k == 0 || n == 0 {
+            return m;
         }
+        let rows = n.div_ceil(threads);
+        std::thread::scope(|scope| {
+            for (t, part) in m.chunks_mut(rows * k).enumerate() {
+                scope.spawn(move || {
+                    let first = t * rows;
+                    for (r, row) in part.chunks_mut(k).enumerate() {
+                        // The rows are read at random: start loading one some nodes ahead.
+                        if let Some(&ahead) = self.pos.get(first + r + NODE_MAJOR_AHEAD) {
+                            for chunk in blocks {
+                                crate::hint::prefetch(chunk, ahead as usize * CHUNK);
+                            }
+                        }
+                        let p = self.pos[first + r] as usize;
+                        for (c, chunk) in blocks.iter().enumerate() {
+                            let t0 = c * CHUNK;
+                            let width = CHUNK.min(k - t0.min(k));
+                            row[t0..t0 + width]
+                                .copy_from_slice(&chunk[p * CHUNK..p * CHUNK + width]);
+                        }
+                    }
+                });
+            }
+        });
         m
     }
 
     /// One chunk of up to CHUNK tags, in position order.
-    fn propagate_chunk(&self, b: &[f64], k: usize, chunk: usize) -> Result<Vec<f64>, NetworkError> {
-        let mut m = vec![0.0f64; self.n * CHUNK];
-        let rhs = |p: usize| self.chunk_rhs(b, k, chunk, p);
+    fn propagate_chunk(
+        &self,
+        seed: Seed<'_>,
+        k: usize,
+        chunk: usize,
+    ) -> Result<Vec<f64>, NetworkError> {
+        // The additions are placed at random: take the rows' pages in order first.
+        let mut m: Vec<f64> = crate::hint::filled_in_order(self.n * CHUNK);
         let mut p = 0;
-        while p < self.n {
-            p = self.solve_unit_chunk(p, &mut m, &rhs)?;
+        match seed {
+            Seed::Rows(b) => {
+                let rhs = |p: usize, _: &[f64]| self.chunk_rhs(b, k, chunk, p);
+                while p < self.n {
+                    p = self.solve_unit_chunk(p, &mut m, &rhs)?;
+                }
+            }
+            Seed::Additions(net) => {
+                // Each row holds its node's additions until the node is solved; the sums are
+                // those of `right_hand_sides`, in the same order.
+                let t0 = chunk * CHUNK;
+                for a in &net.additions {
+                    let t = a.tag as usize;
+                    if (t0..t0 + CHUNK).contains(&t) {
+                        let j = a.node as usize;
+                        m[self.pos[j] as usize * CHUNK + t - t0] += per_output(net, j, a.amount);
+                    }
+                }
+                let rhs = |p: usize, m: &[f64]| {
+                    let mut r = [0.0; CHUNK];
+                    r.copy_from_slice(&m[p * CHUNK..(p + 1) * CHUNK]);
+                    r
+                };
+                while p < self.n {
+                    p = self.solve_unit_chunk(p, &mut m, &rhs)?;
+                }
+            }
         }
         Ok(m)
     }
@@ -436,7 +517,7 @@ impl Structure {
     /// one chunk of tags, from its suppliers' rows of `m` (positions × CHUNK); returns the
     /// position after it.
     #[inline]
-    fn solve_unit_chunk<R: Fn(usize) -> [f64; CHUNK]>(
+    fn solve_unit_chunk<R: Fn(usize, &[f64]) -> [f64; CHUNK]>(
         &self,
         p: usize,
         m: &mut [f64],
@@ -444,7 +525,7 @@ impl Structure {
     ) -> Result<usize, NetworkError> {
         let l = self.loop_at[p];
         if l == u32::MAX {
-            let mut acc = rhs(p);
+            let mut acc = rhs(p, m);
             for e in self.in_ptr[p]..self.in_ptr[p + 1] {
                 let i = self.in_src[e] as usize;
                 let a = self.in_w[e];
@@ -466,14 +547,14 @@ impl Structure {
         &self,
         lp: &Loop,
         m: &mut [f64],
-        rhs: &dyn Fn(usize) -> [f64; CHUNK],
+        rhs: &dyn Fn(usize, &[f64]) -> [f64; CHUNK],
     ) -> Result<(), NetworkError> {
         let (start, len) = (lp.start, lp.len);
         let inside = start..start + len;
         // b_S: own additions plus everything flowing in from outside the loop.
         let mut bs = vec![0.0; len * CHUNK];
         for r in 0..len {
-            let mut acc = rhs(start + r);
+            let mut acc = rhs(start + r, m);
             for (i, a) in self.edges(start + r) {
                 if !inside.contains(&i) {
                     for t in 0..CHUNK {
@@ -642,7 +723,7 @@ impl UnitSolver {
     pub fn solve(&mut self, s: &Structure, b: &[f64], unit: Unit) -> Result<(), NetworkError> {
         let k = self.k;
         for (c, block) in self.blocks.iter_mut().enumerate() {
-            let rhs = |p: usize| s.chunk_rhs(b, k, c, p);
+            let rhs = |p: usize, _: &[f64]| s.chunk_rhs(b, k, c, p);
             s.solve_unit_chunk(unit.start, block, &rhs)?;
         }
         Ok(())
@@ -671,10 +752,6 @@ impl UnitSolver {
     }
 }
 
-/// Iterative Tarjan over incoming edges. Returns the nodes in component order and the start of
-/// each component (plus a final sentinel). On the reversed graph Tarjan emits a component only
-/// after every component it reaches, i.e. after everything upstream in the flow network, so the
-/// order is upstream-first.
 /// `v[j + 1]` = the number of flows with a positive quantity into node `j` (`v[0]` = 0), counted
 /// by `parts` threads, each over its share of the flows into its own counts, then summed: every
 /// thread reads only its share, and none branches on which node a flow goes to.
@@ -723,6 +800,10 @@ where
     v
 }
 
+/// Iterative Tarjan over incoming edges. Returns the nodes in component order and the start of
+/// each component (plus a final sentinel). On the reversed graph Tarjan emits a component only
+/// after every component it reaches, i.e. after everything upstream in the flow network, so the
+/// order is upstream-first.
 fn tarjan(n: usize, in_ptr: &[usize], src: &[u32]) -> (Vec<u32>, Vec<usize>) {
     const UNSEEN: u32 = u32::MAX;
     // A node's component has been emitted: it can no longer lower anyone's low link. Marking
@@ -977,35 +1058,45 @@ pub struct RightHandSides {
 
 /// The right-hand sides of `net`'s trace.
 pub fn right_hand_sides(net: &Network) -> RightHandSides {
-    let n = net.len();
-    let k = net.tags.len();
-    // Divide rather than multiply by a reciprocal, so that a node adding all of its output gets
-    // exactly 1 per unit.
-    let per_out = |j: usize, amount: f64| {
-        if net.output[j] > 0.0 {
-            amount / net.output[j]
-        } else {
-            0.0
-        }
-    };
-    let mut b = vec![0.0; n * k];
+    let (n, k) = (net.len(), net.tags.len());
+    // The additions are placed at random: take the matrix's pages in order first.
+    let mut b: Vec<f64> = crate::hint::filled_in_order(n * k);
     for a in &net.additions {
         let j = a.node as usize;
-        b[j * k + a.tag as usize] += per_out(j, a.amount);
+        b[j * k + a.tag as usize] += per_output(net, j, a.amount);
     }
-    let value = net.unit_value.iter().any(Option::is_some).then(|| {
+    RightHandSides {
+        content: b,
+        value: value_right_hand_sides(net),
+    }
+}
+
+/// `amount` added at node `j`, per unit of its output (0 where it has none). Divided rather than
+/// multiplied by a reciprocal, so that a node adding all of its output gets exactly 1 per unit.
+#[inline]
+fn per_output(net: &Network, j: usize, amount: f64) -> f64 {
+    if net.output[j] > 0.0 {
+        amount / net.output[j]
+    } else {
+        0.0
+    }
+}
+
+/// The priced and unpriced right-hand sides (`n × k` by node), when any node has a unit value.
+fn value_right_hand_sides(net: &Network) -> Option<(Vec<f64>, Vec<f64>)> {
+    let (n, k) = (net.len(), net.tags.len());
+    net.unit_value.iter().any(Option::is_some).then(|| {
         let mut bv = vec![0.0; n * k];
         let mut bu = vec![0.0; n * k];
         for a in &net.additions {
             let j = a.node as usize;
             match net.unit_value.get(j).copied().flatten() {
-                Some(p) => bv[j * k + a.tag as usize] += per_out(j, a.amount) * p,
-                None => bu[j * k + a.tag as usize] += per_out(j, a.amount),
+                Some(p) => bv[j * k + a.tag as usize] += per_output(net, j, a.amount) * p,
+                None => bu[j * k + a.tag as usize] += per_output(net, j, a.amount),
             }
         }
         (bv, bu)
-    });
-    RightHandSides { content: b, value }
+    })
 }
 
 /// A trace of `net` from its solved right-hand sides (see [`right_hand_sides`]): `per_unit`
@@ -1035,10 +1126,9 @@ pub fn assemble_trace(
 /// Traces with a prepared [`Structure`] (built from the same network).
 pub fn trace_prepared(net: &Network, s: &Structure) -> Result<Trace, NetworkError> {
     let k = net.tags.len();
-    let rhs = right_hand_sides(net);
-    let per_unit = s.propagate(&rhs.content, k)?;
-    let value = match &rhs.value {
-        Some((bv, bu)) => Some((s.propagate(bv, k)?, s.propagate(bu, k)?)),
+    let per_unit = s.propagate_additions(net)?;
+    let value = match value_right_hand_sides(net) {
+        Some((bv, bu)) => Some((s.propagate(&bv, k)?, s.propagate(&bu, k)?)),
         None => None,
     };
     Ok(assemble_trace(net, per_unit, value))
@@ -1046,6 +1136,36 @@ pub fn trace_prepared(net: &Network, s: &Structure) -> Result<Trace, NetworkErro
 
 #[cfg(test)]
 mod parallel_build_tests {
+    /// Propagating the additions straight from the network gives the same bits as propagating
+    /// the matrix of right-hand sides, with loops (small ones by LU), a chunk half full
+    /// (11 tags) and several additions to one node and tag.
+    #[test]
+    fn additions_propagate_as_the_right_hand_sides_do() {
+        let mut net = generate(GenerateOptions {
+            nodes: 20_000,
+            flows: 150_000,
+            tags: 11,
+            cycles: 0.05,
+            seed: 3,
+            values: true,
+        });
+        let repeated: Vec<_> = net.additions.iter().step_by(5).copied().collect();
+        net.additions.extend(repeated);
+        let s = Structure::build(&net).unwrap();
+        assert!(s.loop_count() > 0);
+        let rhs = right_hand_sides(&net);
+        let from_rows = s.propagate(&rhs.content, 11).unwrap();
+        let from_additions = s.propagate_additions(&net).unwrap();
+        assert_eq!(from_rows.len(), 20_000 * 11);
+        assert!(from_rows.iter().any(|&x| x > 0.0));
+        assert!(
+            from_rows
+                .iter()
+                .zip(&from_additions)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+    }
+
     use super::*;
     use crate::generate::{GenerateOptions, generate};
 
@@ -1078,6 +1198,23 @@ mod parallel_build_tests {
             assert_eq!(s.propagate(&b, 3).unwrap(), m1);
         }
         let zero = net.flows.iter().filter(|f| f.quantity == 0.0).count();
+        // The gather to node order, on any number of threads, puts each node's rows in place.
+        let blocks: Vec<Vec<f64>> = (0..2)
+            .map(|c| {
+                (0..one.n * CHUNK)
+                    .map(|i| (c * 1_000_000 + i) as f64)
+                    .collect()
+            })
+            .collect();
+        for threads in [1, 2, 3] {
+            let m = one.node_major_in(&blocks, 11, threads);
+            for v in 0..one.n {
+                let p = one.pos[v] as usize;
+                for t in 0..11 {
+                    assert_eq!(m[v * 11 + t], blocks[t / CHUNK][p * CHUNK + t % CHUNK]);
+                }
+            }
+        }
         assert!(zero > 1000);
         assert_eq!(one.in_src.len(), net.flows.len() - zero);
     }
