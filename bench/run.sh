@@ -6,7 +6,7 @@
 #
 # What one run prints, in order:
 #   0. what the machine's memory allows: the costs of the trace's kinds of access measured on
-#      their own, and the floors they put under each phase (crates/trace/examples/memory_model.rs);
+#      their own, and the time each phase would take at those costs (crates/trace/examples/memory_model.rs);
 #   1. the solvers at 10k, 100k and 1M nodes (10 flows per node, 16 tags, 3 % of nodes on loops):
 #      Lodestone's trace against SuiteSparse KLU (PyKLU: block-triangular form, then LU per block,
 #      what Lodestone does), PARDISO (pypardiso, Brightway's solver; given PARDISO_TIMEOUT seconds
@@ -14,7 +14,7 @@
 #      level-order Gauss-Seidel in NumPy/SciPy, with the ratios and the checksums' agreement;
 #   2. the growth of the trace from 250k to 4M nodes against n log n;
 #      parts 1 and 2 print the phases of each size's last trace (the summary's phase_seconds),
-#      to set beside part 0's floors;
+#      to set beside part 0's model;
 #   3. other shapes at 1M nodes (flows per node, tags);
 #   4. the loader against Polars on the 1M network (pip install polars; skipped without it);
 #   5. the timely dataflow engine in 1-4 processes on loopback (bench/distributed.sh);

@@ -1,5 +1,5 @@
 //! What this machine's memory allows the trace engine: the costs of the accesses it makes,
-//! measured on their own, and the floor they put under each phase of a trace.
+//! measured on their own, and the time each phase of a trace would take at those costs.
 //!
 //!     cargo run --release -p lodestone-trace --example memory_model
 //!     cargo run --release -p lodestone-trace --example memory_model -- 250000 1000000 4000000
@@ -15,11 +15,14 @@
 //!   as propagation reads its suppliers' rows and Tarjan its neighbours' links;
 //! * `scatter`: independent random writes of a 4-byte and an 8-byte value at one index, as the
 //!   structure's edge layout writes each flow's supplier and share;
-//! * `increment`: random read-modify-writes of 8-byte counters, as counting in-degrees does.
+//! * `increment`: random read-modify-writes of 8-byte counters, as counting in-degrees does;
+//! * `first touch`: the first write to each page of a fresh allocation.
 //!
-//! The floor of a phase is the number of its random accesses times the measured cost of one; the
-//! ordered reads it also makes overlap with them and are left out. BENCHMARKS.md ("What the
-//! machine allows") sets the floors beside the phases' measured times.
+//! The model time of a phase counts its random accesses at the measured cost of one, its ordered
+//! reads at the measured bandwidth (the larger of the two, as they overlap) and its fresh pages.
+//! It is an estimate of a memory-bound phase, not a proven bound: accesses that hit in cache more
+//! often than uniform ones, or overlap better, make a phase faster than its model.
+//! BENCHMARKS.md ("What the machine allows") sets the model beside the phases' measured times.
 use lodestone_trace::generate::Rng;
 use std::hint::black_box;
 use std::time::Instant;
@@ -111,14 +114,14 @@ fn main() {
     }
     println!();
     println!(
-        "floors of the trace's phases (s; 10 flows per node, 16 tags, 2 cores), first touch included:"
+        "model times of the trace's phases (s; 10 flows per node, 16 tags, 2 cores), fresh pages included:"
     );
     println!(
         "{:>9} | {:>7} | {:>7} | {:>7} | {:>7} | {:>11} | {:>7}",
         "nodes", "count", "layout", "Tarjan", "reindex", "propagation", "sum"
     );
     for (n, c) in &all {
-        let f = c.floors(*n);
+        let f = c.model(*n);
         println!(
             "{n:>9} | {:>7.3} | {:>7.3} | {:>7.3} | {:>7.3} | {:>11.3} | {:>7.3}",
             f[0],
@@ -159,11 +162,11 @@ struct Costs {
 }
 
 impl Costs {
-    /// Lower bounds, in seconds, of counting, laying out the edges, Tarjan, re-indexing and
+    /// Model times, in seconds, of counting, laying out the edges, Tarjan, re-indexing and
     /// propagation, each with the first touch of the pages it writes fresh. Ordered reads and
-    /// random accesses overlap, so a phase's floor takes the larger of the two; phases run on two
-    /// cores split their random accesses and first touches between them; Tarjan runs on one.
-    fn floors(&self, n: usize) -> [f64; 5] {
+    /// random accesses overlap, so a phase's model takes the larger of the two; phases run on
+    /// two cores split their random accesses and first touches between them; Tarjan runs on one.
+    fn model(&self, n: usize) -> [f64; 5] {
         let (n, m) = (n as f64, (n * FLOWS_PER_NODE) as f64);
         // Nanoseconds to read `bytes` in order on one core while the other core does the same.
         let stream = |bytes: f64| bytes / (self.stream_2 / 2.0);
@@ -183,13 +186,12 @@ impl Costs {
             .max(n / 2.0 * (self.link + 2.0 * self.run) + m / 2.0 * self.pos)
             + fresh(12.0 * m) / 2.0
             + fresh(12.0 * n);
-        // Each core reads every edge's supplier row for its 8 of the 16 tags, and each node's
-        // own additions (a row of the right-hand side); then the node-major result is written
-        // by position (a random row per node and chunk) into fresh pages.
-        let propagation = stream(12.0 * m).max((m + n) * self.row_2)
-            + fresh(64.0 * n)
-            + 2.0 * n * self.row_1
-            + fresh(128.0 * n);
+        // Each core writes its rows (8 of the 16 tags) in order into fresh pages, then reads
+        // every edge's supplier row; then both cores gather the node-major result, each for
+        // half the nodes, reading both chunks' rows of each node at random.
+        let propagation = fresh(64.0 * n)
+            + stream(12.0 * m).max(m * self.row_2)
+            + (2.0 * n * self.row_2 + fresh(128.0 * n)) / 2.0;
         [count, layout, tarjan, reindex, propagation].map(|ns| ns * 1e-9)
     }
 }
