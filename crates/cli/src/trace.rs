@@ -226,8 +226,8 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
     // The summary reports the structure's loops: build it once, inside the timed trace, and
     // keep it (it used to be built a second time after the timers stopped).
     let mut structure = None;
-    // Seconds of propagation alone, where the summary's trace is timed phase by phase.
-    let mut propagation = None;
+    // Seconds of each phase, where the summary's trace is timed phase by phase.
+    let mut phases = None;
     let (primary, other) = match args.custody {
         Custody::MassBalance if cluster.is_some() => {
             let cluster = cluster.as_ref().expect("checked");
@@ -248,10 +248,17 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
         }
         Custody::MassBalance if args.summary => {
             net.validate().map_err(|e| e.to_string())?;
-            let s = Structure::build(&net).map_err(|e| e.to_string())?;
+            let mut seconds: Vec<(&'static str, f64)> = Vec::new();
+            let mut lap = Instant::now();
+            let s = Structure::build_observed(&net, &mut |phase| {
+                seconds.push((phase.name(), lap.elapsed().as_secs_f64()));
+                lap = Instant::now();
+            })
+            .map_err(|e| e.to_string())?;
             let propagating = Instant::now();
             let t = lodestone_trace::trace_prepared(&net, &s).map_err(|e| e.to_string())?;
-            propagation = Some(propagating.elapsed().as_secs_f64());
+            seconds.push(("propagation", propagating.elapsed().as_secs_f64()));
+            phases = Some(seconds);
             structure = Some(std::sync::Arc::new(s));
             (t, None)
         }
@@ -272,7 +279,7 @@ pub fn run_trace(args: TraceArgs) -> Result<ExitCode, crate::Failure> {
             &HowTraced {
                 loaded: loaded.as_secs_f64(),
                 traced: traced.as_secs_f64(),
-                propagation,
+                phases,
                 engine: match &cluster {
                     Some(c) => format!(
                         "timely dataflow, {} worker(s) in {} process(es)",
@@ -718,8 +725,9 @@ fn write_rows(
 struct HowTraced {
     loaded: f64,
     traced: f64,
-    /// Seconds of propagation, when the structure was built and timed apart from it.
-    propagation: Option<f64>,
+    /// Seconds of each phase of the structure's build and of propagation, by name, where they
+    /// were timed apart.
+    phases: Option<Vec<(&'static str, f64)>>,
     engine: String,
 }
 
@@ -734,7 +742,7 @@ fn print_summary(
     let HowTraced {
         loaded,
         traced,
-        propagation,
+        phases,
         engine,
     } = how;
     let leaving = t.content_leaving(net);
@@ -742,19 +750,6 @@ fn print_summary(
     for a in &net.additions {
         added[a.tag as usize] += a.amount;
     }
-    // The phases of the trace, where its structure was built inside the timed trace (the
-    // benchmarks' account of where the time goes; BENCHMARKS.md).
-    let phases = structure.map(|s| {
-        let b = s.timings();
-        serde_json::json!({
-            "count": b.count,
-            "layout": b.layout,
-            "tarjan": b.tarjan,
-            "reindex": b.reindex,
-            "loops": b.loops,
-            "propagation": propagation,
-        })
-    });
     let built;
     let structure = match structure {
         Some(s) => s,
@@ -775,8 +770,13 @@ fn print_summary(
         "checksum": t.per_unit.iter().sum::<f64>(),
         "by_tag": tags.iter().map(|&g| serde_json::json!({"tag": net.tags[g], "added": added[g], "leaving": leaving[g]})).collect::<Vec<_>>(),
     });
+    // Where the time went (the benchmarks' account of it; BENCHMARKS.md).
     if let Some(phases) = phases {
-        summary["phase_seconds"] = phases;
+        summary["phase_seconds"] = phases
+            .iter()
+            .map(|&(name, s)| (name.to_string(), serde_json::json!(s)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
     }
     let out = match format {
         ShowFormat::Json => serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n",

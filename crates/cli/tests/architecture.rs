@@ -186,14 +186,15 @@ fn only_the_edges_read_the_clock() {
 }
 
 #[test]
-fn unsafe_code_lives_in_one_module() {
-    // Two memory hints of the network reader (a prefetch and madvise), each with its SAFETY note.
+fn unsafe_code_lives_in_the_hint_modules() {
+    // Two memory hints, each with its SAFETY note: a prefetch (trace/src/hint.rs, used by the
+    // engine and the network reader) and madvise for the reader's id table (network/src/mem.rs).
     let mut found = 0;
     for path in sources() {
         let f = relative(&path);
         let text = std::fs::read_to_string(&path).unwrap();
         let blocks = text.matches("unsafe {").count() + text.matches("unsafe fn").count();
-        if f == "network/src/mem.rs" {
+        if f == "network/src/mem.rs" || f == "trace/src/hint.rs" {
             assert_eq!(
                 blocks,
                 text.matches("// SAFETY:").count(),
@@ -203,7 +204,7 @@ fn unsafe_code_lives_in_one_module() {
         } else {
             assert_eq!(
                 blocks, 0,
-                "{f} has unsafe code: keep it in network/src/mem.rs"
+                "{f} has unsafe code: keep it in trace/src/hint.rs or network/src/mem.rs"
             );
         }
     }

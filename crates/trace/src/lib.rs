@@ -35,7 +35,7 @@ mod solve;
 pub use explain::{Path, PathStep, explain};
 pub use network::{Addition, Flow, Line, Network, NetworkError, tag_matches};
 pub use solve::{
-    BuildTimings, CHUNK, RightHandSides, Structure, Trace, Unit, UnitSolver, ValueTrace,
+    BuildPhase, CHUNK, RightHandSides, Structure, Trace, Unit, UnitSolver, ValueTrace,
     assemble_trace, right_hand_sides, trace, trace_element, trace_prepared, trace_with,
 };
 

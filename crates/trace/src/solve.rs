@@ -53,24 +53,44 @@ pub struct Structure {
     /// Loop index of each position, or `u32::MAX` for a node outside loops.
     loop_at: Vec<u32>,
     loops: Vec<Loop>,
-    /// How long each phase of `build` took.
-    timings: BuildTimings,
 }
 
-/// Wall-clock seconds of each phase of [`Structure::build`], for the benchmarks' account of
-/// where a trace's time goes (BENCHMARKS.md, "What the machine allows").
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct BuildTimings {
+/// The phases of [`Structure::build`], in the order they run: [`Structure::build_observed`]
+/// reports the end of each, so that a caller can time them (the engine reads no clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildPhase {
     /// Counting each node's incoming flows.
-    pub count: f64,
+    Count,
     /// Laying out the incoming edges by node (random writes).
-    pub layout: f64,
+    Layout,
     /// Tarjan's strongly connected components, upstream first.
-    pub tarjan: f64,
+    Tarjan,
     /// Re-indexing the edges by position.
-    pub reindex: f64,
+    Reindex,
     /// Finding the loops, checking them for leaks and factorising the small ones.
-    pub loops: f64,
+    Loops,
+}
+
+impl BuildPhase {
+    /// Every phase, in the order they run.
+    pub const ALL: [BuildPhase; 5] = [
+        BuildPhase::Count,
+        BuildPhase::Layout,
+        BuildPhase::Tarjan,
+        BuildPhase::Reindex,
+        BuildPhase::Loops,
+    ];
+
+    /// The phase's name in reports (`trace --summary`'s `phase_seconds`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BuildPhase::Count => "count",
+            BuildPhase::Layout => "layout",
+            BuildPhase::Tarjan => "tarjan",
+            BuildPhase::Reindex => "reindex",
+            BuildPhase::Loops => "loops",
+        }
+    }
 }
 
 /// `slice` cut at `bounds` (the first 0, the last `slice.len()`, non-decreasing) into
@@ -89,6 +109,15 @@ impl Structure {
     /// Orders the network's components upstream-first and factorises its loops. Fails on a loop
     /// that no output leaves.
     pub fn build(net: &Network) -> Result<Structure, NetworkError> {
+        Structure::build_observed(net, &mut |_| {})
+    }
+
+    /// `build`, calling `ended` as each phase ends (in [`BuildPhase::ALL`]'s order; a build that
+    /// fails stops reporting where it fails).
+    pub fn build_observed(
+        net: &Network,
+        ended: &mut dyn FnMut(BuildPhase),
+    ) -> Result<Structure, NetworkError> {
         let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
         Structure::build_in(
             net,
@@ -97,32 +126,29 @@ impl Structure {
             } else {
                 threads
             },
+            ended,
         )
     }
 
-    /// `build`, with the edges laid out by `parts` threads.
-    fn build_in(net: &Network, parts: usize) -> Result<Structure, NetworkError> {
+    /// `build_observed`, with the edges laid out by `parts` threads.
+    fn build_in(
+        net: &Network,
+        parts: usize,
+        ended: &mut dyn FnMut(BuildPhase),
+    ) -> Result<Structure, NetworkError> {
         let n = net.len();
         // Each thread builds the incoming edges of one range of nodes (and later of positions):
         // the writes are random and memory-bound, so two cores make them nearly twice as fast.
         // Every thread reads all the flows, in file order, so each node's edges keep that order
         // and the sums of propagation do not depend on the number of threads.
         let node_bounds: Vec<usize> = (0..=parts).map(|t| n * t / parts).collect();
-        let mut timings = BuildTimings::default();
-        let mut clock = std::time::Instant::now();
-        let mut lap = || {
-            let now = std::time::Instant::now();
-            let seconds = (now - clock).as_secs_f64();
-            clock = now;
-            seconds
-        };
         // Incoming adjacency by node (several flows between a pair simply add up later).
         let mut in_ptr = in_degrees(&net.flows, n, parts);
         for i in 0..n {
             in_ptr[i + 1] += in_ptr[i];
         }
         let m = in_ptr[n];
-        timings.count = lap();
+        ended(BuildPhase::Count);
         let edge_bounds: Vec<usize> = node_bounds.iter().map(|&b| in_ptr[b]).collect();
         let mut src = vec![0u32; m];
         let mut w = vec![0f64; m];
@@ -147,9 +173,9 @@ impl Structure {
                 });
             }
         });
-        timings.layout = lap();
+        ended(BuildPhase::Layout);
         let (order, comp_start) = tarjan(n, &in_ptr, &src);
-        timings.tarjan = lap();
+        ended(BuildPhase::Tarjan);
         let mut pos = vec![0u32; n];
         for (p, &v) in order.iter().enumerate() {
             pos[v as usize] = p as u32;
@@ -200,7 +226,7 @@ impl Structure {
             }
         });
         drop((in_ptr, src, w));
-        timings.reindex = lap();
+        ended(BuildPhase::Reindex);
         let mut s = Structure {
             n,
             order,
@@ -210,7 +236,6 @@ impl Structure {
             in_w: p_w,
             loop_at: vec![u32::MAX; n],
             loops: Vec::new(),
-            timings,
         };
         for c in 0..comp_start.len() - 1 {
             let (start, end) = (comp_start[c], comp_start[c + 1]);
@@ -236,13 +261,8 @@ impl Structure {
                 s.loops[l].lu = Some(lu);
             }
         }
-        s.timings.loops = lap();
+        ended(BuildPhase::Loops);
         Ok(s)
-    }
-
-    /// How long each phase of building this structure took.
-    pub fn timings(&self) -> BuildTimings {
-        self.timings
     }
 
     /// Number of nodes.
@@ -1185,12 +1205,14 @@ mod parallel_build_tests {
         for f in net.flows.iter_mut().step_by(97) {
             f.quantity = 0.0;
         }
-        let one = Structure::build_in(&net, 1).unwrap();
+        let mut phases = Vec::new();
+        let one = Structure::build_in(&net, 1, &mut |p| phases.push(p)).unwrap();
+        assert_eq!(phases, BuildPhase::ALL);
         let b: Vec<f64> = (0..net.len() * 3).map(|i| (i % 7) as f64).collect();
         let m1 = one.propagate(&b, 3).unwrap();
         assert!(one.loop_count() > 0);
         for parts in [2, 3] {
-            let s = Structure::build_in(&net, parts).unwrap();
+            let s = Structure::build_in(&net, parts, &mut |_| {}).unwrap();
             assert_eq!(s.order, one.order);
             assert_eq!(s.in_ptr, one.in_ptr);
             assert_eq!(s.in_src, one.in_src);
