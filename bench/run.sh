@@ -2,7 +2,7 @@
 # Trace-engine benchmark: Lodestone against the references a specialist would pick, in one run.
 #
 #   bash bench/run.sh            # full run (about 13 minutes on the project's 2-core machine)
-#   QUICK=1 bash bench/run.sh    # small sizes, to check the script
+#   QUICK=1 bash bench/run.sh    # small sizes, to check the script (45 s here, built)
 #
 # What one run prints, in order:
 #   0. what the machine's memory allows: the costs of the trace's kinds of access measured on
@@ -79,7 +79,8 @@ fi
 echo "== machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD)"
 
 echo "== 0. what the machine's memory allows (best of 3 per figure)"
-cargo run --release -q -p lodestone-trace --example memory_model -- "${GROWTH[0]}" "$BIG" "${GROWTH[-1]}"
+# shellcheck disable=SC2046  # one node count per word
+cargo run --release -q -p lodestone-trace --example memory_model -- $(printf '%s\n' "${GROWTH[0]}" "$BIG" "${GROWTH[-1]}" | sort -nu)
 
 echo "== 1. solvers: Lodestone trace (best of $REPS) against KLU, PARDISO and level-order Gauss-Seidel"
 pardiso_done=yes
