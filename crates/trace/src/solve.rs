@@ -1,6 +1,6 @@
 //! The mass-balance solver: strongly connected components upstream-first, loops solved exactly.
 
-use crate::network::{Network, NetworkError};
+use crate::network::{Flow, Network, NetworkError};
 
 /// Tags are propagated in chunks of this many, one chunk per thread; rows are padded to it so the
 /// inner loop has a fixed width the compiler can vectorise.
@@ -137,10 +137,10 @@ impl Structure {
         ended: &mut dyn FnMut(BuildPhase),
     ) -> Result<Structure, NetworkError> {
         let n = net.len();
-        // Each thread builds the incoming edges of one range of nodes (and later of positions):
-        // the writes are random and memory-bound, so two cores make them nearly twice as fast.
-        // Every thread reads all the flows, in file order, so each node's edges keep that order
-        // and the sums of propagation do not depend on the number of threads.
+        // Each thread re-indexes one range of positions (the edges' layout splits its work its
+        // own way, `lay_out_edges`): the writes are random and memory-bound, so two cores make
+        // them nearly twice as fast. Each node's edges stay in file order whatever the number
+        // of threads, so the sums of propagation do not depend on it.
         let node_bounds: Vec<usize> = (0..=parts).map(|t| n * t / parts).collect();
         // Incoming adjacency by node (several flows between a pair simply add up later).
         let mut in_ptr = in_degrees(&net.flows, n, parts);
@@ -149,30 +149,7 @@ impl Structure {
         }
         let m = in_ptr[n];
         ended(BuildPhase::Count);
-        let edge_bounds: Vec<usize> = node_bounds.iter().map(|&b| in_ptr[b]).collect();
-        let mut src = vec![0u32; m];
-        let mut w = vec![0f64; m];
-        std::thread::scope(|scope| {
-            let srcs = split_at_bounds(&mut src, &edge_bounds);
-            let ws = split_at_bounds(&mut w, &edge_bounds);
-            for (t, (src, w)) in srcs.into_iter().zip(ws).enumerate() {
-                let (lo, hi) = (node_bounds[t], node_bounds[t + 1]);
-                let in_ptr = &in_ptr;
-                scope.spawn(move || {
-                    let base = in_ptr[lo];
-                    let mut fill: Vec<usize> = in_ptr[lo..hi].iter().map(|e| e - base).collect();
-                    for f in &net.flows {
-                        let j = f.to as usize;
-                        if f.quantity > 0.0 && (lo..hi).contains(&j) {
-                            let e = fill[j - lo];
-                            fill[j - lo] += 1;
-                            src[e] = f.from;
-                            w[e] = f.quantity / net.output[j];
-                        }
-                    }
-                });
-            }
-        });
+        let (src, w) = lay_out_edges(net, &in_ptr, parts);
         ended(BuildPhase::Layout);
         let (order, comp_start) = tarjan(n, &in_ptr, &src);
         ended(BuildPhase::Tarjan);
@@ -770,6 +747,117 @@ impl UnitSolver {
     pub fn to_node_major(&self, s: &Structure) -> Vec<f64> {
         s.node_major(&self.blocks, self.k)
     }
+}
+
+/// The incoming edges of every node (flows of positive quantity), laid out by node in
+/// `in_ptr`'s order, each node's in file order: the supplier and the share
+/// `quantity / output` of each edge. Written at random, the edges of a large network miss the
+/// caches on nearly every write; so the flows are first partitioned by their receiver into
+/// buckets of consecutive nodes (each share of the flows on its own thread, written in order
+/// into its part of each bucket), then each bucket's edges, few enough for its cursors and its
+/// stretch of the output to stay in the L2 cache, are laid out on their own.
+fn lay_out_edges(net: &Network, in_ptr: &[usize], parts: usize) -> (Vec<u32>, Vec<f64>) {
+    let n = net.len();
+    let m = in_ptr[n];
+    // About 32k edges a bucket: 384 KB of output and its nodes' cursors.
+    let per_node = (m / n.max(1)).max(1);
+    let shift = (32_768 / per_node)
+        .max(1)
+        .next_power_of_two()
+        .trailing_zeros();
+    let buckets = n.div_ceil(1 << shift).max(1);
+    let first_edge = |b: usize| in_ptr[(b << shift).min(n)];
+    let flows = &net.flows;
+    let shares: Vec<&[Flow]> = (0..parts)
+        .map(|t| &flows[flows.len() * t / parts..flows.len() * (t + 1) / parts])
+        .collect();
+    // How many of each share's edges go to each bucket.
+    let counts: Vec<Vec<usize>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .iter()
+            .map(|&share| {
+                scope.spawn(move || {
+                    let mut c = vec![0usize; buckets];
+                    for f in share.iter().filter(|f| f.quantity > 0.0) {
+                        c[(f.to >> shift) as usize] += 1;
+                    }
+                    c
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bucket counter panicked"))
+            .collect()
+    });
+    // The flows by bucket, and within a bucket by share: so each bucket's flows are in file
+    // order, and bucket b's stretch is that of its nodes' edges, from `first_edge(b)`.
+    let mut staged = vec![
+        Flow {
+            from: 0,
+            to: 0,
+            quantity: 0.0
+        };
+        m
+    ];
+    let mut mine: Vec<Vec<&mut [Flow]>> = (0..parts).map(|_| Vec::with_capacity(buckets)).collect();
+    let mut rest = &mut staged[..];
+    for b in 0..buckets {
+        for t in 0..parts {
+            let (piece, after) = rest.split_at_mut(counts[t][b]);
+            mine[t].push(piece);
+            rest = after;
+        }
+    }
+    std::thread::scope(|scope| {
+        for (share, mut pieces) in shares.iter().zip(mine) {
+            scope.spawn(move || {
+                let mut fill = vec![0usize; buckets];
+                for f in share.iter().filter(|f| f.quantity > 0.0) {
+                    let b = (f.to >> shift) as usize;
+                    pieces[b][fill[b]] = *f;
+                    fill[b] += 1;
+                }
+            });
+        }
+    });
+    // Each thread lays out a run of buckets holding about its part of the edges.
+    let mut bucket_bounds: Vec<usize> = (0..=parts)
+        .map(|t| {
+            (0..buckets)
+                .find(|&b| first_edge(b) >= m * t / parts)
+                .unwrap_or(buckets)
+        })
+        .collect();
+    // The last thread takes the buckets left, with or without edges.
+    bucket_bounds[parts] = buckets;
+    let edge_bounds: Vec<usize> = bucket_bounds.iter().map(|&b| first_edge(b)).collect();
+    let mut src = vec![0u32; m];
+    let mut w = vec![0f64; m];
+    std::thread::scope(|scope| {
+        let srcs = split_at_bounds(&mut src, &edge_bounds);
+        let ws = split_at_bounds(&mut w, &edge_bounds);
+        for (t, (src, w)) in srcs.into_iter().zip(ws).enumerate() {
+            let (staged, base) = (&staged, edge_bounds[t]);
+            let run = bucket_bounds[t]..bucket_bounds[t + 1];
+            scope.spawn(move || {
+                let mut fill = Vec::with_capacity(1 << shift);
+                for b in run {
+                    let (lo, hi) = (b << shift, ((b + 1) << shift).min(n));
+                    fill.clear();
+                    fill.extend(in_ptr[lo..hi].iter().map(|&e| e - base));
+                    for f in &staged[in_ptr[lo]..in_ptr[hi]] {
+                        let j = f.to as usize;
+                        let e = fill[j - lo];
+                        fill[j - lo] += 1;
+                        src[e] = f.from;
+                        w[e] = f.quantity / net.output[j];
+                    }
+                }
+            });
+        }
+    });
+    (src, w)
 }
 
 /// `v[j + 1]` = the number of flows with a positive quantity into node `j` (`v[0]` = 0), counted
