@@ -792,21 +792,19 @@ fn lay_out_edges(net: &Network, in_ptr: &[usize], parts: usize) -> (Vec<u32>, Ve
     });
     // The flows by bucket, and within a bucket by share: so each bucket's flows are in file
     // order, and bucket b's stretch is that of its nodes' edges, from `first_edge(b)`.
-    let mut staged = vec![
-        Flow {
-            from: 0,
-            to: 0,
-            quantity: 0.0
-        };
-        m
-    ];
-    let mut mine: Vec<Vec<&mut [Flow]>> = (0..parts).map(|_| Vec::with_capacity(buckets)).collect();
-    let mut rest = &mut staged[..];
+    // Two arrays of zeros (their pages taken as the threads write them, in parallel): each
+    // flow's supplier and receiver in one word, and its quantity.
+    let mut staged_ends = vec![0u64; m];
+    let mut staged_quantity = vec![0f64; m];
+    let mut mine: Vec<Vec<(&mut [u64], &mut [f64])>> =
+        (0..parts).map(|_| Vec::with_capacity(buckets)).collect();
+    let (mut ends_left, mut quantity_left) = (&mut staged_ends[..], &mut staged_quantity[..]);
     for b in 0..buckets {
         for t in 0..parts {
-            let (piece, after) = rest.split_at_mut(counts[t][b]);
-            mine[t].push(piece);
-            rest = after;
+            let (ends, ends_after) = ends_left.split_at_mut(counts[t][b]);
+            let (quantity, quantity_after) = quantity_left.split_at_mut(counts[t][b]);
+            mine[t].push((ends, quantity));
+            (ends_left, quantity_left) = (ends_after, quantity_after);
         }
     }
     std::thread::scope(|scope| {
@@ -815,7 +813,9 @@ fn lay_out_edges(net: &Network, in_ptr: &[usize], parts: usize) -> (Vec<u32>, Ve
                 let mut fill = vec![0usize; buckets];
                 for f in share.iter().filter(|f| f.quantity > 0.0) {
                     let b = (f.to >> shift) as usize;
-                    pieces[b][fill[b]] = *f;
+                    let (ends, quantity) = &mut pieces[b];
+                    ends[fill[b]] = (u64::from(f.from) << 32) | u64::from(f.to);
+                    quantity[fill[b]] = f.quantity;
                     fill[b] += 1;
                 }
             });
@@ -838,7 +838,7 @@ fn lay_out_edges(net: &Network, in_ptr: &[usize], parts: usize) -> (Vec<u32>, Ve
         let srcs = split_at_bounds(&mut src, &edge_bounds);
         let ws = split_at_bounds(&mut w, &edge_bounds);
         for (t, (src, w)) in srcs.into_iter().zip(ws).enumerate() {
-            let (staged, base) = (&staged, edge_bounds[t]);
+            let (ends, quantity, base) = (&staged_ends, &staged_quantity, edge_bounds[t]);
             let run = bucket_bounds[t]..bucket_bounds[t + 1];
             scope.spawn(move || {
                 let mut fill = Vec::with_capacity(1 << shift);
@@ -846,12 +846,13 @@ fn lay_out_edges(net: &Network, in_ptr: &[usize], parts: usize) -> (Vec<u32>, Ve
                     let (lo, hi) = (b << shift, ((b + 1) << shift).min(n));
                     fill.clear();
                     fill.extend(in_ptr[lo..hi].iter().map(|&e| e - base));
-                    for f in &staged[in_ptr[lo]..in_ptr[hi]] {
-                        let j = f.to as usize;
+                    let stretch = in_ptr[lo]..in_ptr[hi];
+                    for (&ends, &q) in ends[stretch.clone()].iter().zip(&quantity[stretch]) {
+                        let j = (ends & u64::from(u32::MAX)) as usize;
                         let e = fill[j - lo];
                         fill[j - lo] += 1;
-                        src[e] = f.from;
-                        w[e] = f.quantity / net.output[j];
+                        src[e] = (ends >> 32) as u32;
+                        w[e] = q / net.output[j];
                     }
                 }
             });
