@@ -151,7 +151,8 @@ struct Costs {
     pos: f64,
     /// 8 bytes of an array of 8m bytes (the start of a node's run of edges).
     run: f64,
-    /// A 4- and an 8-byte write at one index of m-entry arrays, both cores (the edge layout).
+    /// A 4- and an 8-byte write at one index of m-entry arrays, both cores (what the edge
+    /// layout paid per edge before its radix partition; shown, not modelled).
     scatter_2: f64,
     /// An 8-byte counter of an n-entry array read, incremented and written back.
     increment: f64,
@@ -173,10 +174,12 @@ impl Costs {
         let fresh = |bytes: f64| bytes / 4096.0 * self.first_touch;
         // Each core reads half the flows (16 bytes each) and counts them by node.
         let count = stream(8.0 * m).max(m / 2.0 * self.increment);
-        // Each core reads every flow; for those into its half of the nodes, the edge's slot is
-        // taken from its node's cursor, the node's output read, and the edge written.
-        let layout = stream(16.0 * m).max(m / 2.0 * (self.scatter_2 + self.increment + self.link))
-            + fresh(12.0 * m) / 2.0;
+        // A radix partition: each core reads half the flows twice (counting by bucket, then
+        // staging each into its bucket: 16 bytes written, in order within each bucket), then
+        // lays out half the buckets, reading their staged flows and writing the edges (12
+        // bytes) within the L2. So every access is in order, or in cache; the staged flows and
+        // the edges are fresh pages.
+        let layout = stream((8.0 + 8.0 + 8.0 + 8.0 + 6.0) * m) + fresh((16.0 + 12.0) * m) / 2.0;
         // Every edge reads its neighbour's link; each node is descended to once, reading where
         // its edges start and then the first of them, each depending on the one before.
         let tarjan = m * self.link + n * (self.chase_links + self.chase_edges) + fresh(12.0 * n);
