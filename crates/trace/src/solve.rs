@@ -93,6 +93,17 @@ impl BuildPhase {
     }
 }
 
+/// The cores this process may use.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |t| t.get())
+}
+
+/// Threads for a job of `items` items: one below 65,536 items, where starting threads costs more
+/// than it saves; every core above.
+fn threads_for(items: usize) -> usize {
+    if items < 1 << 16 { 1 } else { cores() }
+}
+
 /// `slice` cut at `bounds` (the first 0, the last `slice.len()`, non-decreasing) into
 /// `bounds.len() - 1` disjoint pieces, for threads to fill side by side.
 fn split_at_bounds<'a, T>(mut slice: &'a mut [T], bounds: &[usize]) -> Vec<&'a mut [T]> {
@@ -118,16 +129,7 @@ impl Structure {
         net: &Network,
         ended: &mut dyn FnMut(BuildPhase),
     ) -> Result<Structure, NetworkError> {
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-        Structure::build_in(
-            net,
-            if net.flows.len() < 1 << 16 {
-                1
-            } else {
-                threads
-            },
-            ended,
-        )
+        Structure::build_in(net, threads_for(net.flows.len()), ended)
     }
 
     /// `build_observed`, with the edges laid out by `parts` threads.
@@ -143,13 +145,14 @@ impl Structure {
         // of threads, so the sums of propagation do not depend on it.
         let node_bounds: Vec<usize> = (0..=parts).map(|t| n * t / parts).collect();
         // Incoming adjacency by node (several flows between a pair simply add up later).
-        let mut in_ptr = in_degrees(&net.flows, n, parts);
-        for i in 0..n {
-            in_ptr[i + 1] += in_ptr[i];
-        }
-        let m = in_ptr[n];
+        let shares: Vec<&[Flow]> = (0..parts)
+            .map(|t| &net.flows[net.flows.len() * t / parts..net.flows.len() * (t + 1) / parts])
+            .collect();
+        let counts = count_edges(&shares, n);
+        let m = counts.in_ptr[n];
         ended(BuildPhase::Count);
-        let (src, w) = lay_out_edges(net, &in_ptr, parts);
+        let (src, w) = lay_out_edges(net, &shares, &counts);
+        let in_ptr = counts.in_ptr;
         ended(BuildPhase::Layout);
         let (order, comp_start) = tarjan(n, &in_ptr, &src);
         ended(BuildPhase::Tarjan);
@@ -384,9 +387,7 @@ impl Structure {
     fn propagate_seeded(&self, seed: Seed<'_>, k: usize) -> Result<Vec<f64>, NetworkError> {
         let n = self.n;
         let chunks = k.div_ceil(CHUNK).max(1);
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |t| t.get())
-            .min(chunks);
+        let threads = cores().min(chunks);
         let mut results: Vec<Option<Result<Vec<f64>, NetworkError>>> =
             (0..chunks).map(|_| None).collect();
         std::thread::scope(|scope| {
@@ -417,12 +418,7 @@ impl Structure {
     /// Blocks of CHUNK tags by position, as one row-major `n × k` matrix by node: each thread
     /// writes a range of nodes in order, gathering their rows from the blocks.
     fn node_major(&self, blocks: &[Vec<f64>], k: usize) -> Vec<f64> {
-        let threads = if self.n * k < 1 << 16 {
-            1
-        } else {
-            std::thread::available_parallelism().map_or(1, |t| t.get())
-        };
-        self.node_major_in(blocks, k, threads)
+        self.node_major_in(blocks, k, threads_for(self.n * k))
     }
 
     /// `node_major` on `threads` threads.
@@ -756,40 +752,12 @@ impl UnitSolver {
 /// buckets of consecutive nodes (each share of the flows on its own thread, written in order
 /// into its part of each bucket), then each bucket's edges, few enough for its cursors and its
 /// stretch of the output to stay in the L2 cache, are laid out on their own.
-fn lay_out_edges(net: &Network, in_ptr: &[usize], parts: usize) -> (Vec<u32>, Vec<f64>) {
+fn lay_out_edges(net: &Network, shares: &[&[Flow]], counts: &EdgeCounts) -> (Vec<u32>, Vec<f64>) {
     let n = net.len();
+    let (in_ptr, shift, parts) = (&counts.in_ptr[..], counts.shift, shares.len());
     let m = in_ptr[n];
-    // About 32k edges a bucket: 384 KB of output and its nodes' cursors.
-    let per_node = (m / n.max(1)).max(1);
-    let shift = (32_768 / per_node)
-        .max(1)
-        .next_power_of_two()
-        .trailing_zeros();
-    let buckets = n.div_ceil(1 << shift).max(1);
+    let buckets = counts.by_bucket[0].len();
     let first_edge = |b: usize| in_ptr[(b << shift).min(n)];
-    let flows = &net.flows;
-    let shares: Vec<&[Flow]> = (0..parts)
-        .map(|t| &flows[flows.len() * t / parts..flows.len() * (t + 1) / parts])
-        .collect();
-    // How many of each share's edges go to each bucket.
-    let counts: Vec<Vec<usize>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = shares
-            .iter()
-            .map(|&share| {
-                scope.spawn(move || {
-                    let mut c = vec![0usize; buckets];
-                    for f in share.iter().filter(|f| f.quantity > 0.0) {
-                        c[(f.to >> shift) as usize] += 1;
-                    }
-                    c
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("bucket counter panicked"))
-            .collect()
-    });
     // The flows by bucket, and within a bucket by share: so each bucket's flows are in file
     // order, and bucket b's stretch is that of its nodes' edges, from `first_edge(b)`.
     // Two arrays of zeros (their pages taken as the threads write them, in parallel): each
@@ -801,8 +769,8 @@ fn lay_out_edges(net: &Network, in_ptr: &[usize], parts: usize) -> (Vec<u32>, Ve
     let (mut ends_left, mut quantity_left) = (&mut staged_ends[..], &mut staged_quantity[..]);
     for b in 0..buckets {
         for t in 0..parts {
-            let (ends, ends_after) = ends_left.split_at_mut(counts[t][b]);
-            let (quantity, quantity_after) = quantity_left.split_at_mut(counts[t][b]);
+            let (ends, ends_after) = ends_left.split_at_mut(counts.by_bucket[t][b]);
+            let (quantity, quantity_after) = quantity_left.split_at_mut(counts.by_bucket[t][b]);
             mine[t].push((ends, quantity));
             (ends_left, quantity_left) = (ends_after, quantity_after);
         }
@@ -861,29 +829,38 @@ fn lay_out_edges(net: &Network, in_ptr: &[usize], parts: usize) -> (Vec<u32>, Ve
     (src, w)
 }
 
-/// `v[j + 1]` = the number of flows with a positive quantity into node `j` (`v[0]` = 0), counted
-/// by `parts` threads, each over its share of the flows into its own counts, then summed: every
-/// thread reads only its share, and none branches on which node a flow goes to.
-fn in_degrees(flows: &[crate::Flow], n: usize, parts: usize) -> Vec<usize> {
+/// The edges (flows of positive quantity) counted once, by the threads that lay them out.
+struct EdgeCounts {
+    /// Where each node's edges start (CSR pointers, `n + 1`).
+    in_ptr: Vec<usize>,
+    /// Nodes per bucket of the edge layout, as a power of two.
+    shift: u32,
+    /// Each share's count of edges into each bucket of `1 << shift` consecutive nodes.
+    by_bucket: Vec<Vec<usize>>,
+}
+
+/// Counts each share's edges by receiver, each share on its own thread into its own counts
+/// (no thread branches on which node a flow goes to), then sums them into `in_ptr` and, by
+/// bucket, for `lay_out_edges`.
+fn count_edges(shares: &[&[Flow]], n: usize) -> EdgeCounts {
     // 32-bit counts halve the counts' cache footprint; a node cannot have more incoming flows
     // than the network has.
-    if u32::try_from(flows.len()).is_ok() {
-        sum_counts::<u32>(flows, n, parts)
+    if u32::try_from(shares.iter().map(|s| s.len()).sum::<usize>()).is_ok() {
+        sum_counts(counts_by_share::<u32>(shares, n), n)
     } else {
-        sum_counts::<u64>(flows, n, parts)
+        sum_counts(counts_by_share::<u64>(shares, n), n)
     }
 }
 
-fn sum_counts<C>(flows: &[crate::Flow], n: usize, parts: usize) -> Vec<usize>
+/// Each share's count of edges into each node.
+fn counts_by_share<C>(shares: &[&[Flow]], n: usize) -> Vec<Vec<C>>
 where
-    C: Copy + Default + Send + std::ops::AddAssign + From<u8> + Into<u64>,
+    C: Copy + Default + Send + std::ops::AddAssign + From<u8>,
 {
-    let bounds: Vec<usize> = (0..=parts).map(|t| flows.len() * t / parts).collect();
-    let counts: Vec<Vec<C>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = bounds
-            .windows(2)
-            .map(|r| {
-                let share = &flows[r[0]..r[1]];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .iter()
+            .map(|&share| {
                 scope.spawn(move || {
                     let mut c = vec![C::default(); n];
                     for f in share {
@@ -899,14 +876,42 @@ where
             .into_iter()
             .map(|h| h.join().expect("in-degree counter panicked"))
             .collect()
-    });
-    let mut v = vec![0usize; n + 1];
+    })
+}
+
+fn sum_counts<C: Copy + Into<u64>>(counts: Vec<Vec<C>>, n: usize) -> EdgeCounts {
+    let mut in_ptr = vec![0usize; n + 1];
     for c in &counts {
-        for (total, &k) in v[1..].iter_mut().zip(c) {
+        for (total, &k) in in_ptr[1..].iter_mut().zip(c) {
             *total += k.into() as usize;
         }
     }
-    v
+    for i in 0..n {
+        in_ptr[i + 1] += in_ptr[i];
+    }
+    // About 32k edges a bucket: 384 KB of laid-out edges and its nodes' cursors, in the L2.
+    let per_node = (in_ptr[n] / n.max(1)).max(1);
+    let shift = (32_768 / per_node)
+        .max(1)
+        .next_power_of_two()
+        .trailing_zeros();
+    let buckets = n.div_ceil(1 << shift).max(1);
+    let by_bucket = counts
+        .iter()
+        .map(|c| {
+            (0..buckets)
+                .map(|b| {
+                    let nodes = (b << shift).min(n)..((b + 1) << shift).min(n);
+                    c[nodes].iter().map(|&k| k.into() as usize).sum()
+                })
+                .collect()
+        })
+        .collect();
+    EdgeCounts {
+        in_ptr,
+        shift,
+        by_bucket,
+    }
 }
 
 /// Iterative Tarjan over incoming edges. Returns the nodes in component order and the start of
