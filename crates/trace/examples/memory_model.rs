@@ -88,11 +88,11 @@ fn main() {
         let costs = Costs {
             stream_2,
             first_touch,
-            row_1: gather_ns::<CHUNK>(n, m, 1, &mut rng),
-            row_2: gather_ns::<CHUNK>(n, m, 2, &mut rng),
-            link: gather_ns::<1>(n, m, 1, &mut rng),
-            pos: gather_ns::<1>(n / 2, m, 1, &mut rng),
-            run: gather_ns::<1>(m, n, 1, &mut rng),
+            row_1: gather_ns::<Line>(n, m, 1, &mut rng),
+            row_2: gather_ns::<Line>(n, m, 2, &mut rng),
+            link: gather_ns::<f64>(n, m, 1, &mut rng),
+            pos: gather_ns::<f64>(n / 2, m, 1, &mut rng),
+            run: gather_ns::<f64>(m, n, 1, &mut rng),
             scatter_2: scatter_ns(m, 2, &mut rng),
             increment: increment_ns(n, m, &mut rng),
             chase_links: chase_ns(8 * n, &mut rng),
@@ -277,17 +277,10 @@ impl Row for f64 {
 /// Independent random reads of `rows` rows (a `Line` or an `f64` each), `count` per core on
 /// `threads` cores, each core its own array; the indices and weights are read in order.
 /// Nanoseconds per read on one core.
-fn gather_ns<const W: usize>(rows: usize, count: usize, threads: usize, rng: &mut Rng) -> f64 {
+fn gather_ns<R: Row>(rows: usize, count: usize, threads: usize, rng: &mut Rng) -> f64 {
     let index: Vec<u32> = (0..count).map(|_| rng.below(rows) as u32).collect();
     let weight: Vec<f64> = (0..count).map(|_| rng.unit()).collect();
-    if W == CHUNK {
-        gather_rows::<Line>(rows, &index, &weight, threads)
-    } else {
-        gather_rows::<f64>(rows, &index, &weight, threads)
-    }
-}
-
-fn gather_rows<R: Row>(rows: usize, index: &[u32], weight: &[f64], threads: usize) -> f64 {
+    let (index, weight) = (&index, &weight);
     let arrays: Vec<Vec<R>> = (0..threads).map(|_| vec![R::default(); rows]).collect();
     let secs = best_of_3(|| {
         std::thread::scope(|scope| {
