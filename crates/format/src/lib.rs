@@ -19,8 +19,8 @@ pub mod value;
 pub use composition::{Compositions, Split};
 pub use diag::{Diagnostic, Report, Severity};
 pub use load::{
-    Dataset, InputFiles, MAX_FILE_BYTES, Row, Table, TomlFile, line_of_offset, load, load_dir,
-    max_file_bytes, read_bounded, read_dir, sort_diagnostics, suggest,
+    Dataset, InputFiles, MAX_FILE_BYTES, RecordLines, Row, Table, TomlFile, line_of_offset, load,
+    load_dir, max_file_bytes, read_bounded, read_dir, sort_diagnostics, suggest,
 };
 pub use schema::{ColumnSchema, ColumnType, Schema, TableSchema};
 pub use value::Value;

@@ -366,6 +366,59 @@ pub fn line_of_offset(text: &str, offset: usize) -> u64 {
         + 1
 }
 
+/// The 1-based line each record of a CSV text starts on, from the record's byte offset.
+///
+/// The `csv` crate's own `Position::line` is wrong in two common cases: after CRLF line ends (it
+/// counts a line end when it consumes the `\n`, which it leaves to the next record: rust-csv
+/// issue 395, open) and after blank or comment lines, which it skips without counting. A
+/// record's byte offset is right, but may point at the line ends and skipped lines before the
+/// record; they are stepped over here. Records are asked for in order; each call counts only the
+/// line ends since the last.
+pub struct RecordLines<'a> {
+    text: &'a [u8],
+    comment: Option<u8>,
+    at: usize,
+    line: u64,
+}
+
+impl<'a> RecordLines<'a> {
+    /// Lines of `text`, read by a `csv` reader with this comment byte (if any).
+    pub fn new(text: &'a [u8], comment: Option<u8>) -> RecordLines<'a> {
+        RecordLines {
+            text,
+            comment,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of the record (or error) at `pos`.
+    pub fn line_of(&mut self, pos: &csv::Position) -> u64 {
+        let mut k = usize::try_from(pos.byte()).map_or(self.text.len(), |b| b.min(self.text.len()));
+        loop {
+            match self.text.get(k) {
+                Some(b'\r' | b'\n') => k += 1,
+                Some(&c) if Some(c) == self.comment => {
+                    k = self.text[k..]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(self.text.len(), |e| k + e + 1);
+                }
+                _ => break,
+            }
+        }
+        if k < self.at {
+            (self.at, self.line) = (0, 1);
+        }
+        self.line += self.text[self.at..k]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.at = k;
+        self.line
+    }
+}
+
 fn parse_table(table: &mut Table, bytes: &[u8], diags: &mut Vec<Diagnostic>) {
     let file = table.schema.file.clone();
     let Some(text) = decode(&file, bytes, diags) else {
@@ -376,6 +429,7 @@ fn parse_table(table: &mut Table, bytes: &[u8], diags: &mut Vec<Diagnostic>) {
         .flexible(true)
         .comment(Some(b'#'))
         .from_reader(text.as_bytes());
+    let mut lines = RecordLines::new(text.as_bytes(), Some(b'#'));
     let mut records = reader.records();
     // The header: map each schema column to its position in the file.
     let header = match records.next() {
@@ -389,12 +443,12 @@ fn parse_table(table: &mut Table, bytes: &[u8], diags: &mut Vec<Diagnostic>) {
             return;
         }
         Some(Err(e)) => {
-            diags.push(csv_error(&file, &e));
+            diags.push(csv_error(&file, &e, &mut lines));
             return;
         }
         Some(Ok(h)) => h,
     };
-    let header_line = header.position().map_or(1, |p| p.line());
+    let header_line = header.position().map_or(1, |p| lines.line_of(p));
     let mut positions: Vec<Option<usize>> = vec![None; table.schema.columns.len()];
     let mut header_ok = true;
     for (i, name) in header.iter().enumerate() {
@@ -452,11 +506,11 @@ fn parse_table(table: &mut Table, bytes: &[u8], diags: &mut Vec<Diagnostic>) {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                diags.push(csv_error(&file, &e));
+                diags.push(csv_error(&file, &e, &mut lines));
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_of(p));
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
@@ -504,8 +558,8 @@ fn parse_table(table: &mut Table, bytes: &[u8], diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn csv_error(file: &str, e: &csv::Error) -> Diagnostic {
-    let line = e.position().map(|p| p.line());
+fn csv_error(file: &str, e: &csv::Error, lines: &mut RecordLines) -> Diagnostic {
+    let line = e.position().map(|p| lines.line_of(p));
     Diagnostic::error(file, line, None, format!("malformed CSV: {e}"))
 }
 

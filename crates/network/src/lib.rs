@@ -385,7 +385,15 @@ fn parse_rows_ahead<T: Send>(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| (Vec::new(), Vec::new())))
+            .map(|h| {
+                // A piece whose thread failed has lost its rows: the file is refused, never
+                // read in part.
+                h.join().unwrap_or_else(|_| {
+                    let why =
+                        "reading this file's rows failed (a bug in Lodestone: please report it)";
+                    (Vec::new(), vec![Diagnostic::error(file, None, None, why)])
+                })
+            })
             .collect()
     });
     // The first piece's rows are extended in place: growing a large allocation remaps its
@@ -540,8 +548,9 @@ fn parse_piece<'p, T>(
             .flexible(true)
             .from_reader(piece);
         let mut rec = csv::ByteRecord::new();
+        let mut lines = lodestone_format::RecordLines::new(piece, None);
         loop {
-            let line = first_line + reader.position().line() - 1;
+            let line = first_line + lines.line_of(reader.position()) - 1;
             match reader.read_byte_record(&mut rec) {
                 Ok(false) => break,
                 Ok(true) => {}
@@ -550,7 +559,7 @@ fn parse_piece<'p, T>(
                     continue;
                 }
             }
-            let line = first_line + rec.position().map_or(1, |p| p.line()) - 1;
+            let line = first_line + rec.position().map_or(1, |p| lines.line_of(p)) - 1;
             let fields: Vec<&[u8]> = rec.iter().collect();
             let blank = fields.iter().all(|f| f.iter().all(u8::is_ascii_whitespace));
             let shape = (blank, fields.len());

@@ -225,3 +225,38 @@ fn rule_and_scenario_files_with_hostile_values_never_panic_and_are_located() {
     }
     assert!(errors > 0, "hostile values must be reported");
 }
+
+/// A table saved with CRLF line ends (as spreadsheet programs write it), with a blank line and a
+/// comment line after its header: a duplicated row is reported at the line an editor shows, and
+/// so is the row it repeats.
+#[test]
+fn problems_in_crlf_files_are_located_at_the_editors_line() {
+    let schema = Schema::embedded().unwrap();
+    let base_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/base");
+    let mut input = read_dir(&base_dir, &schema);
+    let text = String::from_utf8(input.files["facilities.csv"].clone()).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let first_row = lines[1];
+    assert!(
+        first_row.matches('"').count().is_multiple_of(2),
+        "the first row fits on one line: {first_row}"
+    );
+    lines.insert(1, "");
+    lines.insert(2, "# facilities, saved from a spreadsheet");
+    lines.push(first_row);
+    let crlf = lines.join("\r\n") + "\r\n";
+    input
+        .files
+        .insert("facilities.csv".into(), crlf.into_bytes());
+    let (_, report) = load(schema, &input);
+    let duplicate = report
+        .diagnostics
+        .iter()
+        .find(|d| d.file == "facilities.csv" && d.message.starts_with("duplicate"))
+        .unwrap_or_else(|| panic!("a duplicate is reported: {:?}", report.diagnostics));
+    assert_eq!(duplicate.line, Some(lines.len() as u64), "{duplicate}");
+    assert!(
+        duplicate.message.ends_with("(first at line 4)"),
+        "{duplicate}"
+    );
+}
