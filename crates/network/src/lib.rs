@@ -682,6 +682,11 @@ fn read_nodes(enc: Encoding, nodes_file: &str, bytes: Vec<u8>, d: &mut Diags) ->
     type NodeRow = (u64, String, Cell, Cell);
     // An empty (or blank) cell is no number; anything else must be one.
     let opt_number = |f: &[&[u8]], c: usize, name: &str| -> Cell {
+        // Checked first: an absent column's cells are all empty, and the path below would
+        // write (and drop) a message for each.
+        if f[c].trim_ascii().is_empty() {
+            return Ok(None);
+        }
         match number_field(f, c, name) {
             Ok(v) => Ok(Some(v)),
             Err(e) => match field(f, c, name) {
