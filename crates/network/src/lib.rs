@@ -896,11 +896,16 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
     )
     .unwrap_or_default();
     for (node, tag, amount) in content {
-        let next = tag_index.len() as u32;
-        let t = *tag_index.entry(tag.clone()).or_insert_with(|| {
-            net.tags.push(tag);
-            next
-        });
+        // Looked up before it is cloned: most rows name a tag already seen.
+        let t = match tag_index.get(&tag) {
+            Some(&t) => t,
+            None => {
+                let t = tag_index.len() as u32;
+                tag_index.insert(tag.clone(), t);
+                net.tags.push(tag);
+                t
+            }
+        };
         net.additions.push(Addition {
             node,
             tag: t,
@@ -938,14 +943,17 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
             },
         )
         .unwrap_or_default();
+        // Each node's lines found through a map: searching all the lines so far made reading
+        // quadratic in the number of lines.
+        let mut lines_of: IdMap<u32, Vec<usize>> = id_map();
         for (node, name, out, peer) in rows {
-            let i = match net
-                .lines
-                .iter()
-                .position(|l| l.node == node && l.name == name)
-            {
+            let known = lines_of
+                .get(&node)
+                .and_then(|ls| ls.iter().copied().find(|&i| net.lines[i].name == name));
+            let i = match known {
                 Some(i) => i,
                 None => {
+                    lines_of.entry(node).or_default().push(net.lines.len());
                     net.lines.push(Line {
                         node,
                         name,
