@@ -548,9 +548,9 @@ fn parse_piece<'p, T>(
             .flexible(true)
             .from_reader(piece);
         let mut rec = csv::ByteRecord::new();
-        let mut lines = lodestone_format::RecordLines::new(piece, None);
+        let mut record_lines = lodestone_format::RecordLines::new(piece, None);
         loop {
-            let line = first_line + lines.line_of(reader.position()) - 1;
+            let line = first_line + record_lines.line_of(reader.position()) - 1;
             match reader.read_byte_record(&mut rec) {
                 Ok(false) => break,
                 Ok(true) => {}
@@ -559,7 +559,7 @@ fn parse_piece<'p, T>(
                     continue;
                 }
             }
-            let line = first_line + rec.position().map_or(1, |p| lines.line_of(p)) - 1;
+            let line = first_line + rec.position().map_or(1, |p| record_lines.line_of(p)) - 1;
             let fields: Vec<&[u8]> = rec.iter().collect();
             let blank = fields.iter().all(|f| f.iter().all(u8::is_ascii_whitespace));
             let shape = (blank, fields.len());
@@ -863,9 +863,10 @@ pub fn read_network_dir(dir: &Path) -> Result<Network, Vec<Diagnostic>> {
         fb,
         &[("from", true), ("to", true), ("quantity", true)],
         &mut d,
+        // Trimmed as `resolve` trims them, so that a padded id's slot is the one loaded.
         |f| {
-            index.touch(f[0]);
-            index.touch(f[1]);
+            index.touch(f[0].trim_ascii());
+            index.touch(f[1].trim_ascii());
         },
         |_line, f| {
             Ok(Flow {
@@ -1322,7 +1323,7 @@ pub fn write_element_shares(
 }
 
 #[cfg(test)]
-mod id_index_tests {
+mod tests {
     use super::IdIndex;
 
     /// The bytes' fast path of `number_field` gives `str::parse`'s value where it accepts a
