@@ -43,8 +43,8 @@ fn write_updates_estimates_and_a_second_run_has_nothing_left() {
     // (28,000 t higher: more than the separators' inputs can yield, within check's 2 % tolerance) is pulled back by the fit.
     let bundled = std::fs::read_to_string(dir.join("flows.csv")).unwrap();
     let before = bundled.replace(
-        "sep_la_to_china_2025,china_separation_aggregate,CHN,la_oxide,2025,59025,",
-        "sep_la_to_china_2025,china_separation_aggregate,CHN,la_oxide,2025,87025,",
+        "sep_la_to_china_2025,china_separation_aggregate,CHN,la_oxide,2025,61471,",
+        "sep_la_to_china_2025,china_separation_aggregate,CHN,la_oxide,2025,89471,",
     );
     assert_ne!(before, bundled);
     std::fs::write(dir.join("flows.csv"), &before).unwrap();
@@ -59,7 +59,7 @@ fn write_updates_estimates_and_a_second_run_has_nothing_left() {
         first.contains("Reconciled estimates of 2025 written"),
         "{first}"
     );
-    assert!(first.contains("sep_la_to_china_2025: 87025 → "), "{first}");
+    assert!(first.contains("sep_la_to_china_2025: 89471 → "), "{first}");
     assert!(!changed.is_empty());
     for (_, b) in &changed {
         assert!(b.contains(",estimate,"), "only estimates change: {b}");
@@ -85,8 +85,8 @@ fn unweighable_and_unmeasured_figures_are_named_not_fatal() {
     copy_dir(&repo_root().join("data/world"), &dir);
     let mut refs = std::fs::read_to_string(dir.join("references.csv")).unwrap();
     refs.push_str(
-        "zero_sigma_2024,separation,reo,,mp_materials,,2024,2024-01-01,2024-12-31,1000,t_reo,,0,convention,mp_quarterlies_2024_2025,,\n\
-         jl_mag_exports_2024,magnet,reo,,jl_mag,WLD,2024,2024-01-01,2024-12-31,5000,t,sintered_ndfeb,5,convention,reportify_jlmag_annual_2024,,\n",
+        "zero_sigma_2024,separation,reo,,mp_materials,,,2024,2024-01-01,2024-12-31,1000,t_reo,,0,convention,mp_quarterlies_2024_2025,,\n\
+         jl_mag_exports_2024,magnet,reo,,jl_mag,WLD,,2024,2024-01-01,2024-12-31,5000,t,sintered_ndfeb,5,convention,reportify_jlmag_annual_2024,,\n",
     );
     std::fs::write(dir.join("references.csv"), refs).unwrap();
     let d = dir.to_str().unwrap();

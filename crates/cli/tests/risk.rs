@@ -321,8 +321,10 @@ fn flow_shares_carry_the_published_figures_they_agree_or_conflict_with() {
     assert_eq!(aus["figure"], "mine production, AUS");
     assert_eq!(aus["status"], "conflict");
     assert_eq!(aus["published"].as_f64(), Some(29_000.0));
+    // The flows carry 13,000 t; reconciled with every other figure of the year they give a few
+    // tonnes less.
     assert!(
-        (aus["flows"].as_f64().unwrap() - 13_000.0).abs() < 2.0,
+        (aus["flows"].as_f64().unwrap() - 13_000.0).abs() < 5.0,
         "{aus}"
     );
     let chn = &row("CHN")["published"][0];

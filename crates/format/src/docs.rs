@@ -59,6 +59,10 @@ pub fn dataset_reference(schema: &Schema) -> String {
             ColumnType::Hs,
             "a Harmonized System code: `NNNN`, `NNNN.NN` or `NNNN.NNNN`",
         ),
+        (
+            ColumnType::HsCodes,
+            "Harmonized System codes separated by `;` (`2805.30;2846`)",
+        ),
     ] {
         s.push_str(&format!("| `{}` | {} |\n", ty.name(), text));
     }

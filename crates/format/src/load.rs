@@ -667,7 +667,7 @@ pub fn parse_cell(col: &ColumnSchema, raw: &str) -> Result<Value, String> {
         | ColumnType::Ref
         | ColumnType::Node
         | ColumnType::Enum => Value::Text(single(text)?),
-        ColumnType::Refs | ColumnType::Enums => {
+        ColumnType::Refs | ColumnType::Enums | ColumnType::HsCodes => {
             let items: Vec<&str> = text
                 .split(';')
                 .map(str::trim)
@@ -710,14 +710,7 @@ pub fn parse_cell(col: &ColumnSchema, raw: &str) -> Result<Value, String> {
             }
             Value::Text(text.to_string())
         }
-        ColumnType::Hs => {
-            if !is_hs_code(text) {
-                return Err(format!(
-                    "{name} '{text}' is not an HS code (NNNN, NNNN.NN or NNNN.NNNN)"
-                ));
-            }
-            Value::Text(text.to_string())
-        }
+        ColumnType::Hs => Value::Text(single(text)?),
     })
 }
 
@@ -753,6 +746,15 @@ fn check_item(col: &ColumnSchema, item: &str) -> Result<(), String> {
             } else {
                 Err(format!(
                     "{name} '{item}' is not an ISO 3166-1 alpha-3 country code (e.g. MYS, CHN; WLD for the world)"
+                ))
+            }
+        }
+        ColumnType::Hs | ColumnType::HsCodes => {
+            if is_hs_code(item) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name} '{item}' is not an HS code (NNNN, NNNN.NN or NNNN.NNNN)"
                 ))
             }
         }

@@ -74,6 +74,8 @@ pub enum ColumnType {
     Url,
     /// A Harmonized System code.
     Hs,
+    /// A `;`-separated list of Harmonized System codes (a customs aggregate's tariff headings).
+    HsCodes,
 }
 
 impl ColumnType {
@@ -93,13 +95,14 @@ impl ColumnType {
             ColumnType::Date => "date",
             ColumnType::Url => "url",
             ColumnType::Hs => "hs",
+            ColumnType::HsCodes => "hs_codes",
         }
     }
 
     fn parse(name: &str) -> Option<ColumnType> {
         use ColumnType::*;
         [
-            Id, Iso3, Text, Ref, Refs, Node, Enum, Enums, Number, Integer, Date, Url, Hs,
+            Id, Iso3, Text, Ref, Refs, Node, Enum, Enums, Number, Integer, Date, Url, Hs, HsCodes,
         ]
         .into_iter()
         .find(|t| t.name() == name)
@@ -107,7 +110,10 @@ impl ColumnType {
 
     /// True for types whose cell holds a `;`-separated list.
     pub fn is_list(self) -> bool {
-        matches!(self, ColumnType::Refs | ColumnType::Enums)
+        matches!(
+            self,
+            ColumnType::Refs | ColumnType::Enums | ColumnType::HsCodes
+        )
     }
 }
 

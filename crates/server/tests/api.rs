@@ -994,14 +994,14 @@ fn the_published_figures_against_the_flows_are_served_and_shown() {
     assert_eq!(page.status, 200);
     assert!(
         page.body
-            .contains("mine production, AUS: published 29,000 ± 1,450 t REO (usgs_mcs2026_ree); the flows give 12,999 ±"),
+            .contains("mine production, AUS: published 29,000 ± 1,450 t REO (usgs_mcs2026_ree); the flows give 12,997 ±"),
         "the page names the conflict with both values"
     );
     assert!(
         page.body.contains("Losses no plant could have")
             && page
                 .body
-                .contains("japan_magnet_aggregate (magnet) takes in 6,271 t REO, ships 4,058"),
+                .contains("japan_magnet_aggregate (magnet) takes in 6,276 t REO, ships 4,062"),
         "the page names the facilities that lose more than their stages can"
     );
     let json_2025 = json(&get("/api/reconcile?year=2025"));

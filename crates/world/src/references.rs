@@ -188,6 +188,9 @@ pub struct Figure {
     pub content: Content,
     /// Exports only: `WLD` for every destination outside the subject country, or one country.
     pub destination: Option<String>,
+    /// A customs figure's tariff headings (`2805.30`, `2846`): it counts the flows of the
+    /// materials under them, whatever their stage. Empty: the stage's materials.
+    pub hs_codes: Vec<String>,
     /// t REO.
     pub value: f64,
     /// One standard deviation, t REO.
@@ -271,6 +274,7 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
                 stage,
                 content,
                 destination: None,
+                hs_codes: Vec::new(),
                 value: q,
                 sigma: q * production_sigma(kind, pt.text(r, "confidence"), content),
                 period: format!("as published for {year}"),
@@ -289,7 +293,7 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
             left_out,
         });
     };
-    type Key = (Subject, Stage, Content, Option<String>);
+    type Key = (Subject, Stage, Content, Option<String>, Vec<String>);
     let materials = crate::risk_inputs::materials(ds);
     let mut groups: BTreeMap<Key, Vec<PeriodFigure>> = BTreeMap::new();
     for r in &rt.rows {
@@ -333,9 +337,15 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
             }
         };
         let destination = rt.text(r, "destination").map(str::to_string);
+        let hs_codes: Vec<String> = rt
+            .get(r, "hs_codes")
+            .items()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
         let uncertainty = rt.get(r, "uncertainty").as_f64().unwrap_or(0.0);
         let g = groups
-            .entry((subject, stage, content, destination))
+            .entry((subject, stage, content, destination, hs_codes))
             .or_default();
         g.push(PeriodFigure {
             id: id.to_string(),
@@ -349,13 +359,19 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
     }
     let y = u16::try_from(year).map_err(|_| format!("{year} is not a year"))?;
     let (first, last) = (day_number(y, 1, 1), day_number(y, 12, 31));
-    for ((subject, stage, content, destination), periods) in groups {
+    for ((subject, stage, content, destination, hs_codes), periods) in groups {
         if !periods.iter().any(|f| f.start <= last && f.end >= first) {
             continue; // nothing published for this year
         }
-        let name = match &destination {
-            Some(to) => format!("{stage} {content} exports to {to}, {}", subject.id()),
-            None => format!("{stage} {content}, {}", subject.id()),
+        let name = match (&destination, hs_codes.is_empty()) {
+            (Some(to), _) if subject.id() == "WLD" => format!("{stage} {content} imports, {to}"),
+            (Some(to), true) => format!("{stage} {content} exports to {to}, {}", subject.id()),
+            (Some(to), false) => format!(
+                "{content} exports under HS {} to {to}, {}",
+                hs_codes.join(", "),
+                subject.id()
+            ),
+            (None, _) => format!("{stage} {content}, {}", subject.id()),
         };
         match calendar_year(&periods, year) {
             // A figure without an uncertainty cannot be weighed against the others.
@@ -368,6 +384,7 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
                 stage,
                 content,
                 destination,
+                hs_codes,
                 value: f.value,
                 sigma: f.sigma,
                 period: f.method,

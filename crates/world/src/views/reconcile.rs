@@ -18,7 +18,12 @@
 //!   (`references.csv`, quarters summed, fiscal years spread by days). A mining figure is
 //!   measured by the production of the subject's mine facilities (a country's also by the ore
 //!   and concentrate its country node ships where it has no mine); another stage's by the flows
-//!   of that stage's materials out of the subject's facilities. An element basket (NdPr, magnet
+//!   of that stage's materials out of the subject's facilities. An export figure counts the
+//!   flows out of the subject's country (its market's re-exports too); a customs figure that
+//!   names its tariff headings counts the materials under them whatever their stage (China's
+//!   "rare earths": ores, metals and compounds); `WLD` as the subject of a figure with a
+//!   destination counts what the destination takes in from everywhere else (US imports of
+//!   compounds). An element basket (NdPr, magnet
 //!   rare earths) counts each flow's share of those elements by its composition; content whose
 //!   elements are not known is counted as none of them and said in the row's note. The world
 //!   total and `ROW` are left out: they are not sets of facilities.
@@ -42,6 +47,10 @@ use super::table::{Cell, Column, Tabular};
 
 /// Normalized residual beyond which a figure is a conflict.
 pub const CRITICAL: f64 = 3.0;
+
+/// The world: as an export figure's destination, everywhere outside the subject; as its
+/// subject (with a destination), everywhere outside the destination.
+const WORLD: &str = "WLD";
 
 /// One reference figure against the reconciled model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -534,6 +543,7 @@ pub fn reconcile(ds: &Dataset, year: i64) -> Result<ReconcileView, String> {
         ds,
         flows: &flows,
         materials: &materials,
+        hs_codes: material_hs_codes(ds),
         compositions: &compositions,
         mines: &mines,
         values: problem.variables.iter().map(|v| v.value).collect(),
@@ -817,6 +827,18 @@ pub fn write_reconciled(
 /// `magnet exports to WLD, CHN`.
 fn figure_name(f: &Figure) -> String {
     let what = match (f.stage, &f.destination) {
+        // Everything a country takes in: named for the importer alone.
+        (_, Some(to)) if f.subject.id() == WORLD => {
+            let under = if f.hs_codes.is_empty() {
+                format!("{} materials", f.stage)
+            } else {
+                format!("HS {}", f.hs_codes.join(", "))
+            };
+            return format!("imports under {under}, {to}");
+        }
+        (_, Some(to)) if !f.hs_codes.is_empty() => {
+            format!("exports under HS {} to {to}", f.hs_codes.join(", "))
+        }
         (stage, Some(to)) => format!("{stage} exports to {to}"),
         (Stage::Mining, None) => "mine production".to_string(),
         (stage, None) => format!("{stage} output"),
@@ -828,11 +850,55 @@ fn figure_name(f: &Figure) -> String {
     }
 }
 
+/// Each material's HS code: its own, or its nearest parent's (`sintered_ndfeb_standard` is
+/// classed as `sintered_ndfeb`, 8505.11).
+fn material_hs_codes(ds: &Dataset) -> HashMap<String, String> {
+    let Some(t) = ds.table("materials") else {
+        return HashMap::new();
+    };
+    let own: HashMap<&str, (Option<&str>, Option<&str>)> = t
+        .rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                t.text(r, "id")?,
+                (t.text(r, "hs_code"), t.text(r, "parent")),
+            ))
+        })
+        .collect();
+    let mut out = HashMap::new();
+    for &id in own.keys() {
+        let mut at = Some(id);
+        // Bounded by the table's size: a cycle of parents (which the validator reports) ends it.
+        for _ in 0..own.len() {
+            let Some((code, parent)) = at.and_then(|m| own.get(m)) else {
+                break;
+            };
+            if let Some(code) = code {
+                out.insert(id.to_string(), code.to_string());
+                break;
+            }
+            at = *parent;
+        }
+    }
+    out
+}
+
+/// Whether HS code `code` falls under heading `heading`: `2846.90` under `2846` and under
+/// `2846.90`, not under `2846.10`; `2805.30` not under `2805.3` (headings are whole groups of
+/// digits).
+fn hs_under(code: &str, heading: &str) -> bool {
+    code.strip_prefix(heading)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || heading.contains('.'))
+}
+
 /// What the flows give for a published figure, as a sum of the problem's variables.
 struct ModelSides<'a> {
     ds: &'a Dataset,
     flows: &'a [FlowRecord],
     materials: &'a HashMap<String, (String, Option<f64>)>,
+    /// Material id → its HS code, or its nearest parent's.
+    hs_codes: HashMap<String, String>,
     compositions: &'a Compositions,
     /// (mine facility, its production variable).
     mines: &'a [(String, usize)],
@@ -843,6 +909,9 @@ struct ModelSides<'a> {
 impl ModelSides<'_> {
     /// Whether facility (or country node) `node` is the subject's.
     fn is_subjects(&self, node: &str, subject: &Subject) -> bool {
+        if *subject == Subject::Country(WORLD.to_string()) {
+            return true;
+        }
         let Some(ft) = self.ds.table("facilities") else {
             return false;
         };
@@ -869,13 +938,16 @@ impl ModelSides<'_> {
     /// Whether a flow from `from` to `to` goes where an export figure counts: out of the
     /// subject's country (`WLD`; a company's home is the country it ships from), or into one
     /// destination country.
+    /// `WLD` as the subject counts what the destination takes in from everywhere else (a
+    /// customs import figure).
     fn goes_to(&self, from: &str, to: &str, subject: &Subject, destination: &str) -> bool {
         let country = self.country_of(to);
         let home = match subject {
+            Subject::Country(c) if c == WORLD => self.country_of(from),
             Subject::Country(c) => c.as_str(),
             Subject::Company(_) => self.country_of(from),
         };
-        country != home && (destination == "WLD" || country == destination)
+        country != home && (destination == WORLD || country == destination)
     }
 
     /// The material's chain stage.
@@ -883,6 +955,17 @@ impl ModelSides<'_> {
         self.materials
             .get(material)
             .map(|(stage, _)| Stage::of_material(stage))
+    }
+
+    /// Whether a flow of `material` is one a figure counts: under one of its customs headings,
+    /// or, where it names none, of its stage.
+    fn counted(&self, material: &str, figure: &Figure) -> bool {
+        if figure.hs_codes.is_empty() {
+            return self.stage(material) == Some(figure.stage);
+        }
+        self.hs_codes
+            .get(material)
+            .is_some_and(|code| figure.hs_codes.iter().any(|h| hs_under(code, h)))
     }
 
     /// The fraction of a flow's REO that `content` counts, and the fraction whose elements are
@@ -966,7 +1049,7 @@ impl ModelSides<'_> {
                 let from_subject = self.is_subjects(&f.from, &figure.subject)
                     || (figure.destination.is_some()
                         && figure.subject == Subject::Country(f.from.clone()));
-                if self.stage(&f.material) != Some(figure.stage)
+                if !self.counted(&f.material, figure)
                     || !from_subject
                     || figure.destination.as_deref().is_some_and(|d| !exported(d))
                 {
@@ -979,5 +1062,30 @@ impl ModelSides<'_> {
         }
         terms.retain(|&(_, c)| c != 0.0);
         (terms, unresolved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hs_under;
+
+    /// A heading covers the codes that begin with it as whole groups of digits: `2846` covers
+    /// every compound line, `2846.90` its national sub-lines, and nothing covers a neighbour.
+    #[test]
+    fn a_heading_covers_the_codes_under_it() {
+        for (code, heading, under) in [
+            ("2846.90", "2846", true),
+            ("2846.10", "2846", true),
+            ("2846.90", "2846.90", true),
+            ("2846.9010", "2846.90", true),
+            ("2846.10", "2846.90", false),
+            ("2805.30", "2805.30", true),
+            ("2805.30", "2846", false),
+            ("8505.11", "2846", false),
+            ("2846", "2846.90", false),
+            ("28461", "2846", false),
+        ] {
+            assert_eq!(hs_under(code, heading), under, "{code} under {heading}");
+        }
     }
 }
