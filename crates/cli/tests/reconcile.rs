@@ -75,7 +75,7 @@ fn write_updates_estimates_and_a_second_run_has_nothing_left() {
 }
 
 /// Figures the fit cannot weigh or that nothing measures never take the views down: a figure
-/// with no uncertainty is left out, named; a company's exports count only what leaves its home
+/// with no uncertainty is left out, named, and so is a world total (`WLD` with no destination); a company's exports count only what leaves its home
 /// country (JL Mag ships all its magnets to Chinese component makers: no exports, so the
 /// figure is not represented); the flow-basis shares still answer.
 #[test]
@@ -86,7 +86,8 @@ fn unweighable_and_unmeasured_figures_are_named_not_fatal() {
     let mut refs = std::fs::read_to_string(dir.join("references.csv")).unwrap();
     refs.push_str(
         "zero_sigma_2024,separation,reo,,mp_materials,,,2024,2024-01-01,2024-12-31,1000,t_reo,,0,convention,mp_quarterlies_2024_2025,,\n\
-         jl_mag_exports_2024,magnet,reo,,jl_mag,WLD,,2024,2024-01-01,2024-12-31,5000,t,sintered_ndfeb,5,convention,reportify_jlmag_annual_2024,,\n",
+         jl_mag_exports_2024,magnet,reo,,jl_mag,WLD,,2024,2024-01-01,2024-12-31,5000,t,sintered_ndfeb,5,convention,reportify_jlmag_annual_2024,,\n\
+         world_separation_2024,separation,reo,WLD,,,,2024,2024-01-01,2024-12-31,330000,t_reo,,10,convention,usgs_mcs2026_ree,,\n",
     );
     std::fs::write(dir.join("references.csv"), refs).unwrap();
     let d = dir.to_str().unwrap();
@@ -103,6 +104,10 @@ fn unweighable_and_unmeasured_figures_are_named_not_fatal() {
     assert!(
         left_out.contains("separation reo, mp_materials") && left_out.contains("no uncertainty"),
         "{left_out}"
+    );
+    assert!(
+        left_out.contains("separation reo, WLD") && left_out.contains("is a world total"),
+        "a world total is left out, named: {left_out}"
     );
     let jl = v["references"]
         .as_array()

@@ -373,6 +373,13 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
             ),
             (None, _) => format!("{stage} {content}, {}", subject.id()),
         };
+        if destination.is_none() && subject.id() == "WLD" {
+            left_out.push((
+                name,
+                "`WLD` without a destination is a world total, which is not a set of facilities (with a destination it is that country's imports)".to_string(),
+            ));
+            continue;
+        }
         match calendar_year(&periods, year) {
             // A figure without an uncertainty cannot be weighed against the others.
             Ok(f) if f.sigma <= 0.0 => left_out.push((

@@ -909,9 +909,6 @@ struct ModelSides<'a> {
 impl ModelSides<'_> {
     /// Whether facility (or country node) `node` is the subject's.
     fn is_subjects(&self, node: &str, subject: &Subject) -> bool {
-        if *subject == Subject::Country(WORLD.to_string()) {
-            return true;
-        }
         let Some(ft) = self.ds.table("facilities") else {
             return false;
         };
@@ -994,7 +991,10 @@ impl ModelSides<'_> {
     fn terms(&self, figure: &Figure) -> (Terms, f64) {
         let mut terms = Terms::new();
         let mut unresolved = 0.0;
-        if figure.stage == Stage::Mining && figure.destination.is_none() {
+        if figure.stage == Stage::Mining
+            && figure.destination.is_none()
+            && figure.hs_codes.is_empty()
+        {
             let mut has_mine = false;
             for (mine, var) in self.mines {
                 if !self.is_subjects(mine, &figure.subject) {
@@ -1046,9 +1046,11 @@ impl ModelSides<'_> {
                 let exported = |d: &str| self.goes_to(&f.from, &f.to, &figure.subject, d);
                 // Exports count what the country's market ships too (customs count re-exports);
                 // output counts its facilities' only.
+                // A country's imports (`WLD` as the subject) count what comes from anywhere.
                 let from_subject = self.is_subjects(&f.from, &figure.subject)
                     || (figure.destination.is_some()
-                        && figure.subject == Subject::Country(f.from.clone()));
+                        && (figure.subject == Subject::Country(f.from.clone())
+                            || figure.subject.id() == WORLD));
                 if !self.counted(&f.material, figure)
                     || !from_subject
                     || figure.destination.as_deref().is_some_and(|d| !exported(d))
