@@ -888,8 +888,19 @@ fn material_hs_codes(ds: &Dataset) -> HashMap<String, String> {
 /// `2846.90`, not under `2846.10`; `2805.30` not under `2805.3` (headings are whole groups of
 /// digits).
 fn hs_under(code: &str, heading: &str) -> bool {
-    code.strip_prefix(heading)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || heading.contains('.'))
+    match code.strip_prefix(heading) {
+        None => false,
+        Some("") => true,
+        // `2846` and its subheadings `2846.10`, `2846.90`.
+        Some(rest) if rest.starts_with('.') => !heading.contains('.'),
+        // A subheading `2846.90` and its national lines `2846.9010`.
+        Some(rest) => {
+            rest.len() == 2
+                && heading
+                    .split_once('.')
+                    .is_some_and(|(_, sub)| sub.len() == 2)
+        }
+    }
 }
 
 /// What the flows give for a published figure, as a sum of the problem's variables.
@@ -934,9 +945,8 @@ impl ModelSides<'_> {
 
     /// Whether a flow from `from` to `to` goes where an export figure counts: out of the
     /// subject's country (`WLD`; a company's home is the country it ships from), or into one
-    /// destination country.
-    /// `WLD` as the subject counts what the destination takes in from everywhere else (a
-    /// customs import figure).
+    /// destination country. `WLD` as the subject counts what the destination takes in from
+    /// everywhere else (a customs import figure).
     fn goes_to(&self, from: &str, to: &str, subject: &Subject, destination: &str) -> bool {
         let country = self.country_of(to);
         let home = match subject {
@@ -1086,6 +1096,8 @@ mod tests {
             ("8505.11", "2846", false),
             ("2846", "2846.90", false),
             ("28461", "2846", false),
+            ("2805.30", "2805.3", false),
+            ("2846.90", "2846.9", false),
         ] {
             assert_eq!(hs_under(code, heading), under, "{code} under {heading}");
         }
