@@ -34,7 +34,17 @@ impl Subject {
             Subject::Country(c) | Subject::Company(c) => c,
         }
     }
+
+    /// Whether the subject is the world (`WLD`): with a destination, a figure for that
+    /// country's imports from everywhere else; without one, a world total (left out).
+    pub fn is_world(&self) -> bool {
+        matches!(self, Subject::Country(c) if c == WORLD)
+    }
 }
+
+/// The world's code: as a destination, everywhere outside the subject; as a subject (with a
+/// destination), everywhere outside the destination.
+pub const WORLD: &str = "WLD";
 
 /// A figure as published, for its own period.
 #[derive(Debug, Clone, PartialEq)]
@@ -228,7 +238,7 @@ fn production_content(material: &str) -> Option<Content> {
 
 /// Aggregates that are not one country's facilities: the world total (the sum of the
 /// countries) and the IEA's rest of the world.
-const AGGREGATES: [&str; 3] = ["WLD", "ROW", "XXX"];
+const AGGREGATES: [&str; 3] = [WORLD, "ROW", "XXX"];
 
 /// The published figures for one calendar year.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -364,7 +374,7 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
             continue; // nothing published for this year
         }
         let name = match (&destination, hs_codes.is_empty()) {
-            (Some(to), _) if subject.id() == "WLD" => format!("{stage} {content} imports, {to}"),
+            (Some(to), _) if subject.is_world() => format!("{stage} {content} imports, {to}"),
             (Some(to), true) => format!("{stage} {content} exports to {to}, {}", subject.id()),
             (Some(to), false) => format!(
                 "{content} exports under HS {} to {to}, {}",
@@ -373,7 +383,7 @@ pub fn figures(ds: &Dataset, year: i64) -> Result<YearFigures, String> {
             ),
             (None, _) => format!("{stage} {content}, {}", subject.id()),
         };
-        if destination.is_none() && subject.id() == "WLD" {
+        if destination.is_none() && subject.is_world() {
             left_out.push((
                 name,
                 "`WLD` without a destination is a world total, which is not a set of facilities (with a destination it is that country's imports)".to_string(),

@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, HashMap};
 use lodestone_format::{Compositions, Dataset, Value};
 use lodestone_model::{Confidence, Content, Element, FigureStatus, FlowBasis, Stage, Vocabulary};
 
-use crate::references::{Figure, Subject};
+use crate::references::{Figure, Subject, WORLD};
 use lodestone_reconcile::{
     Balance, Options, Problem, Reference, Solution, Status, Terms, Variable, solve,
 };
@@ -47,10 +47,6 @@ use super::table::{Cell, Column, Tabular};
 
 /// Normalized residual beyond which a figure is a conflict.
 pub const CRITICAL: f64 = 3.0;
-
-/// The world: as an export figure's destination, everywhere outside the subject; as its
-/// subject (with a destination), everywhere outside the destination.
-const WORLD: &str = "WLD";
 
 /// One reference figure against the reconciled model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -828,7 +824,7 @@ pub fn write_reconciled(
 fn figure_name(f: &Figure) -> String {
     let what = match (f.stage, &f.destination) {
         // Everything a country takes in: named for the importer alone.
-        (_, Some(to)) if f.subject.id() == WORLD => {
+        (_, Some(to)) if f.subject.is_world() => {
             let under = if f.hs_codes.is_empty() {
                 format!("{} materials", f.stage)
             } else {
@@ -949,10 +945,10 @@ impl ModelSides<'_> {
     /// everywhere else (a customs import figure).
     fn goes_to(&self, from: &str, to: &str, subject: &Subject, destination: &str) -> bool {
         let country = self.country_of(to);
+        // A company's home, and an importer's source, is the country the flow leaves.
         let home = match subject {
-            Subject::Country(c) if c == WORLD => self.country_of(from),
-            Subject::Country(c) => c.as_str(),
-            Subject::Company(_) => self.country_of(from),
+            Subject::Country(c) if !subject.is_world() => c.as_str(),
+            _ => self.country_of(from),
         };
         country != home && (destination == WORLD || country == destination)
     }
@@ -1060,7 +1056,7 @@ impl ModelSides<'_> {
                 let from_subject = self.is_subjects(&f.from, &figure.subject)
                     || (figure.destination.is_some()
                         && (figure.subject == Subject::Country(f.from.clone())
-                            || figure.subject.id() == WORLD));
+                            || figure.subject.is_world()));
                 if !self.counted(&f.material, figure)
                     || !from_subject
                     || figure.destination.as_deref().is_some_and(|d| !exported(d))
